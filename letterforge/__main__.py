@@ -1,0 +1,5 @@
+"""Allow ``python -m letterforge``."""
+
+from letterforge.cli import main
+
+main()

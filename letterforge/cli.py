@@ -1,0 +1,177 @@
+"""The letterforge command line: parse arguments, call one library function, show its result."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from letterforge import __version__
+from letterforge.diagnostics import UserError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _workspace_path(value: Path | None) -> Path:
+    if value is not None:
+        return value
+    context = click.get_current_context()
+    group_value = context.find_root().params.get("workspace")
+    return group_value or Path(os.environ.get("LETTERFORGE_WORKSPACE") or os.curdir)
+
+
+def workspace_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """-w/--workspace on every command (it may also stand before the command)."""
+    return click.option("-w", "--workspace", type=click.Path(path_type=Path, file_okay=False), default=None,
+                        help="The creditor's workspace folder (default: LETTERFORGE_WORKSPACE or the current folder).")(function)
+
+
+def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--format", "output_format", type=click.Choice(choices), default=choices[0],
+                        show_default=True, help="How to print the result.")
+
+
+def as_of_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                        help="The date the letters and amounts are computed for (default: today).")(function)
+
+
+def _as_of(value: Any) -> date:
+    # The only place the clock is read: everything below takes the as-of date as a parameter.
+    return value.date() if value is not None else date.today()
+
+
+def _open_workspace(path: Path | None) -> Any:
+    from letterforge.workspace import Workspace
+
+    return Workspace.open(_workspace_path(path))
+
+
+def _echo_problems(problems: Any) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+
+
+class LetterforgeGroup(click.Group):
+    """Turns a user's mistake into one clear line and exit 1, and a bug into exit 3: no traceback
+    reaches a user unless they ask for it with --debug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as error:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(EXIT_PROBLEMS)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as error:  # a bug: say so plainly, keep the traceback behind --debug
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"internal error ({type(error).__name__}: {error}); rerun with --debug and report it",
+                       err=True)
+            ctx.exit(3)
+
+
+@click.group(cls=LetterforgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-w", "--workspace", type=click.Path(path_type=Path, file_okay=False), default=None,
+              envvar="LETTERFORGE_WORKSPACE", help="The creditor's workspace folder (default: the current folder).")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.version_option(__version__, prog_name="letterforge")
+def cli(workspace: Path | None, debug: bool) -> None:
+    """letterforge: reminder notices, demand letters and lawyer's letters from your debtor data."""
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--example", type=click.Choice(["property-zh", "water-zh", "receivables-en"]), required=True,
+              help="The sample workspace to start from.")
+def init(directory: Path, example: str) -> None:
+    """Create a workspace in DIRECTORY from a bundled sample."""
+    from letterforge.workspace import init_workspace
+
+    created = init_workspace(directory, example)
+    click.echo(f"created workspace {created} from the {example} sample; next: letterforge -w {created} validate")
+
+
+@cli.command()
+@workspace_option
+@format_option("text", "json")
+def doctor(workspace: Path | None, output_format: str) -> None:
+    """Check that this machine can make letters, and say how to fix what is missing."""
+    from letterforge.doctor import run_checks
+    from letterforge.reports import to_json
+
+    checks = run_checks(_workspace_path(workspace))
+    if output_format == "json":
+        click.echo(to_json([check.__dict__ for check in checks]))
+    else:
+        for check in checks:
+            fix = f"  -> fix: {check.fix}" if not check.ok and check.fix else ""
+            click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}{fix}")
+    sys.exit(EXIT_OK if all(check.ok for check in checks) else EXIT_PROBLEMS)
+
+
+@cli.command()
+@workspace_option
+@format_option("text", "json")
+@click.option("--rejects", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for the rejected rows (default: WORKSPACE/rejects).")
+def validate(workspace: Path | None, output_format: str, rejects: Path | None) -> None:
+    """Check the workspace's data files; report every problem as file:row: column: message."""
+    from letterforge.pipeline import validate_workspace
+    from letterforge.reports import diagnostics_json
+
+    report = validate_workspace(_open_workspace(workspace), rejects)
+    data = report.data
+    counts = {"accounts": len(data.accounts), "arrears": len(data.arrears), "history": len(data.history),
+              "rejected_rows": len(data.rejects)}
+    if output_format == "json":
+        click.echo(diagnostics_json(report.diagnostics, **counts,
+                                    rejects_files=[str(p) for p in report.rejects_files]))
+    else:
+        _echo_problems(report.diagnostics)
+        click.echo(f"{counts['accounts']} accounts, {counts['arrears']} arrears items, "
+                   f"{counts['history']} earlier letters read; {len(report.diagnostics)} problem(s), "
+                   f"{counts['rejected_rows']} row(s) rejected")
+        for path in report.rejects_files:
+            click.echo(f"rejected rows with their reasons: {path}")
+    sys.exit(EXIT_PROBLEMS if report.diagnostics else EXIT_OK)
+
+
+@cli.command()
+@click.argument("accounts", nargs=-1)
+@click.option("--all", "all_accounts", is_flag=True, help="Every account of the workspace.")
+@workspace_option
+@as_of_option
+@format_option("table", "json")
+def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | None, as_of: Any,
+              output_format: str) -> None:
+    """Show what ACCOUNTS owe on the as-of date: items, days overdue, late fees, total."""
+    from letterforge.pipeline import compute_statements
+    from letterforge.reports import statement_dict, statement_text, to_json
+
+    if bool(accounts) == all_accounts:
+        raise click.UsageError("give one or more ACCOUNTS, or --all")
+    opened = _open_workspace(workspace)
+    data = opened.load_data()
+    if data.diagnostics:
+        click.echo(f"warning: {len(data.diagnostics)} data problem(s); rejected rows are left out "
+                   "(run `letterforge validate`)", err=True)
+    statements = compute_statements(opened, accounts, _as_of(as_of), data)
+    if output_format == "json":
+        click.echo(to_json([statement_dict(s) for s in statements]))
+    else:
+        click.echo("\n\n".join(statement_text(s, opened.config.locale) for s in statements))
+
+
+def main() -> None:
+    cli(prog_name="letterforge")

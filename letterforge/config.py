@@ -1,0 +1,243 @@
+"""The workspace settings file, letterforge.toml, as validated pydantic models."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from letterforge.diagnostics import Diagnostic, UserError
+from letterforge.money import ROUNDING_MODES
+
+CONFIG_FILE = "letterforge.toml"
+SUPPORTED_LOCALES = ("zh-CN", "en-GB")
+CreditorType = Literal["property", "water", "receivables"]
+
+
+def _to_decimal(value: Any) -> Any:
+    # TOML floats are binary; going through repr keeps the digits the user typed.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, (int, str)):
+        try:
+            return Decimal(str(value).strip())
+        except InvalidOperation:
+            return value
+    return value
+
+
+ExactDecimal = Annotated[Decimal, BeforeValidator(_to_decimal)]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Creditor(_Settings):
+    name: str = Field(min_length=1)
+    type: CreditorType
+    address: str = Field(min_length=1)
+    phone: str = Field(min_length=1)
+    office_hours: str = ""
+    email: str = ""
+
+
+class BankTransfer(_Settings):
+    payee: str = Field(min_length=1)
+    bank: str = Field(min_length=1)
+    account_number: str = Field(min_length=1)
+    sort_code: str = ""
+
+
+class Counter(_Settings):
+    address: str = Field(min_length=1)
+    hours: str = Field(min_length=1)
+
+
+class OnlinePayment(_Settings):
+    url: str = Field(min_length=1, description="payment page; {account_id} is replaced by the account")
+    label: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _has_placeholder(cls, url: str) -> str:
+        if "{account_id}" not in url:
+            raise ValueError("the URL must contain {account_id} so that each debtor pays their own account")
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("the URL must start with https://")
+        return url
+
+    def for_account(self, account_id: str) -> str:
+        return self.url.replace("{account_id}", account_id)
+
+
+class PaymentChannels(_Settings):
+    bank_transfer: BankTransfer | None = None
+    counter: Counter | None = None
+    online: OnlinePayment | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> PaymentChannels:
+        if not (self.bank_transfer or self.counter or self.online):
+            raise ValueError("give at least one payment channel: bank_transfer, counter or online")
+        return self
+
+
+class LateFeeRule(_Settings):
+    rule: Literal["none", "daily_rate", "annual_rate", "uk_late_payment"] = "none"
+    rate: ExactDecimal = Decimal("0")
+    grace_days: int = Field(default=0, ge=0)
+    start_date: date | None = None
+    cap: str = "none"
+    rounding: str = "half-up"
+    base_rates: str = ""
+    margin: ExactDecimal = Decimal("8")
+    compensation: bool = True
+
+    @field_validator("rate", "margin")
+    @classmethod
+    def _not_negative(cls, value: Decimal) -> Decimal:
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    @field_validator("rounding")
+    @classmethod
+    def _known_rounding(cls, value: str) -> str:
+        if value not in ROUNDING_MODES:
+            raise ValueError(f"must be one of {', '.join(ROUNDING_MODES)}")
+        return value
+
+    @field_validator("cap")
+    @classmethod
+    def _known_cap(cls, value: str) -> str:
+        if value in ("none", "principal"):
+            return value
+        try:
+            fraction = Decimal(value)
+        except InvalidOperation:
+            fraction = Decimal(-1)
+        if not Decimal(0) < fraction <= Decimal(10):
+            raise ValueError('must be "none", "principal" or a fraction of the principal such as "0.3"')
+        return value
+
+    @model_validator(mode="after")
+    def _rule_needs(self) -> LateFeeRule:
+        if self.rule in ("daily_rate", "annual_rate") and self.rate <= 0:
+            raise ValueError(f"rule {self.rule!r} needs a rate above 0")
+        if self.rule == "uk_late_payment" and not self.base_rates:
+            raise ValueError("rule 'uk_late_payment' needs base_rates, the file of Bank of England base rates")
+        return self
+
+
+class LawFirm(_Settings):
+    name: str = ""
+    address: str = ""
+    phone: str = ""
+    lawyer: str = ""
+    certificate_number: str = ""
+
+    def missing(self) -> list[str]:
+        """The settings a lawyer's letter needs that are not filled in."""
+        return [f"law_firm.{key}" for key in ("name", "address", "lawyer", "certificate_number")
+                if not getattr(self, key).strip()]
+
+
+class DataFile(_Settings):
+    file: str = Field(min_length=1)
+    sheet: str = ""
+    encoding: str = "auto"
+
+
+def _data_file(value: Any) -> Any:
+    return {"file": value} if isinstance(value, str) else value
+
+
+DataFileSetting = Annotated[DataFile, BeforeValidator(_data_file)]
+
+
+class DataFiles(_Settings):
+    accounts: DataFileSetting
+    arrears: DataFileSetting
+    history: DataFileSetting | None = None
+
+
+class Letters(_Settings):
+    demand_reply_days: int = Field(default=7, ge=1, le=90)
+    lawyer_reply_days: int = Field(default=14, ge=1, le=90)
+    reminder_reply_days: int = Field(default=7, ge=1, le=90)
+
+
+class WorkspaceConfig(_Settings):
+    creditor: Creditor
+    locale: str = "zh-CN"
+    currency: str = "CNY"
+    payment: PaymentChannels
+    late_fee: LateFeeRule = LateFeeRule()
+    law_firm: LawFirm = LawFirm()
+    data: DataFiles
+    columns: dict[str, str] = Field(default_factory=dict)
+    letters: Letters = Letters()
+
+    @field_validator("locale")
+    @classmethod
+    def _supported_locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)} (en-US is planned)")
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha() or not value.isupper():
+            raise ValueError("must be an ISO 4217 code such as CNY or GBP")
+        return value
+
+    @property
+    def region(self) -> str:
+        """The calendar that deadlines are counted in."""
+        return "GB-EAW" if self.locale.startswith("en-GB") else "CN"
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+
+
+def parse_config(text: str, file: str = CONFIG_FILE) -> WorkspaceConfig:
+    """Parse and validate settings text; raise UserError listing every wrong key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{file}: not valid TOML: {error}",
+                        (Diagnostic(file, None, None, "toml", str(error)),)) from None
+    try:
+        return WorkspaceConfig.model_validate(raw)
+    except ValidationError as error:
+        diagnostics = tuple(
+            Diagnostic(file, None, _key_path(item["loc"]) or "(top level)", "setting",
+                       item["msg"].removeprefix("Value error, "))
+            for item in error.errors()
+        )
+        lines = "\n".join(str(d) for d in diagnostics)
+        raise UserError(f"{file} has {len(diagnostics)} problem(s):\n{lines}", diagnostics) from None
+
+
+def load_config(workspace: Path) -> WorkspaceConfig:
+    path = workspace / CONFIG_FILE
+    if not path.is_file():
+        raise UserError(f"{workspace}: no {CONFIG_FILE} here; create one with `letterforge init`")
+    return parse_config(path.read_text(encoding="utf-8"), str(path))

@@ -1,0 +1,109 @@
+"""Plain-text and JSON views of statements and diagnostics, for the command line."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+from letterforge.diagnostics import Diagnostic
+from letterforge.money import format_money
+from letterforge.statements import Statement
+
+STATEMENT_HEADINGS = {
+    "zh-CN": ("账期", "收费项目", "应收", "已缴", "欠费", "应缴日期", "逾期天数", "滞纳金"),
+    "en-GB": ("Period", "Item", "Due", "Paid", "Outstanding", "Due date", "Days overdue", "Late fee"),
+}
+TOTAL_LABELS = {
+    "zh-CN": {"principal": "欠费合计", "late_fees": "滞纳金合计", "compensation": "补偿金",
+              "total": "应缴总额", "capitals": "大写", "none": "无逾期欠费"},
+    "en-GB": {"principal": "Outstanding", "late_fees": "Interest", "compensation": "Compensation",
+              "total": "Total due", "capitals": "", "none": "nothing overdue"},
+}
+
+
+def _width(text: str) -> int:
+    # CJK characters take two columns on a terminal.
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    gap = " " * (width - _width(text))
+    return gap + text if right else text + gap
+
+
+def format_table(headings: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> str:
+    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headings)]
+    lines = ["  ".join(_pad(h, widths[i], i in right) for i, h in enumerate(headings)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend("  ".join(_pad(c, widths[i], i in right) for i, c in enumerate(row)).rstrip() for row in rows)
+    return "\n".join(lines)
+
+
+def statement_text(statement: Statement, locale: str) -> str:
+    account = statement.account
+    labels = TOTAL_LABELS[locale]
+    money = lambda amount: format_money(amount, statement.currency, locale)  # noqa: E731
+    header = f"{account.account_id}  {account.name}  {account.building} {account.unit}".rstrip()
+    if not statement.lines:
+        return f"{header}\n  {labels['none']} ({statement.as_of.isoformat()})"
+    rows = [
+        (line.item.period, line.item.fee_item, money(line.item.amount_due), money(line.item.amount_paid),
+         money(line.outstanding), line.item.due_date.isoformat(), str(line.days_overdue),
+         money(line.late_fee.amount + line.late_fee.compensation))
+        for line in statement.lines
+    ]
+    parts = [header, format_table(STATEMENT_HEADINGS[locale], rows, {2, 3, 4, 6, 7})]
+    totals = [("principal", statement.principal), ("late_fees", statement.late_fees)]
+    if statement.compensation:
+        totals.append(("compensation", statement.compensation))
+    totals.append(("total", statement.total))
+    parts.extend(f"{labels[key]}: {money(amount)}" for key, amount in totals)
+    if statement.total_in_capitals:
+        parts.append(f"{labels['capitals']}: {statement.total_in_capitals}")
+    return "\n".join(parts)
+
+
+def statement_dict(statement: Statement) -> dict[str, Any]:
+    account = statement.account
+    return {
+        "account_id": account.account_id,
+        "name": account.name,
+        "building": account.building,
+        "unit": account.unit,
+        "category": account.category.value,
+        "as_of": statement.as_of.isoformat(),
+        "currency": statement.currency,
+        "items": [
+            {
+                "period": line.item.period,
+                "fee_item": line.item.fee_item,
+                "amount_due": str(line.item.amount_due),
+                "amount_paid": str(line.item.amount_paid),
+                "outstanding": str(line.outstanding),
+                "due_date": line.item.due_date.isoformat(),
+                "days_overdue": line.days_overdue,
+                "late_fee": str(line.late_fee.amount),
+                "late_fee_days": line.late_fee.days,
+                "late_fee_rate": str(line.late_fee.rate),
+                "late_fee_basis": line.late_fee.rate_basis,
+                "late_fee_capped": line.late_fee.capped,
+                "compensation": str(line.late_fee.compensation),
+            }
+            for line in statement.lines
+        ],
+        "principal": str(statement.principal),
+        "late_fees": str(statement.late_fees),
+        "compensation": str(statement.compensation),
+        "total": str(statement.total),
+        "total_in_capitals": statement.total_in_capitals,
+        "not_yet_due": str(statement.not_yet_due),
+    }
+
+
+def diagnostics_json(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], **extra: Any) -> str:
+    return json.dumps({**extra, "problems": [d.as_dict() for d in diagnostics]}, ensure_ascii=False, indent=2)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)

@@ -1,0 +1,374 @@
+"""Validation of debtor data: every row checked, every problem reported, valid rows kept."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from letterforge.config import DataFile, WorkspaceConfig
+from letterforge.diagnostics import Diagnostic
+from letterforge.money import AmountError, parse_amount
+from letterforge.readers import Cell, ReadError, Table, read_table
+from letterforge.records import Account, ArrearsItem, DebtorCategory, LetterKind, PriorLetter
+
+# Column names as the exports of Chinese property and utility billing systems write them.
+# A workspace adds its own in [columns]; English field names are always understood.
+ACCOUNT_ALIASES = {
+    "account_id": ("户号", "账号", "用户编号", "用户号", "客户编号", "房产编号"),
+    "name": ("姓名", "业主姓名", "户名", "用户名称", "客户名称", "业主"),
+    "address": ("地址", "住址", "通讯地址", "用水地址", "房屋地址"),
+    "unit": ("房号", "房间号", "单元房号"),
+    "building": ("楼栋", "楼号", "楼宇", "片区", "分组", "所属楼栋"),
+    "category": ("欠费类型", "欠费原因", "客户类型"),
+    "language": ("语言",),
+    "phone": ("电话", "联系电话", "手机", "手机号"),
+    "email": ("邮箱", "电子邮箱"),
+    "hold_reason": ("暂缓原因", "暂停原因"),
+    "hold_until": ("暂缓至", "暂停至"),
+}
+ARREARS_ALIASES = {
+    "account_id": ACCOUNT_ALIASES["account_id"],
+    "period": ("账期", "所属期间", "费用期间", "期间", "计费周期"),
+    "fee_item": ("收费项目", "费用项目", "项目", "费用名称"),
+    "amount_due": ("应收金额", "应缴金额", "欠费金额", "账单金额"),
+    "amount_paid": ("已缴金额", "实收金额", "已收金额"),
+    "due_date": ("应缴日期", "缴费截止日", "到期日", "截止日期"),
+}
+HISTORY_ALIASES = {
+    "account_id": ACCOUNT_ALIASES["account_id"],
+    "kind": ("函件类型", "类型"),
+    "issued_on": ("发函日期", "发出日期"),
+    "reference": ("文号", "编号"),
+}
+REQUIRED = {
+    "accounts": ("account_id", "name", "address"),
+    "arrears": ("account_id", "period", "fee_item", "amount_due", "due_date"),
+    "history": ("account_id", "kind", "issued_on"),
+}
+CATEGORY_WORDS = {
+    "": DebtorCategory.UNKNOWN,
+    "未知": DebtorCategory.UNKNOWN,
+    "遗忘": DebtorCategory.FORGOT,
+    "误解": DebtorCategory.FORGOT,
+    "误解或遗忘": DebtorCategory.FORGOT,
+    "经济困难": DebtorCategory.HARDSHIP,
+    "困难": DebtorCategory.HARDSHIP,
+    "争议": DebtorCategory.DISPUTE,
+    "整改": DebtorCategory.DISPUTE,
+    "服务不满": DebtorCategory.DISPUTE,
+    "恶意拖欠": DebtorCategory.WILFUL,
+    "恶意": DebtorCategory.WILFUL,
+}
+KIND_WORDS = {
+    "提醒": LetterKind.REMINDER,
+    "缴费提醒": LetterKind.REMINDER,
+    "催缴通知": LetterKind.REMINDER,
+    "催费函": LetterKind.DEMAND,
+    "催缴函": LetterKind.DEMAND,
+    "律师函": LetterKind.LAWYER,
+    "lawyer's letter": LetterKind.LAWYER,
+    "letter of claim": LetterKind.LAWYER,
+}
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+)
+
+
+class FieldError(ValueError):
+    """A cell that cannot be read as its field; the message is the reason shown to the user."""
+
+
+def parse_date(value: Cell) -> date:
+    """Read 2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日 or a spreadsheet date."""
+    if isinstance(value, date):
+        return value
+    text = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip()
+    if not text:
+        raise FieldError("empty date")
+    text = text.split(" ")[0] if re.match(r"^\d{4}-\d{1,2}-\d{1,2} 00:00(:00)?$", text) else text
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            year, month, day = (int(part) for part in match.groups())
+            try:
+                return date(year, month, day)
+            except ValueError:
+                raise FieldError(f"no such date: {text!r}") from None
+    raise FieldError(f"not a date: {text!r} (write 2026-03-05, 2026/3/5 or 2026年3月5日)")
+
+
+def _text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _category(value: Cell) -> DebtorCategory:
+    text = _text(value)
+    try:
+        return DebtorCategory(text.lower())
+    except ValueError:
+        pass
+    if text in CATEGORY_WORDS:
+        return CATEGORY_WORDS[text]
+    raise FieldError(f"unknown debtor category {text!r} "
+                     f"(use {', '.join(c.value for c in DebtorCategory)})")
+
+
+def _kind(value: Cell) -> LetterKind:
+    text = _text(value)
+    try:
+        return LetterKind(text.lower())
+    except ValueError:
+        pass
+    if text.lower() in KIND_WORDS or text in KIND_WORDS:
+        return KIND_WORDS.get(text.lower(), KIND_WORDS.get(text, LetterKind.REMINDER))
+    raise FieldError(f"unknown letter kind {text!r} (use reminder, demand or lawyer)")
+
+
+def _optional_date(value: Cell) -> date | None:
+    return None if _text(value) == "" else parse_date(value)
+
+
+def _amount(value: Cell) -> Decimal:
+    try:
+        return parse_amount(value)
+    except AmountError as error:
+        raise FieldError(str(error)) from None
+
+
+def _optional_amount(value: Cell) -> Decimal:
+    return Decimal("0.00") if _text(value) == "" else _amount(value)
+
+
+def _locale(value: Cell) -> str:
+    text = _text(value)
+    if text in ("", "zh-CN", "en-GB"):
+        return text
+    aliases = {"zh": "zh-CN", "zh_cn": "zh-CN", "中文": "zh-CN", "en": "en-GB", "en_gb": "en-GB", "英文": "en-GB"}
+    if text.lower() in aliases or text in aliases:
+        return aliases.get(text.lower(), aliases.get(text, ""))
+    raise FieldError(f"unsupported language {text!r} (use zh-CN or en-GB)")
+
+
+FieldParser = Callable[[Cell], Any]
+ACCOUNT_FIELDS: dict[str, FieldParser] = {
+    "account_id": _text, "name": _text, "address": _text, "unit": _text, "building": _text,
+    "category": _category, "language": _locale, "phone": _text, "email": _text,
+    "hold_reason": _text, "hold_until": _optional_date,
+}
+ARREARS_FIELDS: dict[str, FieldParser] = {
+    "account_id": _text, "period": _text, "fee_item": _text,
+    "amount_due": _amount, "amount_paid": _optional_amount, "due_date": parse_date,
+}
+HISTORY_FIELDS: dict[str, FieldParser] = {
+    "account_id": _text, "kind": _kind, "issued_on": parse_date, "reference": _text,
+}
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row kept aside with the reasons it was not used; nothing the user gave is lost."""
+
+    table: str
+    file: str
+    row: int
+    headers: tuple[str, ...]
+    cells: tuple[Cell, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DebtorData:
+    accounts: tuple[Account, ...]
+    arrears: tuple[ArrearsItem, ...]
+    history: tuple[PriorLetter, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    rejects: tuple[RejectedRow, ...]
+
+    def account(self, account_id: str) -> Account | None:
+        return next((a for a in self.accounts if a.account_id == account_id), None)
+
+    def arrears_of(self, account_id: str) -> tuple[ArrearsItem, ...]:
+        return tuple(item for item in self.arrears if item.account_id == account_id)
+
+
+@dataclass
+class _ParsedTable:
+    table: str
+    source: Table | None
+    rows: list[tuple[int, dict[str, Any], tuple[Cell, ...]]] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    rejects: list[RejectedRow] = field(default_factory=list)
+
+    def reject(self, row: int, cells: tuple[Cell, ...], problems: list[Diagnostic]) -> None:
+        assert self.source is not None
+        self.diagnostics.extend(problems)
+        reasons = tuple(f"{p.column}: {p.message}" if p.column else p.message for p in problems)
+        self.rejects.append(RejectedRow(self.table, self.source.file, row, self.source.headers, cells, reasons))
+
+
+def _normalise_header(header: str) -> str:
+    return unicodedata.normalize("NFKC", header).strip().lower().replace(" ", "_")
+
+
+def map_columns(
+    headers: tuple[str, ...], fields: Mapping[str, FieldParser], aliases: Mapping[str, tuple[str, ...]],
+    workspace_columns: Mapping[str, str],
+) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Match a file's headers to field names; return the mapping and (header, problem) pairs."""
+    lookup: dict[str, str] = {}
+    for field_name, names in aliases.items():
+        for name in names:
+            lookup[_normalise_header(name)] = field_name
+    for name in fields:
+        lookup[_normalise_header(name)] = name
+    for header, field_name in workspace_columns.items():
+        if field_name in fields:
+            lookup[_normalise_header(header)] = field_name
+    mapping: dict[str, int] = {}
+    problems: list[tuple[str, str]] = []
+    for index, header in enumerate(headers):
+        field_name = lookup.get(_normalise_header(header))
+        if field_name is None:
+            continue
+        if field_name in mapping:
+            first = headers[mapping[field_name]]
+            problems.append((header, f"both {first!r} and {header!r} are read as {field_name}; keep one"))
+            continue
+        mapping[field_name] = index
+    return mapping, problems
+
+
+def _parse_table(
+    table_name: str, data_file: DataFile, workspace: Path, fields: Mapping[str, FieldParser],
+    aliases: Mapping[str, tuple[str, ...]], workspace_columns: Mapping[str, str],
+) -> _ParsedTable:
+    path = workspace / data_file.file
+    try:
+        source = read_table(path, data_file.sheet, data_file.encoding)
+    except ReadError as error:
+        parsed = _ParsedTable(table_name, None)
+        parsed.diagnostics.append(Diagnostic(str(path), None, None, "unreadable", str(error).split(": ", 1)[-1]))
+        return parsed
+    parsed = _ParsedTable(table_name, source)
+    mapping, header_problems = map_columns(source.headers, fields, aliases, workspace_columns)
+    for header, problem in header_problems:
+        parsed.diagnostics.append(Diagnostic(source.file, 1, header, "duplicate-column", problem))
+    missing = [name for name in REQUIRED[table_name] if name not in mapping]
+    for name in missing:
+        known = ", ".join((name,) + tuple(aliases.get(name, ())))
+        parsed.diagnostics.append(Diagnostic(
+            source.file, 1, name, "missing-column",
+            f"required column missing (accepted headers: {known}; or map yours in [columns])"))
+    if missing:
+        # Without a required column no row can be used: keep them all, with the reason.
+        for number, cells in source.rows:
+            parsed.rejects.append(RejectedRow(table_name, source.file, number, source.headers, cells,
+                                              (f"file is missing column(s): {', '.join(missing)}",)))
+        return parsed
+    for number, cells in source.rows:
+        values: dict[str, Any] = {}
+        problems: list[Diagnostic] = []
+        for name, parser in fields.items():
+            index = mapping.get(name)
+            cell = cells[index] if index is not None and index < len(cells) else None
+            header = source.headers[index] if index is not None else name
+            try:
+                values[name] = parser(cell)
+            except FieldError as error:
+                problems.append(Diagnostic(source.file, number, header, "invalid", str(error)))
+                continue
+            if name in REQUIRED[table_name] and values[name] in ("", None):
+                problems.append(Diagnostic(source.file, number, header, "required", "required value is empty"))
+        problems.extend(_row_rules(table_name, values, source.file, number, mapping, source.headers))
+        if problems:
+            parsed.reject(number, cells, problems)
+        else:
+            parsed.rows.append((number, values, cells))
+    return parsed
+
+
+def _row_rules(
+    table_name: str, values: dict[str, Any], file: str, row: int, mapping: dict[str, int],
+    headers: tuple[str, ...],
+) -> list[Diagnostic]:
+    if table_name != "arrears":
+        return []
+    due, paid = values.get("amount_due"), values.get("amount_paid")
+    if isinstance(due, Decimal) and isinstance(paid, Decimal) and paid > due:
+        column = headers[mapping["amount_paid"]] if "amount_paid" in mapping else "amount_paid"
+        return [Diagnostic(file, row, column, "paid-above-due",
+                           f"amount paid {paid} is more than amount due {due}")]
+    return []
+
+
+def load_debtor_data(workspace: Path, config: WorkspaceConfig) -> DebtorData:
+    """Read and check the workspace's accounts, arrears and history; keep what is valid."""
+    columns = config.columns
+    accounts = _parse_table("accounts", config.data.accounts, workspace, ACCOUNT_FIELDS, ACCOUNT_ALIASES, columns)
+    arrears = _parse_table("arrears", config.data.arrears, workspace, ARREARS_FIELDS, ARREARS_ALIASES, columns)
+    parsed = [accounts, arrears]
+    history = None
+    if config.data.history is not None:
+        history = _parse_table("history", config.data.history, workspace, HISTORY_FIELDS, HISTORY_ALIASES, columns)
+        parsed.append(history)
+
+    by_id: dict[str, list[tuple[int, dict[str, Any], tuple[Cell, ...]]]] = defaultdict(list)
+    for entry in accounts.rows:
+        by_id[entry[1]["account_id"]].append(entry)
+    kept_accounts: list[Account] = []
+    for account_id, entries in by_id.items():
+        if len(entries) > 1:
+            rows = ", ".join(str(number) for number, _, _ in entries)
+            for number, _, cells in entries:
+                accounts.reject(number, cells, [Diagnostic(
+                    accounts.source.file if accounts.source else "", number, "account_id", "duplicate-account",
+                    f"account {account_id} appears on rows {rows}; fix the duplicates, none of them is used")])
+            continue
+        number, values, _ = entries[0]
+        source = f"{accounts.source.file if accounts.source else ''}:{number}"
+        kept_accounts.append(Account(**values, source=source))
+    known = {account.account_id for account in kept_accounts}
+
+    def known_account(table: _ParsedTable) -> list[tuple[int, dict[str, Any]]]:
+        kept = []
+        for number, values, cells in table.rows:
+            if values["account_id"] in known:
+                kept.append((number, values))
+                continue
+            reason = ("its account was rejected (see the accounts errors)"
+                      if values["account_id"] in by_id else "no such account in the accounts file")
+            assert table.source is not None
+            table.reject(number, cells, [Diagnostic(
+                table.source.file, number, "account_id", "unknown-account", f"{values['account_id']}: {reason}")])
+        return kept
+
+    items = tuple(
+        ArrearsItem(**values, source=f"{arrears.source.file if arrears.source else ''}:{number}")
+        for number, values in known_account(arrears)
+    )
+    letters: tuple[PriorLetter, ...] = ()
+    if history is not None:
+        letters = tuple(
+            PriorLetter(**values, source=f"{history.source.file if history.source else ''}:{number}")
+            for number, values in known_account(history)
+        )
+    diagnostics = tuple(sorted(
+        (d for table in parsed for d in table.diagnostics),
+        key=lambda d: (d.file, d.row or 0, d.column or ""),
+    ))
+    rejects = tuple(sorted((r for table in parsed for r in table.rejects), key=lambda r: (r.file, r.row)))
+    return DebtorData(tuple(sorted(kept_accounts, key=lambda a: a.account_id)), items, letters, diagnostics, rejects)

@@ -1,0 +1,90 @@
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from letterforge.config import parse_config
+from letterforge.diagnostics import UserError
+
+MINIMAL = """
+locale = "zh-CN"
+currency = "CNY"
+[creditor]
+name = "测试物业"
+type = "property"
+address = "某市某路1号"
+phone = "0571-00000000"
+[payment.counter]
+address = "物业服务中心"
+hours = "8:30-17:30"
+[late_fee]
+rule = "daily_rate"
+rate = 0.0003
+cap = "principal"
+[data]
+accounts = "accounts.csv"
+arrears = { file = "arrears.xlsx", sheet = "欠费" }
+"""
+
+
+def test_minimal_config_parses_with_exact_rate():
+    config = parse_config(MINIMAL)
+    assert config.late_fee.rate == Decimal("0.0003")
+    assert config.data.accounts.file == "accounts.csv"
+    assert config.data.arrears.sheet == "欠费"
+    assert config.letters.demand_reply_days == 7
+    assert config.region == "CN"
+    assert config.law_firm.missing() == ["law_firm.name", "law_firm.address", "law_firm.lawyer",
+                                         "law_firm.certificate_number"]
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(UserError) as caught:
+        parse_config(text, "ws/letterforge.toml")
+    return [str(d) for d in caught.value.diagnostics]
+
+
+def test_every_wrong_key_is_named():
+    text = MINIMAL.replace('type = "property"', 'type = "bank"').replace('locale = "zh-CN"', 'locale = "fr-FR"')
+    text = text.replace("grace", "x") + '\n[creditor2]\nname = "x"\n'
+    found = problems(text)
+    assert any(p.startswith("ws/letterforge.toml: creditor.type: Input should be") for p in found)
+    assert any(p.startswith("ws/letterforge.toml: locale: must be one of zh-CN, en-GB") for p in found)
+    assert any(p.startswith("ws/letterforge.toml: creditor2: Extra inputs") for p in found)
+
+
+def test_missing_section_and_bad_rule():
+    text = MINIMAL.replace("[payment.counter]", "[payment.online]").replace('address = "物业服务中心"\nhours = "8:30-17:30"',
+                                                                         'url = "https://pay.example.cn/"')
+    text = text.replace("rate = 0.0003", "rate = 0")
+    found = problems(text)
+    assert "ws/letterforge.toml: payment.online.url: the URL must contain {account_id} so that each debtor pays their own account" in found
+    assert "ws/letterforge.toml: late_fee: rule 'daily_rate' needs a rate above 0" in found
+
+
+def test_bad_cap_and_rounding():
+    found = problems(MINIMAL.replace('cap = "principal"', 'cap = "lots"\nrounding = "banker"'))
+    assert any(p.startswith("ws/letterforge.toml: late_fee.cap:") for p in found)
+    assert any(p.startswith("ws/letterforge.toml: late_fee.rounding: must be one of half-up") for p in found)
+
+
+def test_not_toml():
+    with pytest.raises(UserError, match="not valid TOML"):
+        parse_config("creditor = [", "x.toml")
+
+
+def test_uk_rule_needs_base_rates():
+    text = MINIMAL.replace('rule = "daily_rate"', 'rule = "uk_late_payment"')
+    assert "ws/letterforge.toml: late_fee: rule 'uk_late_payment' needs base_rates, the file of Bank of England base rates" in problems(text)
+
+
+def test_online_payment_url_for_account():
+    text = MINIMAL + '\n[payment.online]\nurl = "https://pay.example.cn/p?a={account_id}"\n'
+    assert parse_config(text).payment.online.for_account("A-1") == "https://pay.example.cn/p?a=A-1"
+
+
+def test_missing_file(tmp_path: Path):
+    from letterforge.config import load_config
+
+    with pytest.raises(UserError, match="no letterforge.toml here"):
+        load_config(tmp_path)

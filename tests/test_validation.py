@@ -1,0 +1,156 @@
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from letterforge.config import parse_config
+from letterforge.validation import FieldError, load_debtor_data, parse_date
+
+CONFIG = """
+locale = "zh-CN"
+[creditor]
+name = "测试物业"
+type = "property"
+address = "某市某路1号"
+phone = "0571-00000000"
+[payment.counter]
+address = "物业服务中心"
+hours = "8:30-17:30"
+[data]
+accounts = "{accounts}"
+arrears = "{arrears}"
+[columns]
+"业主代码" = "account_id"
+"""
+
+
+def workspace(tmp_path: Path, accounts: str, arrears: str, encoding: str = "gbk",
+              names: tuple[str, str] = ("住户.csv", "欠费.csv")):
+    (tmp_path / names[0]).write_bytes(accounts.encode(encoding))
+    (tmp_path / names[1]).write_bytes(arrears.encode(encoding))
+    config = parse_config(CONFIG.format(accounts=names[0], arrears=names[1]))
+    return load_debtor_data(tmp_path, config)
+
+
+ACCOUNTS = "户号,姓名,楼栋,房号,地址,欠费类型\nA1,张三,1栋,101,锦绣路1号1栋101,遗忘\nA2,李喆,2栋,202,锦绣路1号2栋202,恶意拖欠\n"
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8", "utf-8-sig"])
+def test_reads_chinese_headers_in_every_export_encoding(tmp_path, encoding):
+    arrears = "户号,账期,收费项目,应收金额,已缴金额,应缴日期\nA1,2026-01,物业服务费,\"1,234.50\",100,2026/1/5\n"
+    data = workspace(tmp_path, ACCOUNTS, arrears, encoding)
+    assert data.diagnostics == ()
+    assert [a.name for a in data.accounts] == ["张三", "李喆"]
+    assert data.accounts[1].category == "wilful"
+    item = data.arrears[0]
+    assert (item.amount_due, item.amount_paid, item.due_date) == (Decimal("1234.50"), Decimal("100.00"), date(2026, 1, 5))
+    assert item.source.endswith("欠费.csv:2")
+
+
+def test_every_problem_reported_with_file_row_column_and_good_rows_kept(tmp_path):
+    accounts = ACCOUNTS + "A3,,3栋,303,锦绣路1号3栋303,\nA1,张三重复,1栋,101,x,\nA4,王五,3栋,304,x,懒\n"
+    arrears = ("户号,账期,收费项目,应收金额,已缴金额,应缴日期\n"
+               "A2,2026-01,物业服务费,12.345,0,2026-01-05\n"
+               "A2,2026-02,物业服务费,-5,0,2026-02-05\n"
+               "A2,2026-03,物业服务费,100,200,2026-03-05\n"
+               "A2,2026-04,物业服务费,壹佰元,0,2026-04-05\n"
+               "A2,2026-05,物业服务费,100,0,2026-02-30\n"
+               "A2,2026-06,物业服务费,100,0,next week\n"
+               "ZZ,2026-06,物业服务费,100,0,2026-06-05\n"
+               "A1,2026-06,物业服务费,100,0,2026-06-05\n"
+               "A2,2026-07,物业服务费,￥１，０００．００,0,2026年7月5日\n")
+    data = workspace(tmp_path, accounts, arrears)
+    found = [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics]
+    assert found == [
+        "住户.csv:2: account_id: account A1 appears on rows 2, 5; fix the duplicates, none of them is used",
+        "住户.csv:4: 姓名: required value is empty",
+        "住户.csv:5: account_id: account A1 appears on rows 2, 5; fix the duplicates, none of them is used",
+        "住户.csv:6: 欠费类型: unknown debtor category '懒' (use forgot, hardship, dispute, wilful, unknown)",
+        "欠费.csv:2: 应收金额: more than two decimals: '12.345'",
+        "欠费.csv:3: 应收金额: negative amount: '-5'",
+        "欠费.csv:4: 已缴金额: amount paid 200.00 is more than amount due 100.00",
+        "欠费.csv:5: 应收金额: not a number: '壹佰元'",
+        "欠费.csv:6: 应缴日期: no such date: '2026-02-30'",
+        "欠费.csv:7: 应缴日期: not a date: 'next week' (write 2026-03-05, 2026/3/5 or 2026年3月5日)",
+        "欠费.csv:8: account_id: ZZ: no such account in the accounts file",
+        "欠费.csv:9: account_id: A1: its account was rejected (see the accounts errors)",
+    ]
+    assert [a.account_id for a in data.accounts] == ["A2"]
+    assert len(data.arrears) == 1 and data.arrears[0].amount_due == Decimal("1000.00")
+    assert len(data.rejects) == 12
+    assert data.rejects[0].reasons == ("应收金额: more than two decimals: '12.345'",)
+
+
+def test_missing_required_column_rejects_the_file_rows_with_reason(tmp_path):
+    arrears = "户号,账期,应收金额,应缴日期\nA1,2026-01,100,2026-01-05\n"
+    data = workspace(tmp_path, ACCOUNTS, arrears)
+    (problem,) = data.diagnostics
+    assert str(problem).endswith("欠费.csv:1: fee_item: required column missing (accepted headers: fee_item, "
+                                 "收费项目, 费用项目, 项目, 费用名称; or map yours in [columns])")
+    assert data.arrears == () and data.rejects[0].reasons == ("file is missing column(s): fee_item",)
+    assert len(data.accounts) == 2
+
+
+def test_workspace_column_mapping_and_two_columns_for_one_field(tmp_path):
+    accounts = "业主代码,姓名,地址,户号\nA1,张三,x,A1\n"
+    arrears = "account_id,period,fee_item,amount_due,due_date\nA1,2026-01,fee,1,2026-01-05\n"
+    data = workspace(tmp_path, accounts, arrears)
+    assert [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics] == [
+        "住户.csv:1: 户号: both '业主代码' and '户号' are read as account_id; keep one"]
+    assert data.accounts[0].account_id == "A1"
+
+
+def test_xlsx_with_date_and_number_cells(tmp_path):
+    book = openpyxl.Workbook()
+    users = book.active
+    users.title = "用户"
+    users.append(["用户编号", "户名", "用水地址"])
+    users.append([1001, "自来水用户", "某路2号"])
+    bills = book.create_sheet("账单")
+    bills.append(["用户编号", "计费周期", "费用名称", "账单金额", "实收金额", "到期日"])
+    from datetime import datetime
+
+    bills.append([1001, "2026Q1", "水费", 123.4, None, datetime(2026, 4, 15)])
+    bills.append([1001, "2026Q2", "水费", 12.345, 0, datetime(2026, 7, 15)])
+    book.save(tmp_path / "水费.xlsx")
+    config = parse_config(CONFIG.format(accounts="x", arrears="x").replace(
+        'accounts = "x"\narrears = "x"',
+        'accounts = { file = "水费.xlsx", sheet = "用户" }\narrears = { file = "水费.xlsx", sheet = "账单" }'))
+    data = load_debtor_data(tmp_path, config)
+    assert data.accounts[0].account_id == "1001"
+    assert data.arrears[0].amount_due == Decimal("123.40") and data.arrears[0].due_date == date(2026, 4, 15)
+    assert [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics] == [
+        "水费.xlsx:3: 账单金额: more than two decimals: '12.345'"]
+
+
+def test_json_records(tmp_path):
+    accounts = '[{"account_id": "C1", "name": "Acme Ltd", "address": "1 High St", "language": "en-GB"}]'
+    arrears = '[{"account_id": "C1", "period": "INV-1", "fee_item": "Goods", "amount_due": "£1,200.00", "due_date": "2026-01-31"}]'
+    data = workspace(tmp_path, accounts, arrears, "utf-8", ("accounts.json", "invoices.json"))
+    assert data.diagnostics == ()
+    assert data.accounts[0].language == "en-GB" and data.arrears[0].amount_paid == Decimal("0.00")
+
+
+def test_unreadable_file_is_a_diagnostic_not_a_crash(tmp_path):
+    (tmp_path / "住户.csv").write_bytes(b"\xff\xfe\x00bad")
+    config = parse_config(CONFIG.format(accounts="住户.csv", arrears="missing.csv"))
+    data = load_debtor_data(tmp_path, config)
+    messages = [d.message for d in data.diagnostics]
+    assert "file not found" in messages
+    assert data.accounts == ()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-03-05", date(2026, 3, 5)), ("2026/3/5", date(2026, 3, 5)), ("2026年3月5日", date(2026, 3, 5)),
+    ("２０２６年３月５日", date(2026, 3, 5)), ("2026.3.5", date(2026, 3, 5)), ("2028-02-29", date(2028, 2, 29)),
+])
+def test_parse_date_accepts(text, expected):
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2026-02-29", "2026-13-01", "2026/3/32", "03/05/2026", "", "2026-3"])
+def test_parse_date_rejects(text):
+    with pytest.raises(FieldError):
+        parse_date(text)
