@@ -177,9 +177,18 @@ class DataFiles(_Settings):
 
 
 class Letters(_Settings):
+    reminder_reply_days: int = Field(default=7, ge=1, le=90)
     demand_reply_days: int = Field(default=7, ge=1, le=90)
     lawyer_reply_days: int = Field(default=14, ge=1, le=90)
-    reminder_reply_days: int = Field(default=7, ge=1, le=90)
+    hardship_extra_days: int = Field(default=7, ge=0, le=90, description="longer deadline for hardship")
+    signatory: str = Field(default="", description="who signs for the creditor, e.g. 物业服务中心 or Credit Control")
+    return_slip: bool = Field(default=False, description="add a return slip (签收回执) for hand delivery")
+
+
+class Offers(_Settings):
+    waive_late_fee: bool = Field(default=True, description="waive the late fee if paid in full by the deadline")
+    instalments: bool = Field(default=True, description="offer an instalment plan")
+    instalment_months: int = Field(default=6, ge=2, le=36)
 
 
 class WorkspaceConfig(_Settings):
@@ -192,6 +201,7 @@ class WorkspaceConfig(_Settings):
     data: DataFiles
     columns: dict[str, str] = Field(default_factory=dict)
     letters: Letters = Letters()
+    offers: Offers = Offers()
 
     @field_validator("locale")
     @classmethod

@@ -39,6 +39,7 @@ class Account:
     email: str = ""
     hold_reason: str = ""
     hold_until: date | None = None
+    note: str = ""  # for a dispute: the complaint and where its handling stands
     source: str = ""
 
     def on_hold(self, as_of: date) -> bool:

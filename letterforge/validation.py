@@ -32,6 +32,7 @@ ACCOUNT_ALIASES = {
     "email": ("邮箱", "电子邮箱"),
     "hold_reason": ("暂缓原因", "暂停原因"),
     "hold_until": ("暂缓至", "暂停至"),
+    "note": ("备注", "处理情况", "投诉处理情况"),
 }
 ARREARS_ALIASES = {
     "account_id": ACCOUNT_ALIASES["account_id"],
@@ -167,7 +168,7 @@ FieldParser = Callable[[Cell], Any]
 ACCOUNT_FIELDS: dict[str, FieldParser] = {
     "account_id": _text, "name": _text, "address": _text, "unit": _text, "building": _text,
     "category": _category, "language": _locale, "phone": _text, "email": _text,
-    "hold_reason": _text, "hold_until": _optional_date,
+    "hold_reason": _text, "hold_until": _optional_date, "note": _text,
 }
 ARREARS_FIELDS: dict[str, FieldParser] = {
     "account_id": _text, "period": _text, "fee_item": _text,

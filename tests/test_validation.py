@@ -80,7 +80,9 @@ def test_every_problem_reported_with_file_row_column_and_good_rows_kept(tmp_path
     assert [a.account_id for a in data.accounts] == ["A2"]
     assert len(data.arrears) == 1 and data.arrears[0].amount_due == Decimal("1000.00")
     assert len(data.rejects) == 12
-    assert data.rejects[0].reasons == ("应收金额: more than two decimals: '12.345'",)
+    first_arrears = next(r for r in data.rejects if r.table == "arrears")
+    assert (first_arrears.row, first_arrears.reasons) == (2, ("应收金额: more than two decimals: '12.345'",))
+    assert first_arrears.cells[:4] == ("A2", "2026-01", "物业服务费", "12.345")
 
 
 def test_missing_required_column_rejects_the_file_rows_with_reason(tmp_path):

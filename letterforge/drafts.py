@@ -1,0 +1,210 @@
+"""Drafts: one letter composed from an account's statement, the workspace settings and its clauses."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import segno
+
+from letterforge.calendars import deadline_after
+from letterforge.clauses import Clause, ClauseLibrary, select_clauses
+from letterforge.config import WorkspaceConfig
+from letterforge.diagnostics import UserError
+from letterforge.money import round_money
+from letterforge.records import Account, DebtorCategory, LetterKind, PriorLetter
+from letterforge.statements import Statement
+
+KIND_CODES = {LetterKind.REMINDER: "REM", LetterKind.DEMAND: "DEM", LetterKind.LAWYER: "LAW"}
+
+
+@dataclass(frozen=True)
+class LetterDraft:
+    """Everything one letter says, before it is laid out in any format."""
+
+    kind: LetterKind
+    locale: str
+    account: Account
+    statement: Statement
+    reference: str
+    issued_on: date
+    deadline: date
+    clauses: tuple[Clause, ...]
+    context: dict[str, Any] = field(compare=False, repr=False)
+    draft_clauses: bool = False
+
+    @property
+    def clause_versions(self) -> list[dict[str, str]]:
+        return [{"id": c.id, "version": c.version, "sha256": c.content_hash, "slot": c.slot} for c in self.clauses]
+
+
+def default_reference(kind: LetterKind, account_id: str, issued_on: date) -> str:
+    """A reference for a letter made outside a batch, readable and unique per account, kind and day."""
+    return f"{KIND_CODES[kind]}-{issued_on:%Y%m%d}-{account_id}"
+
+
+def reply_days(kind: LetterKind, category: DebtorCategory, config: WorkspaceConfig) -> int:
+    letters = config.letters
+    days = {LetterKind.REMINDER: letters.reminder_reply_days, LetterKind.DEMAND: letters.demand_reply_days,
+            LetterKind.LAWYER: letters.lawyer_reply_days}[kind]
+    # A debtor in hardship gets a longer period to arrange payment, except from the law firm,
+    # whose 14 days are the practice the ladder promises.
+    if category is DebtorCategory.HARDSHIP and kind is not LetterKind.LAWYER:
+        days += letters.hardship_extra_days
+    return days
+
+
+def rate_text(config: WorkspaceConfig, locale: str) -> str:
+    """How the late fee is computed, in the letter's words."""
+    rule = config.late_fee
+    chinese = locale.startswith("zh")
+    if rule.rule == "daily_rate":
+        per_ten_thousand = rule.rate * 10000
+        if chinese:
+            if per_ten_thousand == per_ten_thousand.to_integral_value():
+                return f"每日万分之{int(per_ten_thousand)}"
+            return f"每日{(rule.rate * 100).normalize():f}%"
+        return f"{(rule.rate * 100).normalize():f}% a day"
+    if rule.rule == "annual_rate":
+        percent = f"{(rule.rate * 100).normalize():f}%"
+        return f"年利率{percent}" if chinese else f"{percent} a year"
+    if rule.rule == "uk_late_payment":
+        return f"{rule.margin.normalize():f}% a year above the Bank of England base rate"
+    return "无" if chinese else "none"
+
+
+def cap_text(config: WorkspaceConfig, locale: str) -> str:
+    cap = config.late_fee.cap
+    chinese = locale.startswith("zh")
+    if cap == "none":
+        return ""
+    if cap == "principal":
+        return "以欠费本金为上限" if chinese else "capped at the principal"
+    percent = f"{(Decimal(cap) * 100).normalize():f}%"
+    return f"以欠费本金的{percent}为上限" if chinese else f"capped at {percent} of the principal"
+
+
+def qr_data_uri(url: str) -> str:
+    """The payment URL as a QR code, inline, so that nothing is ever fetched while rendering."""
+    svg = segno.make(url, error="m").svg_inline(scale=3, border=2, omitsize=True)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _statement_context(statement: Statement) -> dict[str, Any]:
+    lines = [
+        {
+            "period": line.item.period,
+            "fee_item": line.item.fee_item,
+            "amount_due": line.item.amount_due,
+            "amount_paid": line.item.amount_paid,
+            "outstanding": line.outstanding,
+            "due_date": line.item.due_date,
+            "days_overdue": line.days_overdue,
+            "late_fee": line.late_fee.amount,
+            "late_fee_days": line.late_fee.days,
+            "late_fee_rate": line.late_fee.rate,
+            "late_fee_basis": line.late_fee.rate_basis,
+            "late_fee_from": line.late_fee.accrues_from,
+            "late_fee_capped": line.late_fee.capped,
+            "compensation": line.late_fee.compensation,
+            "total": line.total,
+        }
+        for line in statement.lines
+    ]
+    subtotals = [
+        {"fee_item": s.fee_item, "periods": s.periods, "principal": s.principal, "late_fees": s.late_fees,
+         "compensation": s.compensation, "total": s.total}
+        for s in statement.subtotals()
+    ]
+    return {
+        "as_of": statement.as_of,
+        "lines": lines,
+        "subtotals": subtotals,
+        "principal": statement.principal,
+        "late_fees": statement.late_fees,
+        "compensation": statement.compensation,
+        "total": statement.total,
+        "periods": len(statement.lines),
+        "first_period": statement.lines[0].item.period if statement.lines else "",
+        "last_period": statement.lines[-1].item.period if statement.lines else "",
+        "months_in_arrears": statement.months_in_arrears,
+        "oldest_due_date": statement.oldest_due_date,
+    }
+
+
+def compose_letter(
+    kind: LetterKind,
+    statement: Statement,
+    config: WorkspaceConfig,
+    library: ClauseLibrary,
+    *,
+    issued_on: date,
+    reference: str = "",
+    history: tuple[PriorLetter, ...] = (),
+    allow_draft_clauses: bool = False,
+) -> LetterDraft:
+    """The letter's content: who writes to whom, what is owed, by when, in which clauses.
+
+    The context is plain data (no objects with methods) for the sandboxed templates; rendering
+    fills the clauses from it.
+    """
+    account = statement.account
+    if not statement.lines or statement.total <= 0:
+        raise UserError(f"account {account.account_id} owes nothing overdue on {statement.as_of.isoformat()}: "
+                        "no letter to write")
+    if account.on_hold(issued_on):
+        until = f" until {account.hold_until.isoformat()}" if account.hold_until else ""
+        raise UserError(f"account {account.account_id} is on hold{until} ({account.hold_reason}): no letter is written")
+    if kind is LetterKind.LAWYER:
+        missing = config.law_firm.missing()
+        if missing:
+            raise UserError("a lawyer's letter needs a law firm and a lawyer with a practising certificate; "
+                            f"set {', '.join(missing)} in letterforge.toml")
+    locale = account.language or config.locale
+    clauses = select_clauses(library, kind, locale, config.creditor.type, account.category.value, issued_on,
+                             allow_drafts=allow_draft_clauses)
+    days = reply_days(kind, account.category, config)
+    deadline = deadline_after(issued_on, days, config.region)
+    reference = reference or default_reference(kind, account.account_id, issued_on)
+    waived = statement.late_fees + statement.compensation
+    months = config.offers.instalment_months
+    demands = sorted(letter.issued_on for letter in history
+                     if letter.account_id == account.account_id and letter.kind is LetterKind.DEMAND
+                     and letter.issued_on <= issued_on)
+    payment = config.payment
+    context: dict[str, Any] = {
+        "letter": {"kind": kind.value, "reference": reference, "issued_on": issued_on, "deadline": deadline,
+                   "reply_days": days, "locale": locale},
+        "creditor": config.creditor.model_dump(),
+        "law_firm": config.law_firm.model_dump() if kind is LetterKind.LAWYER else None,
+        "debtor": {"account_id": account.account_id, "name": account.name, "address": account.address,
+                   "unit": account.unit, "building": account.building, "note": account.note,
+                   "category": account.category.value},
+        "statement": _statement_context(statement),
+        "total": statement.total,
+        "total_capitals": statement.total_in_capitals,
+        "currency": config.currency,
+        "late_fee": {"rule": config.late_fee.rule, "rate_text": rate_text(config, locale),
+                     "cap_text": cap_text(config, locale), "grace_days": config.late_fee.grace_days},
+        "waiver": {"offered": config.offers.waive_late_fee and waived > 0, "amount": waived, "pay_by": deadline,
+                   "total_after": statement.principal},
+        "instalments": {"offered": config.offers.instalments, "months": months,
+                        "first_amount": round_money(statement.total / months)},
+        "demands_sent": len(demands),
+        "previous_demand_date": demands[-1] if demands else None,
+        "payment": {
+            "bank_transfer": payment.bank_transfer.model_dump() if payment.bank_transfer else None,
+            "counter": payment.counter.model_dump() if payment.counter else None,
+            "online": ({"url": payment.online.for_account(account.account_id), "label": payment.online.label,
+                        "qr": qr_data_uri(payment.online.for_account(account.account_id))}
+                       if payment.online else None),
+            "reference_to_quote": f"{account.account_id} {reference}",
+        },
+        "signatory": config.letters.signatory,
+        "return_slip": config.letters.return_slip,
+    }
+    return LetterDraft(kind, locale, account, statement, reference, issued_on, deadline, clauses, context,
+                       any(c.status == "draft" for c in clauses))
