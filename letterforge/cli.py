@@ -173,5 +173,33 @@ def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | N
         click.echo("\n\n".join(statement_text(s, opened.config.locale) for s in statements))
 
 
+@cli.command()
+@click.argument("accounts", nargs=-1)
+@click.option("--all", "all_accounts", is_flag=True, help="Every account with overdue arrears and no hold.")
+@click.option("--kind", type=click.Choice(["reminder", "demand", "lawyer"]), required=True,
+              help="Which letter of the ladder.")
+@workspace_option
+@as_of_option
+@click.option("--format", "output_format", type=click.Choice(["pdf", "docx", "html"]), default="pdf",
+              show_default=True, help="PDF to print, DOCX to edit in Word/WPS, HTML to preview.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="File (one letter) or folder (default: the current folder).")
+@click.option("--reference", default="", help="The letter's reference number (default: kind-date-account).")
+def render(accounts: tuple[str, ...], all_accounts: bool, kind: str, workspace: Path | None, as_of: Any,
+           output_format: str, output: Path | None, reference: str) -> None:
+    """Write the KIND letter of ACCOUNTS, with its three schedules."""
+    from letterforge.outputs import letter_paths, write_atomic
+    from letterforge.pipeline import render_letters
+    from letterforge.records import LetterKind
+
+    if bool(accounts) == all_accounts:
+        raise click.UsageError("give one or more ACCOUNTS, or --all")
+    letters = render_letters(_open_workspace(workspace), accounts, LetterKind(kind), _as_of(as_of),
+                             output_format, reference)
+    for letter, path in zip(letters, letter_paths([letter.file_name for letter in letters], output)):
+        write_atomic(path, letter.content)
+        click.echo(f"wrote {path}  ({letter.draft.reference}, deadline {letter.draft.deadline.isoformat()})")
+
+
 def main() -> None:
     cli(prog_name="letterforge")

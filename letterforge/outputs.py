@@ -49,3 +49,11 @@ def write_rejects(rejects: tuple[RejectedRow, ...], folder: Path) -> list[Path]:
             writer.writerow([reject.file, reject.row, "; ".join(reject.reasons), *cells])
         written.append(write_atomic(path, buffer.getvalue().encode("utf-8-sig")))
     return written
+
+
+def letter_paths(file_names: list[str], output: Path | None) -> list[Path]:
+    """Where each rendered letter goes: -o names a file for one letter, else a folder."""
+    if output is not None and len(file_names) == 1 and not output.is_dir() and output.suffix:
+        return [output]
+    folder = output if output is not None else Path.cwd()
+    return [folder / name for name in file_names]

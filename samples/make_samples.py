@@ -146,6 +146,14 @@ PROPERTY_LETTERS_TOML = """
 demand_reply_days = 7
 lawyer_reply_days = 14
 reminder_reply_days = 7
+hardship_extra_days = 7
+signatory = "锦绣华庭物业服务中心"
+return_slip = true
+
+[offers]
+waive_late_fee = true
+instalments = true
+instalment_months = 6
 """
 
 ADDRESS_PREFIX = "浙江省杭州市拱墅区锦绣路188号锦绣华庭"
@@ -477,6 +485,10 @@ sheet = "账单"
 [data.history]
 file = "已发函件.csv"
 encoding = "utf-8"
+
+[letters]
+signatory = "营业收费中心"
+return_slip = true
 """
 
 ZONES = (("城东片区", 1, "云湖市城东区"), ("城西片区", 2, "云湖市城西区"), ("滨河片区", 3, "云湖市滨河区"))
@@ -710,6 +722,12 @@ certificate_number = "SRA 612345"
 accounts = "accounts.json"
 arrears = "invoices.csv"
 history = "letters.csv"
+
+[letters]
+signatory = "Credit Control"
+# The Pre-Action Protocol for Debt Claims gives an individual or sole trader 30 days to reply;
+# this workspace gives every debtor the same.
+lawyer_reply_days = 30
 """
 
 BASE_RATES = (
