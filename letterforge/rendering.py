@@ -35,6 +35,7 @@ from letterforge.clauses import render_clause
 from letterforge.diagnostics import UserError
 from letterforge.drafts import LetterDraft
 from letterforge.money import capital_numerals, format_money
+from letterforge.pdffonts import compact_cid_fonts
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,8 @@ class LetterRenderer:
     def __init__(self, template_dirs: list[Path]) -> None:
         self.template_dirs = [d for d in template_dirs if d.is_dir()]
         self.environment = make_environment(self.template_dirs)
+        # Clauses are filled as plain text: the letter template escapes them once, when it lays them out.
+        self.clause_environment = self.environment.overlay(autoescape=False)
 
     @cached_property
     def font_config(self) -> Any:
@@ -180,7 +183,7 @@ class LetterRenderer:
         try:
             context["clauses"] = {
                 clause.slot: {"id": clause.id, "version": clause.version, "status": clause.status,
-                              "paragraphs": render_clause(self.environment, clause, draft.context)}
+                              "paragraphs": render_clause(self.clause_environment, clause, draft.context)}
                 for clause in draft.clauses
             }
         except TemplateError as error:
@@ -207,22 +210,53 @@ class LetterRenderer:
         self.check_glyphs(html, f"{draft.account.account_id} {draft.kind.value}")
         document = HTML(string=html, url_fetcher=self.url_fetcher,
                         base_url=self.template_dirs[-1].as_uri() + "/" if self.template_dirs else None)
-        return bytes(document.write_pdf(font_config=self.font_config, custom_metadata=True))
+        return bytes(document.write_pdf(font_config=self.font_config, custom_metadata=True,
+                                        finisher=compact_cid_fonts))
 
-    def render_docx(self, draft: LetterDraft) -> bytes:
-        from docxtpl import DocxTemplate, InlineImage
+    def docx_template(self, draft: LetterDraft) -> Path:
+        """The most specific DOCX template: <locale>/<kind>.docx, <locale>/letter.docx, letter.docx."""
+        names = (f"{draft.locale}/{draft.kind.value}.docx", f"{draft.locale}/letter.docx", "letter.docx")
+        for name in names:
+            for folder in self.template_dirs:
+                if (folder / name).is_file():
+                    return folder / name
+        raise UserError(f"no DOCX template ({', '.join(names)}) in {', '.join(str(d) for d in self.template_dirs)}")
+
+    def docx_context(self, draft: LetterDraft, template: Any) -> dict[str, Any]:
+        """The HTML context plus what Word needs pre-laid: labels, body paragraphs, signature."""
+        from docxtpl import InlineImage, RichText
         from docx.shared import Mm
 
-        name = f"{draft.locale}/{draft.kind.value}.docx"
-        path = next((d / name for d in self.template_dirs if (d / name).is_file()), None)
-        if path is None:
-            path = next((d / f"{draft.locale}/letter.docx" for d in self.template_dirs
-                         if (d / f"{draft.locale}/letter.docx").is_file()), None)
-        if path is None:
-            raise UserError(f"no DOCX template {name} (or {draft.locale}/letter.docx) in "
-                            f"{', '.join(str(d) for d in self.template_dirs)}")
-        template = DocxTemplate(str(path))
         context = self.context_for(draft)
+        labels = self.environment.get_template(f"{draft.locale}/labels.html").module
+        creditor, firm = context["creditor"], context["law_firm"]
+        kind, creditor_type = draft.kind.value, creditor["type"]
+        chinese = draft.locale.startswith("zh")
+        body: list[Any] = []
+        for clause in draft.clauses:
+            for paragraph in context["clauses"][clause.slot]["paragraphs"]:
+                rich = RichText()
+                for text, bold in paragraph:
+                    rich.add(text, bold=bold)
+                body.append(rich)
+            if clause.slot in ("statement_of_debt", "facts"):
+                body.extend(self._docx_summary(context, labels))
+        if firm:
+            letterhead = {"name": firm["name"], "details": f"{firm['address']}{labels.sep}{labels.phone} {firm['phone']}",
+                          "on_behalf": (f"受{creditor['name']}委托" if chinese
+                                        else f"Solicitors acting for {creditor['name']}")}
+            signature = ([firm["name"], "（盖章）", f"承办律师：{firm['lawyer']}", f"执业证号：{firm['certificate_number']}"]
+                         if chinese else ["Yours faithfully,", "", firm["lawyer"], f"For and on behalf of {firm['name']}",
+                                          firm["certificate_number"]])
+        else:
+            hours = f"{labels.sep}{creditor['office_hours']}" if creditor["office_hours"] else ""
+            letterhead = {"name": creditor["name"], "on_behalf": "",
+                          "details": f"{creditor['address']}{labels.sep}{labels.phone} {creditor['phone']}{hours}"}
+            signer = context["signatory"]
+            signature = ([creditor["name"] + (f"{labels.sep}{signer}" if signer else ""), labels.seal] if chinese
+                         else ["Yours faithfully,", "", signer or "Credit Control", f"For and on behalf of {creditor['name']}"])
+        if chinese:
+            signature.append(date_filter(context, draft.issued_on))
         online = context["payment"]["online"]
         if online:
             import segno
@@ -230,18 +264,48 @@ class LetterRenderer:
             image = io.BytesIO()
             segno.make(online["url"], error="m").save(image, kind="png", scale=6, border=2)
             image.seek(0)
-            context["payment"] = {**context["payment"], "online": {**online, "qr": InlineImage(template, image, width=Mm(30))}}
-        self.check_glyphs(json.dumps(_plain(context), ensure_ascii=False), f"{draft.account.account_id} {draft.kind.value}")
+            online = {**online, "qr": InlineImage(template, image, width=Mm(30))}
+        return {**context, "t": labels, "title": str(labels.kind_title(kind, creditor_type)), "body": body,
+                "letterhead": letterhead, "signature": signature, "payment": {**context["payment"], "online": online}}
+
+    @staticmethod
+    def _docx_summary(context: dict[str, Any], labels: Any) -> list[Any]:
+        from docxtpl import RichText
+
+        total = money_filter(context, context["total"])
+        lines = [RichText(f"{labels.total_due}{total}", bold=True)]
+        if context["total_capitals"]:
+            lines.append(RichText(f"{labels.capitals}{context['total_capitals']}", bold=True))
+        lines.append(RichText(f"{labels.pay_by}{date_filter(context, context['letter']['deadline'])}", bold=True))
+        waiver = context["waiver"]
+        if waiver["offered"]:
+            lines.append(RichText(str(labels.waiver_text(money_filter(context, waiver["amount"]),
+                                                         date_filter(context, waiver["pay_by"]),
+                                                         money_filter(context, waiver["total_after"])))))
+        return lines
+
+    def render_docx(self, draft: LetterDraft) -> bytes:
+        from docxtpl import DocxTemplate
+
+        path = self.docx_template(draft)
+        template = DocxTemplate(str(path))
+        context = self.docx_context(draft, template)
+        self.check_glyphs(json.dumps(_plain(draft.context), ensure_ascii=False),
+                          f"{draft.account.account_id} {draft.kind.value}")
         try:
             template.render(context, jinja_env=self.environment, autoescape=True)
         except TemplateError as error:
             raise UserError(f"{path}: {template_error(error, self.template_dirs)}") from None
         properties = template.docx.core_properties
-        properties.title = context["letter_title"] if "letter_title" in context else draft.reference
+        properties.title = f"{context['title']} {draft.reference}"
         properties.author = draft.context["creditor"]["name"]
-        properties.subject = draft.reference
-        properties.keywords = " ".join(f"{c['id']}@{c['version']}" for c in draft.clause_versions)
-        properties.comments = json.dumps({"clauses": draft.clause_versions}, ensure_ascii=False)
+        properties.subject = str(context["t"].subject(draft.kind.value, draft.context["creditor"]["type"]))
+        properties.keywords = draft.reference
+        _set_custom_properties(template.docx, {
+            "letterforge.reference": draft.reference,
+            **{f"letterforge.clause.{c['slot']}": f"{c['id']}@{c['version']}#{c['sha256']}"
+               for c in draft.clause_versions},
+        })
         properties.language = draft.locale
         moment = datetime(draft.issued_on.year, draft.issued_on.month, draft.issued_on.day)
         properties.created = properties.modified = moment
@@ -250,6 +314,32 @@ class LetterRenderer:
         output = io.BytesIO()
         template.save(output)
         return output.getvalue()
+
+
+_CUSTOM_PROPERTIES_TYPE = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+_CUSTOM_PROPERTIES_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
+
+
+def _set_custom_properties(document: Any, values: dict[str, str]) -> None:
+    """Custom document properties (Word: File > Properties > Custom), which, unlike the core
+    properties, hold values of any length: the clause versions a letter contains."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    entries = "".join(
+        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name={quoteattr(name)}>'
+        f"<vt:lpwstr>{escape(value)}</vt:lpwstr></property>"
+        for pid, (name, value) in enumerate(values.items(), start=2)
+    )
+    xml = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+           '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+           'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+           f"{entries}</Properties>")
+    package = document.part.package
+    part = Part(PackURI("/docProps/custom.xml"), _CUSTOM_PROPERTIES_TYPE, xml.encode("utf-8"), package)
+    package.relate_to(part, _CUSTOM_PROPERTIES_REL)
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,226 @@
+"""Builds templates/letter.docx, the docxtpl template of every letter kind and locale.
+
+Run it after changing the layout here: `python templates/build_docx.py`. Clerks and creditors
+may instead edit a copy of letter.docx in Word or WPS and put it in their workspace's
+templates/ folder (as letter.docx, <locale>/letter.docx or <locale>/<kind>.docx).
+
+The words come from the context, never from this file: `t` holds the labels of the letter's
+locale (templates/<locale>/labels.html), `body` the clause paragraphs in reading order.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+LATIN_SERIF, CJK_SERIF, CJK_SANS = "Times New Roman", "宋体", "黑体"
+
+
+def set_fonts(style_or_run, latin: str, east_asian: str) -> None:
+    font = style_or_run.font
+    font.name = latin
+    properties = style_or_run.element.get_or_add_rPr()
+    fonts = properties.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = properties.makeelement(qn("w:rFonts"), {})
+        properties.append(fonts)
+    for key in ("w:ascii", "w:hAnsi", "w:cs"):
+        fonts.set(qn(key), latin)
+    fonts.set(qn("w:eastAsia"), east_asian)
+
+
+def paragraph(document, text: str = "", *, size: float | None = None, bold: bool = False,
+              align=None, space_after: float = 4, color: RGBColor | None = None, sans: bool = False):
+    para = document.add_paragraph()
+    if text:
+        run = para.add_run(text)
+        run.bold = bold
+        if size:
+            run.font.size = Pt(size)
+        if color is not None:
+            run.font.color.rgb = color
+        if sans:
+            set_fonts(run, "Arial", CJK_SANS)
+    if align is not None:
+        para.alignment = align
+    para.paragraph_format.space_after = Pt(space_after)
+    return para
+
+
+def table(document, headers: list[str], loop: str, cells: list[str], totals: list[str] | None = None,
+          numeric_from: int = 1):
+    """A real Word table: header row, one row per item (docxtpl {%tr %} loop), totals row."""
+    rows = 4 + (1 if totals else 0)
+    grid = document.add_table(rows=rows, cols=len(headers))
+    grid.style = "Table Grid"
+    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    header = grid.rows[0]
+    header_xml = header._tr.get_or_add_trPr()
+    repeat = header_xml.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"})
+    header_xml.append(repeat)
+    for index, text in enumerate(headers):
+        cell = header.cells[index]
+        cell.text = text
+        cell.paragraphs[0].runs[0].bold = True
+    grid.rows[1].cells[0].text = "{%tr " + loop + " %}"
+    for index, text in enumerate(cells):
+        grid.rows[2].cells[index].text = text
+        if index >= numeric_from:
+            grid.rows[2].cells[index].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    grid.rows[3].cells[0].text = "{%tr endfor %}"
+    if totals:
+        for index, text in enumerate(totals):
+            cell = grid.rows[4].cells[index]
+            cell.text = text
+            if cell.paragraphs[0].runs:
+                cell.paragraphs[0].runs[0].bold = True
+            if index >= numeric_from:
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for row in grid.rows:
+        no_split = row._tr.get_or_add_trPr().makeelement(qn("w:cantSplit"), {qn("w:val"): "true"})
+        row._tr.get_or_add_trPr().append(no_split)
+        for cell in row.cells:
+            for para in cell.paragraphs:
+                para.paragraph_format.space_after = Pt(0)
+                for run in para.runs:
+                    run.font.size = Pt(8.5)
+    return grid
+
+
+def page_break(document) -> None:
+    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+
+def build(target: Path) -> None:
+    document = Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin = section.bottom_margin = Mm(22)
+    section.left_margin, section.right_margin = Mm(22), Mm(20)
+    normal = document.styles["Normal"]
+    set_fonts(normal, LATIN_SERIF, CJK_SERIF)
+    normal.font.size = Pt(10.5)
+    for name in ("Heading 1", "Heading 2", "Title"):
+        set_fonts(document.styles[name], "Arial", CJK_SANS)
+        document.styles[name].font.color.rgb = RGBColor(0x11, 0x11, 0x11)
+
+    footer = section.footer.paragraphs[0]
+    footer.text = "{{ t.reference_label }}{{ letter.reference }}"
+    footer.runs[0].font.size = Pt(7.5)
+
+    accent = RGBColor(0x8B, 0x1A, 0x1A)
+    paragraph(document, "{{ letterhead.name }}", size=16, bold=True, color=accent, space_after=0, sans=True)
+    paragraph(document, "{{ letterhead.details }}", size=8.5, space_after=0)
+    paragraph(document, "{%p if letterhead.on_behalf %}", space_after=0)
+    paragraph(document, "{{ letterhead.on_behalf }}", size=8.5, space_after=0)
+    paragraph(document, "{%p endif %}", space_after=0)
+    paragraph(document, "", space_after=6)
+    paragraph(document, "{{ t.reference_label }}{{ letter.reference }}", size=9, space_after=0)
+    paragraph(document, "{{ t.date_label }}{{ letter.issued_on | date }}", size=9, space_after=10)
+    paragraph(document, "{{ debtor.name }}{{ t.addressee_suffix }}", bold=True, space_after=0)
+    paragraph(document, "{{ debtor.address }}", space_after=14)
+    paragraph(document, "{{ title }}", size=18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=10,
+              sans=True)
+    paragraph(document, "{%p for para in body %}", space_after=0)
+    body = paragraph(document, "{{r para }}")
+    body.paragraph_format.first_line_indent = Pt(21)  # two characters for Chinese; UK letters get none
+    paragraph(document, "{%p endfor %}", space_after=0)
+    paragraph(document, "", space_after=10)
+    paragraph(document, "{%p for line in signature %}", space_after=0)
+    signature = paragraph(document, "{{ line }}", space_after=0)
+    signature.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    paragraph(document, "{%p endfor %}", space_after=0)
+    paragraph(document, "", space_after=8)
+    paragraph(document, "{{ t.enclosures }}", size=9)
+
+    page_break(document)
+    document.add_heading("{{ t.schedule1 }}", level=1)
+    paragraph(document, "{{ t.schedule_intro(debtor.name, letter.reference, statement.as_of | date) }}", size=8.5)
+    table(document, ["{{ t.fee_item }}", "{{ t.periods_col }}", "{{ t.principal }}", "{{ t.late_fees }}",
+                     "{{ t.subtotal }}"],
+          "for s in statement.subtotals",
+          ["{{ s.fee_item }}", "{{ s.periods }}", "{{ s.principal | money }}",
+           "{{ (s.late_fees + s.compensation) | money }}", "{{ s.total | money }}"],
+          ["{{ t.grand_total }}", "{{ statement.periods }}", "{{ statement.principal | money }}",
+           "{{ (statement.late_fees + statement.compensation) | money }}", "{{ total | money }}"])
+    paragraph(document, "{%p if waiver.offered %}", space_after=0)
+    paragraph(document, "{{ t.waiver_row(letter.deadline | date) }}: −{{ waiver.amount | money }}", size=9)
+    paragraph(document, "{{ t.total_if_paid_by(letter.deadline | date) }}: {{ waiver.total_after | money }}",
+              size=9, bold=True)
+    paragraph(document, "{%p endif %}", space_after=0)
+    paragraph(document, "{%p if total_capitals %}", space_after=0)
+    paragraph(document, "{{ t.capitals }}{{ total_capitals }}", bold=True)
+    paragraph(document, "{%p endif %}", space_after=0)
+    paragraph(document, "{{ t.late_fee_method(late_fee.rate_text, late_fee.cap_text, late_fee.grace_days) }}",
+              size=8.5)
+    paragraph(document, "{%p if instalments.offered %}", space_after=0)
+    paragraph(document, "{{ t.instalment_note(instalments.months, instalments.first_amount | money) }}", size=8.5)
+    paragraph(document, "{%p endif %}", space_after=0)
+
+    page_break(document)
+    document.add_heading("{{ t.schedule2 }}", level=1)
+    paragraph(document, "{{ t.schedule_intro(debtor.name, letter.reference, statement.as_of | date) }}", size=8.5)
+    table(document, ["{{ t.period }}", "{{ t.fee_item }}", "{{ t.amount_due }}", "{{ t.amount_paid }}",
+                     "{{ t.outstanding }}", "{{ t.due_date }}", "{{ t.days_overdue }}", "{{ t.late_fee_days }}",
+                     "{{ t.late_fee }}"],
+          "for line in statement.lines",
+          ["{{ line.period }}", "{{ line.fee_item }}", "{{ line.amount_due | money }}",
+           "{{ line.amount_paid | money }}", "{{ line.outstanding | money }}", "{{ line.due_date.isoformat() }}",
+           "{{ line.days_overdue }}", "{{ line.late_fee_days }}",
+           "{{ (line.late_fee + line.compensation) | money }}{% if line.late_fee_capped %}*{% endif %}"],
+          ["{{ t.grand_total }}", "", "", "", "{{ statement.principal | money }}", "", "", "",
+           "{{ (statement.late_fees + statement.compensation) | money }}"], numeric_from=2)
+    paragraph(document, "{{ t.detail_note(late_fee.rate_text) }}", size=8.5)
+
+    page_break(document)
+    document.add_heading("{{ t.schedule3 }}", level=1)
+    paragraph(document, "{{ t.instructions_intro(total | money, letter.deadline | date) }}", size=9)
+    paragraph(document, "{%p if payment.bank_transfer %}", space_after=0)
+    document.add_heading("{{ t.bank_transfer }}", level=2)
+    paragraph(document, "{{ t.payee }}：{{ payment.bank_transfer.payee }}", space_after=0)
+    paragraph(document, "{{ t.bank }}：{{ payment.bank_transfer.bank }}", space_after=0)
+    paragraph(document, "{%p if payment.bank_transfer.sort_code %}", space_after=0)
+    paragraph(document, "{{ t.sort_code }}：{{ payment.bank_transfer.sort_code }}", space_after=0)
+    paragraph(document, "{%p endif %}", space_after=0)
+    paragraph(document, "{{ t.account_number }}：{{ payment.bank_transfer.account_number }}", space_after=0)
+    paragraph(document, "{{ t.quote }}：{{ payment.reference_to_quote }}", bold=True)
+    paragraph(document, "{%p endif %}", space_after=0)
+    paragraph(document, "{%p if payment.counter %}", space_after=0)
+    document.add_heading("{{ t.counter }}", level=2)
+    paragraph(document, "{{ t.counter_address }}：{{ payment.counter.address }}", space_after=0)
+    paragraph(document, "{{ t.counter_hours }}：{{ payment.counter.hours }}", space_after=0)
+    paragraph(document, "{{ t.bring }}：{{ t.bring_text(debtor.account_id) }}")
+    paragraph(document, "{%p endif %}", space_after=0)
+    paragraph(document, "{%p if payment.online %}", space_after=0)
+    document.add_heading("{{ t.online }}", level=2)
+    paragraph(document, "{{ payment.online.qr }}", space_after=0)
+    paragraph(document, "{{ t.online_text }}", space_after=0)
+    paragraph(document, "{{ payment.online.url }}", size=9)
+    paragraph(document, "{%p endif %}", space_after=0)
+    document.add_heading("{{ t.questions }}", level=2)
+    paragraph(document, "{{ t.questions_text(creditor.name, creditor.phone, creditor.office_hours) }}")
+
+    paragraph(document, "{%p if return_slip %}", space_after=0)
+    page_break(document)
+    document.add_heading("{{ t.return_slip }}", level=1)
+    for label, value in (("t.reference_label", "letter.reference"), ("t.document", "title"),
+                         ("t.account", "debtor.account_id"), ("t.recipient", "debtor.name")):
+        paragraph(document, "{{ " + label + " }} {{ " + value + " }}", space_after=6)
+    for label in ("t.received_on", "t.signature", "t.delivered_by"):
+        paragraph(document, "{{ " + label + " }} ____________________________", space_after=12)
+    paragraph(document, "{%p endif %}", space_after=0)
+
+    properties = document.core_properties
+    properties.author = properties.last_modified_by = "letterforge"
+    properties.title = "letterforge letter template"
+    document.save(str(target))
+
+
+if __name__ == "__main__":
+    build(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "letter.docx")
