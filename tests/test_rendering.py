@@ -1,0 +1,249 @@
+import io
+import subprocess
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from docx import Document
+from pypdf import PdfReader
+
+from letterforge.cli import cli
+from letterforge.diagnostics import UserError
+from letterforge.money import format_money
+from letterforge.pipeline import LetterFactory
+from letterforge.records import LetterKind
+from letterforge.rendering import make_url_fetcher
+from letterforge.workspace import Workspace
+
+from conftest import SAMPLES
+
+AS_OF = date(2026, 11, 25)
+CASES = {"property-zh": "JX-2-0302", "water-zh": "01000619", "receivables-en": "C-1004"}
+
+
+@pytest.fixture(scope="module")
+def factories():
+    return {name: LetterFactory(Workspace.open(SAMPLES / name)) for name in CASES}
+
+
+def pdf_text(content: bytes) -> str:
+    done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True)
+    return done.stdout.decode("utf-8")
+
+
+def docx_text(content: bytes) -> str:
+    document = Document(io.BytesIO(content))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        parts.extend(cell.text for row in table.rows for cell in row.cells)
+    return "\n".join(parts)
+
+
+def expected_facts(draft) -> list[str]:
+    locale, currency = draft.locale, draft.statement.currency
+    facts = [draft.reference, format_money(draft.statement.total, currency, locale),
+             format_money(draft.statement.principal, currency, locale)]
+    if locale == "zh-CN":
+        facts += [draft.statement.total_in_capitals, f"{draft.deadline.year}年{draft.deadline.month}月{draft.deadline.day}日"]
+    else:
+        facts.append(f"{draft.deadline.day} {draft.deadline:%B %Y}")
+    return facts
+
+
+@pytest.mark.parametrize("sample", CASES)
+@pytest.mark.parametrize("kind", list(LetterKind))
+def test_pdf_states_the_amounts_capitals_deadline_and_reference(factories, sample, kind):
+    factory = factories[sample]
+    draft = factory.draft(CASES[sample], kind, AS_OF)
+    letter = factory.render(draft, "pdf")
+    text = pdf_text(letter.content)
+    flat = text.replace(" ", "").replace("\n", "")
+    for fact in expected_facts(draft):
+        assert fact.replace(" ", "") in flat, fact
+    for line in draft.statement.lines:
+        assert line.item.period in text
+    reader = PdfReader(io.BytesIO(letter.content))
+    assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=0.5)  # A4
+    outline = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert len(outline) >= 4  # the letter and its three schedules
+    info = reader.metadata
+    assert info["/Author"] == factory.workspace.config.creditor.name
+    assert draft.reference in info["/Title"]
+    clauses = str(info["/letterforgeclauses"]).split()  # WeasyPrint keeps custom keys as lower-case letters
+    assert len(clauses) == len(draft.clauses)
+    assert all(f"{c.id}@{c.version}#{c.content_hash}" in clauses for c in draft.clauses)
+
+
+@pytest.mark.parametrize("sample", CASES)
+@pytest.mark.parametrize("kind", list(LetterKind))
+def test_docx_states_the_same_facts_in_real_tables(factories, sample, kind):
+    factory = factories[sample]
+    draft = factory.draft(CASES[sample], kind, AS_OF)
+    content = factory.render(draft, "docx").content
+    text = docx_text(content)
+    for fact in expected_facts(draft):
+        assert fact in text, fact
+    document = Document(io.BytesIO(content))
+    detail = document.tables[1]
+    assert len(detail.rows) == len(draft.statement.lines) + 2  # header, one row per item, total
+    assert document.core_properties.author == factory.workspace.config.creditor.name
+    styles = document.styles.element.xml
+    assert 'w:eastAsia="宋体"' in styles
+
+
+@pytest.mark.parametrize("sample", CASES)
+def test_html_is_the_letter_the_pdf_is_made_from(factories, sample):
+    factory = factories[sample]
+    draft = factory.draft(CASES[sample], LetterKind.DEMAND, AS_OF)
+    html = factory.render(draft, "html").content.decode("utf-8")
+    assert html == factory.renderer.render_html(draft)
+    assert f'lang="{draft.locale}"' in html
+    for fact in expected_facts(draft):
+        assert fact in html
+
+
+def test_same_inputs_give_byte_identical_pdfs(factories):
+    factory = factories["property-zh"]
+    first = factory.render(factory.draft("JX-2-0302", LetterKind.LAWYER, AS_OF), "pdf").content
+    again = LetterFactory(Workspace.open(SAMPLES / "property-zh"))
+    second = again.render(again.draft("JX-2-0302", LetterKind.LAWYER, AS_OF), "pdf").content
+    assert first == second
+
+
+def test_chinese_letter_is_small_with_subset_fonts(factories):
+    factory = factories["property-zh"]
+    content = factory.render(factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF), "pdf").content
+    assert len(content) < 150_000
+    fonts = subprocess.run(["pdffonts", "-"], input=content, capture_output=True).stdout.decode()
+    assert "Noto Serif CJK SC" in fonts.replace("-", " ") and "CID Type 0C" in fonts
+
+
+def test_deadline_rolls_over_the_national_day_holiday(factories):
+    factory = factories["property-zh"]
+    draft = factory.draft("JX-2-0302", LetterKind.LAWYER, date(2026, 9, 17))
+    assert draft.deadline == date(2026, 10, 8)
+
+
+def test_hardship_gets_a_longer_deadline(copy_sample):
+    factory = LetterFactory(Workspace.open(copy_sample("property-zh")))
+    hardship = next(a for a in factory.data.accounts if a.category == "hardship" and factory.data.arrears_of(a.account_id)
+                    and not a.on_hold(AS_OF))
+    forgot = next(a for a in factory.data.accounts if a.category == "forgot" and factory.data.arrears_of(a.account_id)
+                  and not a.on_hold(AS_OF))
+    assert (factory.draft(hardship.account_id, LetterKind.DEMAND, AS_OF).deadline
+            > factory.draft(forgot.account_id, LetterKind.DEMAND, AS_OF).deadline)
+
+
+INJECTIONS = ["<img src=file:///etc/passwd>", "{{7*7}}", "{% raw %}x", "**bold**"]
+
+
+def test_debtor_text_prints_literally_and_never_becomes_markup(copy_sample):
+    workspace = copy_sample("receivables-en")
+    import json
+
+    accounts = json.loads((workspace / "accounts.json").read_text(encoding="utf-8"))
+    accounts[0]["name"] = " ".join(INJECTIONS)
+    accounts[0]["address"] = "<script>alert(1)</script>, {{ creditor.name }}"
+    (workspace / "accounts.json").write_text(json.dumps(accounts), encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    account_id = accounts[0]["account_id"]
+    draft = factory.draft(account_id, LetterKind.DEMAND, AS_OF)
+    html = factory.renderer.render_html(draft)
+    assert "<img src=file" not in html and "&lt;img src=file:///etc/passwd&gt;" in html
+    assert "<script>" not in html
+    assert "{{7*7}}" in html and ">49<" not in html
+    text = pdf_text(factory.render(draft, "pdf").content)
+    assert "<img src=file:///etc/passwd>" in text and "{{7*7}}" in text and "**bold**" in text
+    assert "{{ creditor.name }}" in text
+    docx = docx_text(factory.render(draft, "docx").content)
+    assert "<img src=file:///etc/passwd>" in docx and "{{7*7}}" in docx
+
+
+def test_lawyer_letter_refused_without_a_firm(copy_sample):
+    workspace = copy_sample("property-zh")
+    config = workspace / "letterforge.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('certificate_number = "13301201510987654"', 'certificate_number = ""'),
+                      encoding="utf-8")
+    result = CliRunner().invoke(cli, ["render", "JX-2-0302", "--kind", "lawyer", "-w", str(workspace),
+                                      "--as-of", "2026-11-25", "-o", str(workspace / "out")])
+    assert result.exit_code == 1
+    assert "law_firm.certificate_number" in result.stderr
+    assert not (workspace / "out").exists()
+
+
+def test_render_cli_writes_and_says_where(tmp_path):
+    result = CliRunner().invoke(cli, ["render", "C-1004", "C-1006", "--kind", "demand", "-w",
+                                      str(SAMPLES / "receivables-en"), "--as-of", "2026-11-25", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for account in ("C-1004", "C-1006"):
+        path = tmp_path / f"{account}-demand.pdf"
+        assert f"wrote {path}" in result.output
+        assert PdfReader(path).pages
+
+
+def test_render_refuses_an_account_that_owes_nothing(factories):
+    factory = factories["water-zh"]
+    settled = next(a.account_id for a in factory.data.accounts
+                   if not any(i.outstanding > 0 and i.due_date < AS_OF for i in factory.data.arrears_of(a.account_id)))
+    with pytest.raises(UserError, match="owes nothing overdue"):
+        factory.draft(settled, LetterKind.REMINDER, AS_OF)
+
+
+def test_template_errors_name_file_and_line(copy_sample):
+    workspace = copy_sample("property-zh")
+    (workspace / "templates" / "zh-CN").mkdir(parents=True)
+    (workspace / "templates" / "zh-CN" / "demand.html").write_text(
+        '{% extends "base.html" %}\n{% block body %}\n<p>{{ debtor.nickname }}</p>\n{% endblock %}\n', encoding="utf-8")
+    (workspace / "templates" / "zh-CN" / "reminder.html").write_text("<p>{{ oops }</p>\n", encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    with pytest.raises(UserError) as caught:
+        factory.render(factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF), "html")
+    assert "demand.html:3" in str(caught.value) and "nickname" in str(caught.value)
+    with pytest.raises(UserError) as caught:
+        factory.render(factory.draft("JX-2-0302", LetterKind.REMINDER, AS_OF), "html")
+    assert "reminder.html:1: template error" in str(caught.value)
+
+
+def test_sandbox_refuses_unsafe_template_code(copy_sample):
+    workspace = copy_sample("property-zh")
+    (workspace / "templates" / "zh-CN").mkdir(parents=True)
+    (workspace / "templates" / "zh-CN" / "demand.html").write_text(
+        "{{ debtor.__class__.__mro__ }}", encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    with pytest.raises(UserError, match="unsafe|not safely|__class__"):
+        factory.render(factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF), "html")
+
+
+def test_a_character_without_glyph_is_an_error_not_a_box(copy_sample):
+    workspace = copy_sample("receivables-en")
+    import json
+
+    accounts = json.loads((workspace / "accounts.json").read_text(encoding="utf-8"))
+    accounts[0]["name"] = "Parrot \U0001F99C Ltd"
+    (workspace / "accounts.json").write_text(json.dumps(accounts), encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    with pytest.raises(UserError, match="U\\+1F99C"):
+        factory.render(factory.draft(accounts[0]["account_id"], LetterKind.DEMAND, AS_OF), "pdf")
+
+
+def test_fetcher_refuses_network_and_files_outside_templates(tmp_path):
+    fetcher = make_url_fetcher([tmp_path])
+    for url in ("https://example.com/x.png", "file:///etc/passwd", "ftp://example.com/a"):
+        with pytest.raises(ValueError, match="refused"):
+            fetcher.fetch(url)
+    (tmp_path / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>", encoding="utf-8")
+    assert fetcher.fetch((tmp_path / "logo.svg").as_uri()) is not None
+
+
+def test_workspace_template_overrides_the_shipped_one(copy_sample):
+    workspace = copy_sample("property-zh")
+    (workspace / "templates" / "partials").mkdir(parents=True)
+    shipped = (SAMPLES.parent / "templates" / "partials" / "return_slip.html").read_text(encoding="utf-8")
+    (workspace / "templates" / "partials" / "return_slip.html").write_text(
+        shipped.replace("<h2>", "<h2>本小区专用 "), encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    html = factory.renderer.render_html(factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF))
+    assert "本小区专用" in html
