@@ -53,13 +53,16 @@ def paragraph(document, text: str = "", *, size: float | None = None, bold: bool
     return para
 
 
-def table(document, headers: list[str], loop: str, cells: list[str], totals: list[str] | None = None,
-          numeric_from: int = 1):
+def table(document, headers: list[str], loop: str, cells: list[str], widths_mm: list[int],
+          totals: list[str] | None = None, numeric_from: int = 1):
     """A real Word table: header row, one row per item (docxtpl {%tr %} loop), totals row."""
     rows = 4 + (1 if totals else 0)
     grid = document.add_table(rows=rows, cols=len(headers))
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    grid.autofit = False
+    for column, width in zip(grid.columns, widths_mm):
+        column.width = Mm(width)  # the grid: LibreOffice and WPS lay tables out by it
     header = grid.rows[0]
     header_xml = header._tr.get_or_add_trPr()
     repeat = header_xml.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"})
@@ -83,6 +86,8 @@ def table(document, headers: list[str], loop: str, cells: list[str], totals: lis
             if index >= numeric_from:
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
     for row in grid.rows:
+        for cell, width in zip(row.cells, widths_mm):
+            cell.width = Mm(width)
         no_split = row._tr.get_or_add_trPr().makeelement(qn("w:cantSplit"), {qn("w:val"): "true"})
         row._tr.get_or_add_trPr().append(no_split)
         for cell in row.cells:
@@ -147,6 +152,7 @@ def build(target: Path) -> None:
           "for s in statement.subtotals",
           ["{{ s.fee_item }}", "{{ s.periods }}", "{{ s.principal | money }}",
            "{{ (s.late_fees + s.compensation) | money }}", "{{ s.total | money }}"],
+          [52, 16, 34, 33, 33],
           ["{{ t.grand_total }}", "{{ statement.periods }}", "{{ statement.principal | money }}",
            "{{ (statement.late_fees + statement.compensation) | money }}", "{{ total | money }}"])
     paragraph(document, "{%p if waiver.offered %}", space_after=0)
@@ -174,6 +180,7 @@ def build(target: Path) -> None:
            "{{ line.amount_paid | money }}", "{{ line.outstanding | money }}", "{{ line.due_date.isoformat() }}",
            "{{ line.days_overdue }}", "{{ line.late_fee_days }}",
            "{{ (line.late_fee + line.compensation) | money }}{% if line.late_fee_capped %}*{% endif %}"],
+          [16, 23, 19, 17, 21, 22, 13, 14, 23],
           ["{{ t.grand_total }}", "", "", "", "{{ statement.principal | money }}", "", "", "",
            "{{ (statement.late_fees + statement.compensation) | money }}"], numeric_from=2)
     paragraph(document, "{{ t.detail_note(late_fee.rate_text) }}", size=8.5)
@@ -216,6 +223,11 @@ def build(target: Path) -> None:
         paragraph(document, "{{ " + label + " }} ____________________________", space_after=12)
     paragraph(document, "{%p endif %}", space_after=0)
 
+    # python-docx's default template carries a thumbnail of another document: drop it.
+    package = document.part.package
+    for relationship_id, relationship in list(package.rels.items()):
+        if relationship.reltype.endswith("/thumbnail"):
+            del package.rels[relationship_id]
     properties = document.core_properties
     properties.author = properties.last_modified_by = "letterforge"
     properties.title = "letterforge letter template"
