@@ -3,8 +3,10 @@ Every amount passes through here; floats are never used for arithmetic."""
 
 import re
 import unicodedata
+from functools import lru_cache
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 
+from babel import Locale
 from babel.numbers import format_currency
 
 CENT: Decimal = Decimal("0.01")
@@ -101,6 +103,12 @@ def round_money(amount: Decimal, rounding: str = "half-up") -> Decimal:
     return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
+@lru_cache(maxsize=None)
+def _babel_locale(locale: str) -> Locale:
+    # Parsing a locale name costs Babel more than formatting the amount: do it once per locale.
+    return Locale.parse(locale.replace("-", "_"))
+
+
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
     """Format for a letter, e.g. "¥12,345.60" (zh-CN) or "£12,345.60" (en-GB).
 
@@ -110,7 +118,7 @@ def format_money(amount: Decimal, currency: str, locale: str) -> str:
     return format_currency(
         round_money(amount),
         currency,
-        locale=locale.replace("-", "_"),
+        locale=_babel_locale(locale),
         # The locale pattern has two decimals; currency_digits=True would drop them for e.g. JPY.
         currency_digits=False,
     )

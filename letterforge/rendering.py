@@ -70,11 +70,29 @@ def percent_filter(rate: Decimal, places: int = 4) -> str:
     return f"{(rate * 100).quantize(Decimal(1).scaleb(-places)).normalize():f}%"
 
 
-def make_environment(template_dirs: list[Path]) -> ImmutableSandboxedEnvironment:
-    """The one Jinja environment for templates and clauses: sandboxed, escaped, strict."""
-    environment = ImmutableSandboxedEnvironment(
+class LetterEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, with compiled string templates kept: clause texts and DOCX parts are the
+    same for every letter of a run, only their values change."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._compiled: dict[str, Any] = {}
+
+    def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        if source not in self._compiled:
+            if len(self._compiled) > 512:
+                self._compiled.clear()
+            self._compiled[source] = super().from_string(source)
+        return self._compiled[source]
+
+
+def make_environment(template_dirs: list[Path], autoescape: bool = True) -> LetterEnvironment:
+    """The Jinja environment for templates and clauses: sandboxed, escaped, strict."""
+    environment = LetterEnvironment(
         loader=FileSystemLoader([str(d) for d in template_dirs]),
-        autoescape=True,
+        autoescape=autoescape,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -141,7 +159,7 @@ class LetterRenderer:
         self.template_dirs = [d for d in template_dirs if d.is_dir()]
         self.environment = make_environment(self.template_dirs)
         # Clauses are filled as plain text: the letter template escapes them once, when it lays them out.
-        self.clause_environment = self.environment.overlay(autoescape=False)
+        self.clause_environment = make_environment(self.template_dirs, autoescape=False)
 
     @cached_property
     def font_config(self) -> Any:

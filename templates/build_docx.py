@@ -223,11 +223,15 @@ def build(target: Path) -> None:
         paragraph(document, "{{ " + label + " }} ____________________________", space_after=12)
     paragraph(document, "{%p endif %}", space_after=0)
 
-    # python-docx's default template carries a thumbnail of another document: drop it.
+    # python-docx's default template carries a thumbnail of another document, and a Word 2010
+    # copy of the styles that every render would parse again: drop both.
     package = document.part.package
     for relationship_id, relationship in list(package.rels.items()):
         if relationship.reltype.endswith("/thumbnail"):
             del package.rels[relationship_id]
+    for relationship_id, relationship in list(document.part.rels.items()):
+        if relationship.reltype.endswith("/stylesWithEffects"):
+            del document.part.rels[relationship_id]
     properties = document.core_properties
     properties.author = properties.last_modified_by = "letterforge"
     properties.title = "letterforge letter template"
