@@ -35,6 +35,7 @@ demo: setup
 	$(BIN)/letterforge doctor
 	$(BIN)/letterforge -w $(DEMO_WORKSPACE) validate
 	$(BIN)/letterforge -w $(DEMO_WORKSPACE) statement --all --as-of $(DEMO_DATE)
+	$(BIN)/letterforge -w $(DEMO_WORKSPACE) render JX-2-0302 --kind demand --as-of $(DEMO_DATE) -o out/
 
 test: setup
 	$(BIN)/python -m pytest
