@@ -89,8 +89,10 @@ def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as error:
-        line = getattr(getattr(error, "problem_mark", None), "line", 0) + 2
-        return None, [Diagnostic(file, line, None, "front-matter", f"front matter is not valid YAML: {error}")]
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
+        line = (mark.line if mark is not None else 0) + 2  # the YAML starts on the file's second line
+        problem = getattr(error, "problem", None) or str(error)
+        return None, [Diagnostic(file, line, None, "front-matter", f"front matter is not valid YAML: {problem}")]
     if not isinstance(meta, dict):
         return None, [Diagnostic(file, 2, None, "front-matter", "front matter must be key: value lines")]
     problems = [Diagnostic(file, 1, key, "front-matter", "required key missing") for key in REQUIRED_KEYS
@@ -131,6 +133,10 @@ def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]
     return clause, []
 
 
+def text_of(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
 def _key_line(text: str, key: str) -> int:
     for number, line in enumerate(text.splitlines(), start=1):
         if line.startswith(f"{key}:"):
@@ -143,40 +149,66 @@ class ClauseLibrary:
     clauses: tuple[Clause, ...]
     diagnostics: tuple[Diagnostic, ...]
 
+    def versions(self, clause_id: str) -> list[Clause]:
+        """Every version of one clause, oldest first."""
+        found = [c for c in self.clauses if c.id == clause_id]
+        return sorted(found, key=lambda c: tuple(int(part) for part in c.version.split(".")))
+
+    def latest(self, clause_id: str) -> Clause:
+        versions = self.versions(clause_id)
+        if not versions:
+            raise UserError(f"no clause with id {clause_id!r} (see `letterforge clauses list`)")
+        return versions[-1]
+
 
 def load_clause_library(folders: list[Path]) -> ClauseLibrary:
-    """Every clause file under the folders; a later folder (the workspace) overrides by id."""
-    by_id: dict[str, Clause] = {}
+    """Every clause file under the folders; a later folder (the workspace) overrides a clause
+    of the same id and version, or adds versions of its own."""
+    by_id: dict[tuple[str, str], Clause] = {}
     problems: list[Diagnostic] = []
     for folder in folders:
         if not folder.is_dir():
             continue
+        in_folder: dict[tuple[str, str], str] = {}
         for path in sorted(folder.rglob("*.md")):
             if path.name.upper() == "README.MD":
                 continue
-            clause, found = parse_clause(path, path.read_text(encoding="utf-8"))
+            clause, found = parse_clause(path, text_of(path))
             problems.extend(found)
-            if clause is not None:
-                by_id[clause.id] = clause
+            if clause is None:
+                continue
+            key = (clause.id, clause.version)
+            if key in in_folder:
+                problems.append(Diagnostic(clause.path, _key_line(text_of(path), "id"), "id", "duplicate-id",
+                                           f"{clause.label} is also defined in {in_folder[key]}"))
+                continue
+            in_folder[key] = clause.path
+            by_id[key] = clause
     return ClauseLibrary(tuple(by_id.values()), tuple(problems))
 
 
 def select_clauses(
     library: ClauseLibrary, kind: LetterKind, locale: str, creditor_type: str, category: str, on: date,
-    allow_drafts: bool = False,
+    allow_drafts: bool = False, preview: Clause | None = None,
 ) -> tuple[Clause, ...]:
-    """The one clause for each slot of the letter; none or several is an error naming the slot."""
+    """The one clause for each slot of the letter; none or several is an error naming the slot.
+
+    `preview` puts one clause (a draft, say) in its slot, for `letterforge clauses preview`.
+    """
     usable = ("approved", "draft") if allow_drafts else ("approved",)
     chosen: list[Clause] = []
     problems: list[str] = []
     for slot in LETTER_SLOTS[kind]:
+        if preview is not None and preview.slot == slot:
+            chosen.append(preview)
+            continue
         candidates = [c for c in library.clauses
                       if c.slot == slot and c.status in usable and c.in_force(on)
                       and c.serves(kind.value, locale, creditor_type, category)]
         if allow_drafts and len(candidates) > 1:
-            # A draft in preview stands in for the approved text it is meant to replace.
-            drafts = [c for c in candidates if c.status == "draft"]
-            candidates = drafts if len(drafts) == 1 else candidates
+            # In a preview, an approved text wins over drafts of other slots.
+            approved = [c for c in candidates if c.status == "approved"]
+            candidates = approved or candidates
         if len(candidates) == 1:
             chosen.append(candidates[0])
         elif not candidates:

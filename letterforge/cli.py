@@ -201,5 +201,101 @@ def render(accounts: tuple[str, ...], all_accounts: bool, kind: str, workspace: 
         click.echo(f"wrote {path}  ({letter.draft.reference}, deadline {letter.draft.deadline.isoformat()})")
 
 
+@cli.group()
+def clauses() -> None:
+    """The legal clause library: list, check, preview, compare and record clause versions."""
+
+
+@clauses.command("list")
+@workspace_option
+@click.option("--kind", type=click.Choice(["reminder", "demand", "lawyer"]), default=None)
+@click.option("--locale", default=None, help="zh-CN or en-GB")
+@format_option("table", "json")
+def clauses_list(workspace: Path | None, kind: str | None, locale: str | None, output_format: str) -> None:
+    """Every clause: id, version, slot, kinds, creditor types, status, effective dates, approval."""
+    from letterforge.clauses import load_clause_library
+    from letterforge.pipeline import clause_folders
+    from letterforge.reports import clause_rows, format_table, to_json
+
+    library = load_clause_library(clause_folders(_open_workspace(workspace)))
+    rows = clause_rows(library, kind, locale)
+    if output_format == "json":
+        click.echo(to_json(rows))
+    else:
+        headings = tuple(rows[0]) if rows else ("id",)
+        click.echo(format_table(headings, [tuple(str(r[h]) for h in headings) for r in rows], set()))
+    _echo_problems(library.diagnostics)
+
+
+@clauses.command("check")
+@workspace_option
+@as_of_option
+@format_option("text", "json")
+def clauses_check(workspace: Path | None, as_of: Any, output_format: str) -> None:
+    """Report every clause problem as file:line: message; exit 1 if there is any."""
+    from letterforge.pipeline import check_clause_library
+    from letterforge.reports import diagnostics_json
+
+    problems = check_clause_library(_open_workspace(workspace), _as_of(as_of))
+    if output_format == "json":
+        click.echo(diagnostics_json(problems))
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        click.echo(f"{len(problems)} problem(s)", err=True)
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+@clauses.command("index")
+@workspace_option
+def clauses_index(workspace: Path | None) -> None:
+    """Record the text hash of approved clause versions, so a later change without a new version is caught."""
+    from letterforge.pipeline import index_clause_library
+
+    added, problems = index_clause_library(_open_workspace(workspace))
+    for label in added:
+        click.echo(f"recorded {label}")
+    _echo_problems(problems)
+    click.echo(f"{len(added)} clause version(s) recorded")
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+@clauses.command("preview")
+@click.argument("clause_id")
+@click.option("--version", default="", help="Which version (default: the latest).")
+@click.option("--account", default="", help="Fill it with this account's data (default: the first that fits).")
+@workspace_option
+@as_of_option
+@click.option("--format", "output_format", type=click.Choice(["pdf", "html", "docx"]), default="pdf",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="File or folder for the letter.")
+def clauses_preview(clause_id: str, version: str, account: str, workspace: Path | None, as_of: Any,
+                    output_format: str, output: Path | None) -> None:
+    """Show CLAUSE_ID filled in, and write the whole letter with it in place (a draft is watermarked)."""
+    from letterforge.outputs import letter_paths, write_atomic
+    from letterforge.pipeline import preview_clause
+
+    preview = preview_clause(_open_workspace(workspace), clause_id, version, account, _as_of(as_of), output_format)
+    click.echo(f"{preview.clause.label} ({preview.clause.status}) in slot {preview.clause.slot!r}, "
+               f"account {preview.letter.draft.account.account_id}:")
+    for paragraph in preview.paragraphs:
+        click.echo(f"  {paragraph}")
+    (path,) = letter_paths([f"preview-{preview.clause.id}@{preview.clause.version}.{output_format}"], output)
+    write_atomic(path, preview.letter.content)
+    click.echo(f"wrote {path}")
+
+
+@clauses.command("diff")
+@click.argument("clause_id")
+@click.option("--from", "old", default="", help="Older version.")
+@click.option("--to", "new", default="", help="Newer version.")
+@workspace_option
+def clauses_diff(clause_id: str, old: str, new: str, workspace: Path | None) -> None:
+    """What changed between two versions of a clause (default: the last two)."""
+    from letterforge.pipeline import diff_clause
+
+    click.echo(diff_clause(_open_workspace(workspace), clause_id, old, new), nl=False)
+
+
 def main() -> None:
     cli(prog_name="letterforge")

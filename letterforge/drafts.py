@@ -19,6 +19,19 @@ from letterforge.records import Account, DebtorCategory, LetterKind, PriorLetter
 from letterforge.statements import Statement
 
 KIND_CODES = {LetterKind.REMINDER: "REM", LetterKind.DEMAND: "DEM", LetterKind.LAWYER: "LAW"}
+# The letter data model as clause texts may use it: `letterforge clauses check` rejects any other
+# variable, and a test proves each one resolves in a composed letter.
+CLAUSE_VARIABLES = frozenset({
+    "debtor.name", "debtor.address", "debtor.account_id", "debtor.unit", "debtor.building", "debtor.note",
+    "creditor.name", "creditor.address", "creditor.phone", "creditor.office_hours", "creditor.email",
+    "law_firm.name", "law_firm.address", "law_firm.phone", "law_firm.lawyer", "law_firm.certificate_number",
+    "letter.reference", "letter.issued_on", "letter.deadline", "letter.reply_days",
+    "statement.principal", "statement.late_fees", "statement.compensation", "statement.first_period",
+    "statement.last_period", "statement.periods", "statement.months_in_arrears", "statement.oldest_due_date",
+    "total", "total_capitals", "late_fee.rate_text", "late_fee.cap_text", "late_fee.grace_days",
+    "waiver.amount", "waiver.pay_by", "waiver.total_after", "instalments.months", "instalments.first_amount",
+    "demands_sent", "previous_demand_date",
+})
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,7 @@ def compose_letter(
     reference: str = "",
     history: tuple[PriorLetter, ...] = (),
     allow_draft_clauses: bool = False,
+    preview: Clause | None = None,
 ) -> LetterDraft:
     """The letter's content: who writes to whom, what is owed, by when, in which clauses.
 
@@ -165,7 +179,7 @@ def compose_letter(
                             f"set {', '.join(missing)} in letterforge.toml")
     locale = account.language or config.locale
     clauses = select_clauses(library, kind, locale, config.creditor.type, account.category.value, issued_on,
-                             allow_drafts=allow_draft_clauses)
+                             allow_drafts=allow_draft_clauses, preview=preview)
     days = reply_days(kind, account.category, config)
     deadline = deadline_after(issued_on, days, config.region)
     reference = reference or default_reference(kind, account.account_id, issued_on)

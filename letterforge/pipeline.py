@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from letterforge.clauses import load_clause_library
+from letterforge.clauses import Clause, load_clause_library
+from letterforge.clausecheck import check_clauses, record_index
 from letterforge.diagnostics import Diagnostic, UserError
 from letterforge.drafts import LetterDraft, compose_letter
 from letterforge.outputs import write_rejects
@@ -17,6 +19,11 @@ from letterforge.validation import DebtorData
 from letterforge.workspace import PROJECT_ROOT, Workspace
 
 LEGAL_CLAUSES = PROJECT_ROOT / "legal_clauses"
+
+
+def clause_folders(workspace: Workspace) -> list[Path]:
+    """The shipped clause library, then the workspace's own clauses (which override)."""
+    return [LEGAL_CLAUSES, workspace.path / "legal_clauses"]
 
 
 @dataclass(frozen=True)
@@ -76,15 +83,15 @@ class LetterFactory:
     def __init__(self, workspace: Workspace, data: DebtorData | None = None) -> None:
         self.workspace = workspace
         self.data = data or workspace.load_data()
-        self.library = load_clause_library([LEGAL_CLAUSES, workspace.path / "legal_clauses"])
+        self.library = load_clause_library(clause_folders(workspace))
         self.renderer = LetterRenderer([workspace.path / "templates", PROJECT_TEMPLATES])
 
     def draft(self, account_id: str, kind: LetterKind, as_of: date, reference: str = "",
-              allow_draft_clauses: bool = False) -> LetterDraft:
+              preview: Clause | None = None) -> LetterDraft:
         (statement,) = compute_statements(self.workspace, (account_id,), as_of, self.data)
         return compose_letter(kind, statement, self.workspace.config, self.library, issued_on=as_of,
                               reference=reference, history=self.data.history,
-                              allow_draft_clauses=allow_draft_clauses)
+                              allow_draft_clauses=preview is not None, preview=preview)
 
     def render(self, draft: LetterDraft, output_format: str) -> RenderedLetter:
         try:
@@ -107,3 +114,72 @@ def render_letters(
         raise UserError("--reference names one letter: give one account with it")
     return [factory.render(factory.draft(account_id, kind, as_of, reference), output_format)
             for account_id in account_ids]
+
+
+def check_clause_library(workspace: Workspace, as_of: date) -> list[Diagnostic]:
+    """Every problem of the clauses this workspace would use (`letterforge clauses check`)."""
+    folders = clause_folders(workspace)
+    return check_clauses(load_clause_library(folders), workspace.config, as_of, folders)
+
+
+def index_clause_library(workspace: Workspace) -> tuple[list[str], list[Diagnostic]]:
+    folders = clause_folders(workspace)
+    return record_index(load_clause_library(folders), [f for f in folders if f.is_dir()])
+
+
+@dataclass(frozen=True)
+class ClausePreview:
+    clause: Clause
+    paragraphs: tuple[str, ...]
+    letter: RenderedLetter
+
+
+def preview_clause(workspace: Workspace, clause_id: str, version: str, account_id: str, as_of: date,
+                   output_format: str) -> ClausePreview:
+    """A clause filled on an account's data, and the whole letter with the clause in its slot."""
+    factory = LetterFactory(workspace)
+    clause = (next((c for c in factory.library.versions(clause_id) if c.version == version), None)
+              if version else factory.library.latest(clause_id))
+    if clause is None:
+        raise UserError(f"clause {clause_id} has no version {version}")
+    config = workspace.config
+    if clause.locale != config.locale or config.creditor.type not in clause.creditor_types:
+        raise UserError(f"{clause.label} is for {clause.locale} / {', '.join(clause.creditor_types)} letters; "
+                        f"this workspace writes {config.locale} / {config.creditor.type} letters")
+    kind = LetterKind(clause.kinds[0])
+    if not account_id:
+        candidates = [s for s in compute_statements(workspace, (), as_of, factory.data)
+                      if s.lines and not s.account.on_hold(as_of) and s.account.category.value in clause.categories]
+        if not candidates:
+            raise UserError(f"no account owes anything on {as_of.isoformat()} in the categories "
+                            f"{', '.join(clause.categories)}: give one with --account")
+        account_id = candidates[0].account.account_id
+    draft = factory.draft(account_id, kind, as_of, preview=clause)
+    if draft.account.category.value not in clause.categories:
+        raise UserError(f"{clause.label} serves {', '.join(clause.categories)} debtors; "
+                        f"{account_id} is {draft.account.category.value}")
+    filled = factory.renderer.context_for(draft)["clauses"][clause.slot]["paragraphs"]
+    paragraphs = tuple("".join(text for text, _ in paragraph) for paragraph in filled)
+    return ClausePreview(clause, paragraphs, factory.render(draft, output_format))
+
+
+def diff_clause(workspace: Workspace, clause_id: str, old: str, new: str) -> str:
+    """A unified diff of two versions of a clause (default: the last two)."""
+    library = load_clause_library(clause_folders(workspace))
+    versions = library.versions(clause_id)
+    if not versions:
+        raise UserError(f"no clause with id {clause_id!r} (see `letterforge clauses list`)")
+    by_version = {c.version: c for c in versions}
+    if not old and not new:
+        if len(versions) < 2:
+            raise UserError(f"{clause_id} has only version {versions[0].version}: nothing to compare")
+        first, second = versions[-2], versions[-1]
+    else:
+        missing = [v for v in (old, new) if v and v not in by_version]
+        if missing or not (old and new):
+            raise UserError(f"give --from and --to among the versions of {clause_id}: {', '.join(by_version)}")
+        first, second = by_version[old], by_version[new]
+    return "".join(difflib.unified_diff(
+        Path(first.path).read_text(encoding="utf-8").splitlines(keepends=True),
+        Path(second.path).read_text(encoding="utf-8").splitlines(keepends=True),
+        fromfile=f"{first.label} ({first.path})", tofile=f"{second.label} ({second.path})"))

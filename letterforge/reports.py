@@ -6,6 +6,7 @@ import json
 import unicodedata
 from typing import Any
 
+from letterforge.clauses import ClauseLibrary
 from letterforge.diagnostics import Diagnostic
 from letterforge.money import format_money
 from letterforge.statements import Statement
@@ -99,6 +100,21 @@ def statement_dict(statement: Statement) -> dict[str, Any]:
         "total_in_capitals": statement.total_in_capitals,
         "not_yet_due": str(statement.not_yet_due),
     }
+
+
+def clause_rows(library: ClauseLibrary, kind: str | None, locale: str | None) -> list[dict[str, str]]:
+    rows = []
+    for clause in sorted(library.clauses, key=lambda c: (c.locale, c.id, c.version)):
+        if (kind and kind not in clause.kinds) or (locale and clause.locale != locale):
+            continue
+        rows.append({
+            "id": clause.id, "version": clause.version, "slot": clause.slot, "kinds": ",".join(clause.kinds),
+            "creditor_types": ",".join(clause.creditor_types), "categories": ",".join(clause.categories),
+            "status": clause.status, "effective": f"{clause.effective_from.isoformat()}.."
+            f"{clause.effective_until.isoformat() if clause.effective_until else ''}",
+            "approved": f"{clause.approved_by} {clause.approved_on.isoformat() if clause.approved_on else ''}".strip(),
+        })
+    return rows
 
 
 def diagnostics_json(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], **extra: Any) -> str:

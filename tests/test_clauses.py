@@ -1,0 +1,159 @@
+import io
+import json
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from jinja2 import Environment, StrictUndefined
+from pypdf import PdfReader
+
+from letterforge.cli import cli
+from letterforge.clauses import LETTER_SLOTS, load_clause_library, parse_clause, render_clause, select_clauses
+from letterforge.diagnostics import UserError
+from letterforge.drafts import CLAUSE_VARIABLES
+from letterforge.pipeline import LetterFactory, clause_folders
+from letterforge.records import LetterKind
+from letterforge.workspace import Workspace
+
+from conftest import SAMPLES
+
+SHIPPED = SAMPLES.parent / "legal_clauses"
+AS_OF = date(2026, 11, 25)
+
+
+def shipped(*parts: str) -> Path:
+    return SHIPPED.joinpath(*parts)
+
+
+def test_parse_clause_reads_front_matter_and_text():
+    path = shipped("zh-CN", "property", "demand", "consequence.md")
+    clause, problems = parse_clause(path, path.read_text(encoding="utf-8"))
+    assert problems == []
+    assert (clause.id, clause.version, clause.slot, clause.status) == (
+        "zh-CN.property.demand.consequence", "1.0.0", "consequence", "approved")
+    assert clause.kinds == ("demand",) and clause.creditor_types == ("property",)
+    assert clause.citations == ("民法典第九百四十四条",)
+    assert clause.text.startswith("本函系本公司") and clause.text_line == 19
+    assert len(clause.content_hash) == 64
+
+
+def test_every_kind_locale_type_and_category_has_one_clause_per_slot():
+    library = load_clause_library([SHIPPED])
+    for locale, creditor_type in (("zh-CN", "property"), ("zh-CN", "water"), ("en-GB", "receivables")):
+        for kind in LetterKind:
+            for category in ("forgot", "hardship", "dispute", "wilful", "unknown"):
+                chosen = select_clauses(library, kind, locale, creditor_type, category, AS_OF)
+                assert [c.slot for c in chosen] == list(LETTER_SLOTS[kind])
+
+
+def test_selection_names_the_slot_when_none_or_several(copy_sample):
+    library = load_clause_library([SHIPPED])
+    with pytest.raises(UserError, match="slot 'opening': no approved clause in force on 2025-06-01"):
+        select_clauses(library, LetterKind.DEMAND, "zh-CN", "property", "forgot", date(2025, 6, 1))
+    workspace = copy_sample("property-zh")
+    (workspace / "legal_clauses").mkdir()
+    text = shipped("zh-CN", "property", "demand", "opening.md").read_text(encoding="utf-8")
+    (workspace / "legal_clauses" / "rival.md").write_text(text.replace("demand.opening", "rival.opening"),
+                                                          encoding="utf-8")
+    library = load_clause_library(clause_folders(Workspace.open(workspace)))
+    with pytest.raises(UserError, match=r"slot 'opening': 2 clauses compete \(zh-CN.property.demand.opening@1.0.0, "
+                                        r"zh-CN.property.rival.opening@1.0.0\)"):
+        select_clauses(library, LetterKind.DEMAND, "zh-CN", "property", "forgot", AS_OF)
+
+
+def test_clause_variables_all_resolve_in_a_composed_letter():
+    factory = LetterFactory(Workspace.open(SAMPLES / "property-zh"))
+    draft = factory.draft("JX-2-0302", LetterKind.LAWYER, AS_OF)
+    environment = Environment(undefined=StrictUndefined)
+    for name in sorted(CLAUSE_VARIABLES):
+        environment.from_string("{{ " + name + " }}").render(draft.context)  # raises if it does not resolve
+
+
+def test_bold_markers_are_split_before_rendering_so_values_stay_text():
+    environment = Environment(autoescape=False)
+    path = shipped("zh-CN", "property", "demand", "consequence.md")
+    clause, _ = parse_clause(path, "---\n" + path.read_text(encoding="utf-8").split("---\n")[1] +
+                             "---\n请于**{{ debtor.name }}**前缴纳。\n\n第二段。\n")
+    paragraphs = render_clause(environment, clause, {"debtor": {"name": "**x** {{7*7}}"}})
+    assert paragraphs == ((("请于", False), ("**x** {{7*7}}", True), ("前缴纳。", False)), (("第二段。", False),))
+
+
+def test_letter_names_the_clause_versions_it_contains():
+    factory = LetterFactory(Workspace.open(SAMPLES / "water-zh"))
+    draft = factory.draft("01000619", LetterKind.DEMAND, AS_OF)
+    info = PdfReader(io.BytesIO(factory.render(draft, "pdf").content)).metadata
+    recorded = str(info["/letterforgeclauses"]).split()
+    assert recorded == [f"{c.id}@{c.version}#{c.content_hash}" for c in draft.clauses]
+    assert "zh-CN.water.demand.consequence@1.0.0" in str(info["/Keywords"])
+
+
+def draft_workspace(copy_sample) -> Path:
+    workspace = copy_sample("property-zh")
+    (workspace / "legal_clauses").mkdir()
+    text = shipped("zh-CN", "property", "demand", "consequence.md").read_text(encoding="utf-8")
+    draft = (text.replace("version: 1.0.0", "version: 1.1.0").replace("status: approved", "status: draft")
+             .replace("本函系本公司", "【修订稿】本函系本公司"))
+    (workspace / "legal_clauses" / "consequence.md").write_text(draft, encoding="utf-8")
+    return workspace
+
+
+def test_a_draft_is_never_used_outside_preview(copy_sample):
+    workspace = draft_workspace(copy_sample)
+    factory = LetterFactory(Workspace.open(workspace))
+    draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF)
+    assert "zh-CN.property.demand.consequence@1.0.0" in [c.label for c in draft.clauses]
+    assert "【修订稿】" not in factory.renderer.render_html(draft)
+
+
+def test_preview_puts_the_draft_in_place_with_a_watermark_on_every_page(copy_sample, tmp_path):
+    workspace = draft_workspace(copy_sample)
+    result = CliRunner().invoke(cli, ["clauses", "preview", "zh-CN.property.demand.consequence", "-w", str(workspace),
+                                      "--account", "JX-2-0302", "--as-of", "2026-11-25", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "zh-CN.property.demand.consequence@1.1.0 (draft) in slot 'consequence', account JX-2-0302" in result.output
+    assert "【修订稿】本函系本公司" in result.output
+    pdf = tmp_path / "preview-zh-CN.property.demand.consequence@1.1.0.pdf"
+    reader = PdfReader(pdf)
+    for page in reader.pages:
+        assert "草稿" in page.extract_text()
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "【修订稿】本函系本公司" in text
+
+
+def test_preview_of_an_approved_version_has_no_watermark(tmp_path):
+    result = CliRunner().invoke(cli, ["clauses", "preview", "en-GB.receivables.lawyer.facts", "--format", "html",
+                                      "-w", str(SAMPLES / "receivables-en"), "--as-of", "2026-11-25",
+                                      "-o", str(tmp_path / "p.html")])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert 'class="watermark"' not in html and "Letter before action" in html
+
+
+def test_preview_refuses_a_clause_of_another_creditor_type():
+    result = CliRunner().invoke(cli, ["clauses", "preview", "zh-CN.water.demand.consequence",
+                                      "-w", str(SAMPLES / "property-zh"), "--as-of", "2026-11-25"])
+    assert result.exit_code == 1
+    assert "is for zh-CN / water letters; this workspace writes zh-CN / property letters" in result.stderr
+
+
+def test_diff_between_versions(copy_sample):
+    workspace = draft_workspace(copy_sample)
+    result = CliRunner().invoke(cli, ["clauses", "diff", "zh-CN.property.demand.consequence", "-w", str(workspace)])
+    assert result.exit_code == 0
+    assert "-version: 1.0.0\n+version: 1.1.0" in result.output
+    assert "+【修订稿】本函系本公司" in result.output
+    explicit = CliRunner().invoke(cli, ["clauses", "diff", "zh-CN.property.demand.consequence", "--from", "1.0.0",
+                                        "--to", "1.1.0", "-w", str(workspace)])
+    assert explicit.output == result.output
+    single = CliRunner().invoke(cli, ["clauses", "diff", "zh-CN.property.demand.opening", "-w", str(workspace)])
+    assert single.exit_code == 1 and "has only version 1.0.0" in single.stderr
+
+
+def test_clauses_list_filters_and_json():
+    result = CliRunner().invoke(cli, ["clauses", "list", "--kind", "lawyer", "--locale", "en-GB", "--format", "json",
+                                      "-w", str(SAMPLES / "receivables-en")])
+    rows = json.loads(result.stdout)
+    assert len(rows) == 13 and all(r["kinds"] == "lawyer" and r["id"].startswith("en-GB") for r in rows)
+    assert {"id", "version", "slot", "kinds", "creditor_types", "status", "effective", "approved"} <= set(rows[0])
