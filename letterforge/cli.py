@@ -297,5 +297,223 @@ def clauses_diff(clause_id: str, old: str, new: str, workspace: Path | None) -> 
     click.echo(diff_clause(_open_workspace(workspace), clause_id, old, new), nl=False)
 
 
+def _now() -> Any:
+    # Ledger events carry the wall-clock time they happened; letters never read it.
+    from datetime import datetime
+
+    return datetime.now().astimezone()
+
+
+def _open_ledger(workspace: Any) -> Any:
+    from letterforge.ledger import open_ledger
+
+    return open_ledger(workspace.path, _now)
+
+
+@cli.command()
+@workspace_option
+@as_of_option
+@click.option("--days", type=click.IntRange(1, 366), default=None, help="Working days to plan (default: the policy's).")
+@click.option("--explain", "explain_account", default=None, metavar="ACCOUNT", help="Say why ACCOUNT gets which letter.")
+@format_option("table", "json")
+def plan(workspace: Path | None, as_of: Any, days: int | None, explain_account: str | None, output_format: str) -> None:
+    """Show which letters go out on which day (staggered), with totals; writes nothing."""
+    from letterforge.batch import explain, plan_letters
+    from letterforge.reports import plan_dict, plan_text, to_json
+
+    opened = _open_workspace(workspace)
+    ledger = _open_ledger(opened)
+    try:
+        day_plan = plan_letters(opened, opened.load_data(), ledger, _as_of(as_of), days)
+    finally:
+        ledger.close()
+    if explain_account:
+        click.echo(explain(day_plan, explain_account))
+    elif output_format == "json":
+        click.echo(to_json(plan_dict(day_plan.plan)))
+    else:
+        click.echo(plan_text(day_plan.plan))
+
+
+@cli.command()
+@workspace_option
+@as_of_option
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Output folder (default: WORKSPACE/out); the day's files go to OUT/<date>/.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the cores).")
+@click.option("--dry-run", is_flag=True, help="Say what would be issued today; write nothing.")
+@format_option("text", "json")
+def batch(workspace: Path | None, as_of: Any, out: Path | None, jobs: int | None, dry_run: bool,
+          output_format: str) -> None:
+    """The daily run (for cron): decide, stagger, render today's letters, print pack, manifest, ledger."""
+    from letterforge.batch import default_jobs, run_batch
+    from letterforge.reports import batch_dict, batch_text, to_json
+
+    opened = _open_workspace(workspace)
+    terminal = sys.stdout.isatty() and output_format == "text"
+    with click.progressbar(length=0, label="letters", file=sys.stderr) if terminal else _no_bar() as bar:
+        report = run_batch(opened, _as_of(as_of), out or opened.path / "out", jobs or default_jobs(), _now,
+                           dry_run, progress=(lambda _letter: bar.update(1)) if terminal else None)
+    click.echo(to_json(batch_dict(report)) if output_format == "json" else batch_text(report))
+    sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
+
+
+class _no_bar:
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        return None
+
+    def update(self, steps: int) -> None:
+        return None
+
+
+@cli.group()
+def ledger() -> None:
+    """The record of every letter: list, show, record delivery or return, export for the evidence file."""
+
+
+@ledger.command("list")
+@workspace_option
+@click.option("--account", default=None)
+@click.option("--kind", type=click.Choice(["reminder", "demand", "lawyer"]), default=None)
+@click.option("--status", type=click.Choice(["planned", "reserved", "issued", "cancelled", "delivered", "returned"]),
+              default=None)
+@format_option("table", "json")
+def ledger_list(workspace: Path | None, account: str | None, kind: str | None, status: str | None,
+                output_format: str) -> None:
+    """Letters in the ledger, oldest first."""
+    from letterforge.reports import ledger_rows, format_table, to_json
+
+    book = _open_ledger(_open_workspace(workspace))
+    rows = ledger_rows(book.letters(account, kind, status))
+    book.close()
+    if output_format == "json":
+        click.echo(to_json(rows))
+    elif rows:
+        headings = ("reference", "account_id", "kind", "status", "planned_on", "issued_on", "deadline", "total")
+        click.echo(format_table(headings, [tuple(str(r[h] or "") for h in headings) for r in rows], {7}))
+
+
+@ledger.command("show")
+@click.argument("reference")
+@workspace_option
+@format_option("text", "json")
+def ledger_show(reference: str, workspace: Path | None, output_format: str) -> None:
+    """One letter with its events."""
+    from letterforge.reports import to_json
+
+    book = _open_ledger(_open_workspace(workspace))
+    letter, events = book.letter(reference), book.events(reference)
+    book.close()
+    record = {**letter.as_dict(), "events": [e.__dict__ for e in events]}
+    if output_format == "json":
+        click.echo(to_json(record))
+        return
+    for key, value in record.items():
+        if key != "events":
+            click.echo(f"{key}: {' '.join(value) if isinstance(value, list) else value if value is not None else ''}")
+    for event in events:
+        click.echo(f"  {event.at}  {event.event}  {event.detail}")
+
+
+@ledger.command("deliver")
+@click.argument("reference")
+@workspace_option
+@click.option("--method", required=True, help="e.g. ems, registered-mail, hand, courier")
+@click.option("--tracking", default="", help="The tracking number.")
+@click.option("--on", "delivered_on", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+def ledger_deliver(reference: str, workspace: Path | None, method: str, tracking: str, delivered_on: Any) -> None:
+    """Record proof of delivery (for the limitation period, Civil Code art. 195)."""
+    book = _open_ledger(_open_workspace(workspace))
+    letter = book.deliver(reference, method, tracking, delivered_on.date())
+    book.close()
+    click.echo(f"{letter.reference}: delivered by {method} {tracking} on {delivered_on.date().isoformat()}".rstrip())
+
+
+@ledger.command("return")
+@click.argument("reference")
+@workspace_option
+@click.option("--reason", required=True, help="e.g. addressee unknown, refused")
+@click.option("--on", "returned_on", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+def ledger_return(reference: str, workspace: Path | None, reason: str, returned_on: Any) -> None:
+    """Record a letter that came back undelivered."""
+    book = _open_ledger(_open_workspace(workspace))
+    book.returned(reference, reason, returned_on.date())
+    book.close()
+    click.echo(f"{reference}: returned ({reason})")
+
+
+@ledger.command("export")
+@workspace_option
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="CSV file (default: standard output).")
+def ledger_export(workspace: Path | None, output: Path | None) -> None:
+    """Every letter and its events as CSV, for the evidence file."""
+    from letterforge.outputs import ledger_csv, write_atomic
+
+    book = _open_ledger(_open_workspace(workspace))
+    content = ledger_csv(book.letters(), book.events())
+    book.close()
+    if output is None:
+        click.echo(content.decode("utf-8-sig"), nl=False)
+    else:
+        write_atomic(output, content)
+        click.echo(f"wrote {output}")
+
+
+@cli.command()
+@click.argument("reference")
+@workspace_option
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="File or folder.")
+def reprint(reference: str, workspace: Path | None, output: Path | None) -> None:
+    """Make an issued letter again, byte for byte, and verify its SHA-256 against the ledger."""
+    import hashlib
+
+    from letterforge.batch import reprint as reprint_letter
+    from letterforge.outputs import letter_paths, write_atomic
+
+    opened = _open_workspace(workspace)
+    book = _open_ledger(opened)
+    try:
+        content = reprint_letter(opened, book, reference)
+        letter = book.letter(reference)
+    finally:
+        book.close()
+    (path,) = letter_paths([f"{letter.kind.value}-{letter.account_id}-reprint.pdf"], output)
+    write_atomic(path, content)
+    click.echo(f"wrote {path}; SHA-256 {hashlib.sha256(content).hexdigest()} matches the ledger")
+
+
+@cli.command()
+@click.argument("account")
+@workspace_option
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--reason", required=True, help="e.g. 投诉处理中, instalment plan agreed")
+def hold(account: str, workspace: Path | None, until: Any, reason: str) -> None:
+    """Stop letters to ACCOUNT until a date (dispute under review, instalment plan agreed)."""
+    opened = _open_workspace(workspace)
+    if opened.load_data().account(account) is None:
+        raise UserError(f"unknown account: {account}")
+    book = _open_ledger(opened)
+    book.hold(account, until.date(), reason)
+    book.close()
+    click.echo(f"{account}: on hold until {until.date().isoformat()} ({reason})")
+
+
+@cli.command()
+@click.argument("account")
+@workspace_option
+def release(account: str, workspace: Path | None) -> None:
+    """End the hold on ACCOUNT."""
+    book = _open_ledger(_open_workspace(workspace))
+    released = book.release(account)
+    book.close()
+    if not released:
+        raise UserError(f"{account} has no hold in the ledger")
+    click.echo(f"{account}: hold released")
+
+
 def main() -> None:
     cli(prog_name="letterforge")

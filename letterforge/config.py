@@ -191,6 +191,67 @@ class Offers(_Settings):
     instalment_months: int = Field(default=6, ge=2, le=36)
 
 
+KINDS = ("reminder", "demand", "lawyer")
+
+
+class Policy(_Settings):
+    """The escalation rules and the staggered issue (defaults from collection practice)."""
+
+    reminder_start_day: int = Field(default=5, ge=1, le=28)
+    reminder_checkpoints: tuple[int, ...] = (5, 15, 25)
+    reminders_before_demand: int = Field(default=2, ge=0, le=12)
+    demand_wait_days: int = Field(default=7, ge=0, le=90, description="after a demand's deadline")
+    lawyer_min_months: int = Field(default=3, ge=1, le=36)
+    lawyer_min_demands: int = Field(default=2, ge=1, le=10)
+    daily_caps: dict[str, int] = Field(default_factory=lambda: {"reminder": 50, "demand": 20, "lawyer": 5})
+    first_lawyer_wave: int = Field(default=3, ge=1)
+    lawyer_wave_gap_days: int = Field(default=30, ge=0, le=365,
+                                      description="no lawyer's letter for this long: the next ones start with a small wave")
+    per_group_daily: dict[str, int] = Field(default_factory=lambda: {"reminder": 10, "demand": 3, "lawyer": 1})
+    horizon_days: int = Field(default=30, ge=1, le=366)
+    reference_patterns: dict[str, str] = Field(default_factory=lambda: {
+        "reminder": "REM-{year}-{number:04d}", "demand": "DEM-{year}-{number:04d}", "lawyer": "LAW-{year}-{number:04d}"})
+
+    @field_validator("reminder_checkpoints")
+    @classmethod
+    def _days_of_month(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        if not days or any(not 1 <= day <= 28 for day in days):
+            raise ValueError("give days of the month from 1 to 28")
+        return tuple(sorted(set(days)))
+
+    @field_validator("daily_caps", "per_group_daily")
+    @classmethod
+    def _per_kind(cls, caps: dict[str, int]) -> dict[str, int]:
+        unknown = set(caps) - set(KINDS)
+        if unknown or any(value < 0 for value in caps.values()):
+            raise ValueError(f"give a number of letters (0 or more) for each of {', '.join(KINDS)}")
+        return caps
+
+    @field_validator("reference_patterns")
+    @classmethod
+    def _patterns(cls, patterns: dict[str, str]) -> dict[str, str]:
+        for kind, pattern in patterns.items():
+            if kind not in KINDS:
+                raise ValueError(f"unknown letter kind {kind!r}")
+            try:
+                pattern.format(year=2026, number=1)
+            except (KeyError, IndexError, ValueError) as error:
+                raise ValueError(f"{kind}: {pattern!r} is not a pattern with {{year}} and {{number}} ({error})")
+            if "{number" not in pattern or "{year" not in pattern:
+                raise ValueError(f"{kind}: the pattern needs {{year}} and {{number}}, e.g. 物催字〔{{year}}〕第{{number:04d}}号")
+        return patterns
+
+    def cap(self, kind: str) -> int:
+        return self.daily_caps.get(kind, 0)
+
+    def group_cap(self, kind: str) -> int:
+        return self.per_group_daily.get(kind, self.cap(kind))
+
+    def reference(self, kind: str, year: int, number: int) -> str:
+        pattern = self.reference_patterns.get(kind) or Policy().reference_patterns[kind]
+        return pattern.format(year=year, number=number)
+
+
 class WorkspaceConfig(_Settings):
     creditor: Creditor
     locale: str = "zh-CN"
@@ -202,6 +263,7 @@ class WorkspaceConfig(_Settings):
     columns: dict[str, str] = Field(default_factory=dict)
     letters: Letters = Letters()
     offers: Offers = Offers()
+    policy: Policy = Policy()
 
     @field_validator("locale")
     @classmethod

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from letterforge.validation import RejectedRow
+from letterforge.ledger import Event, LedgerLetter
+from letterforge.records import LetterKind
+from letterforge.validation import DebtorData, RejectedRow
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
@@ -57,3 +60,67 @@ def letter_paths(file_names: list[str], output: Path | None) -> list[Path]:
         return [output]
     folder = output if output is not None else Path.cwd()
     return [folder / name for name in file_names]
+
+
+MANIFEST_COLUMNS = ("reference", "account_id", "kind", "issued_on", "deadline", "principal", "late_fees", "total",
+                    "file", "sha256", "clauses")
+
+
+def write_batch_files(folder: Path, letters: list[LedgerLetter], data: DebtorData) -> list[Path]:
+    """The day's print pack (sorted by building and address, for the delivery round), manifest
+    (CSV and JSON) and follow-up list, made from the ledger's record of the day's letters."""
+    from letterforge.printpack import make_print_pack
+
+    order = {a.account_id: (a.building, a.address, a.account_id) for a in data.accounts}
+    letters = sorted(letters, key=lambda l: order.get(l.account_id, ("", "", l.account_id)))
+    rows = [{
+        "reference": l.reference, "account_id": l.account_id, "kind": l.kind.value,
+        "issued_on": l.issued_on.isoformat() if l.issued_on else "", "deadline": l.deadline.isoformat() if l.deadline else "",
+        "principal": str(l.principal), "late_fees": str(l.late_fees), "total": str(l.total),
+        "file": l.pdf_file, "sha256": l.pdf_sha256, "clauses": " ".join(l.clauses),
+    } for l in letters]
+    written = [
+        write_atomic(folder / "print-pack.pdf", make_print_pack([folder.parent / str(l.pdf_file) for l in letters])),
+        write_atomic(folder / "manifest.csv", _csv(MANIFEST_COLUMNS, rows)),
+        write_atomic(folder / "manifest.json",
+                     (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")),
+    ]
+    follow_ups = sorted(({"follow_up_on": l.deadline.isoformat() if l.deadline else "", "account_id": l.account_id,
+                          "kind": l.kind.value, "reference": l.reference,
+                          "what": FOLLOW_UP[l.kind]} for l in letters),
+                        key=lambda row: (row["follow_up_on"], row["account_id"]))
+    written.append(write_atomic(folder / "follow-ups.csv",
+                                _csv(("follow_up_on", "account_id", "kind", "reference", "what"), follow_ups)))
+    return written
+
+
+FOLLOW_UP = {
+    LetterKind.REMINDER: "check payment; a further reminder or a demand follows by the policy",
+    LetterKind.DEMAND: "the reply period has ended: call the debtor, then the next step by the policy",
+    LetterKind.LAWYER: "the deadline has passed: decide with the law firm on legal action",
+}
+
+
+def _csv(columns: tuple[str, ...], rows: list[dict[str, object]]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=list(columns))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def ledger_csv(letters: list[LedgerLetter], events: list[Event]) -> bytes:
+    """The ledger for the evidence file: one row per letter, its events in order in the last column."""
+    by_reference: dict[str | None, list[str]] = defaultdict(list)
+    for event in events:
+        by_reference[event.reference].append(f"{event.at} {event.event} {event.detail}".strip())
+    columns = ("reference", "account_id", "kind", "status", "planned_on", "issued_on", "deadline", "principal",
+               "late_fees", "total", "pdf_sha256", "pdf_file", "delivery_method", "tracking_number", "delivered_on",
+               "clauses", "events")
+    rows = []
+    for letter in letters:
+        row: dict[str, object] = {k: v for k, v in letter.as_dict().items() if k in columns}
+        row["clauses"] = " ".join(letter.clauses)
+        row["events"] = " | ".join(by_reference.get(letter.reference, [])) if letter.reference else ""
+        rows.append(row)
+    return _csv(columns, rows)

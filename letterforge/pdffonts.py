@@ -36,10 +36,16 @@ void hb_subset_input_destroy (hb_subset_input_t *input);
 hb_set_t * hb_subset_input_glyph_set (hb_subset_input_t *input);
 void hb_set_add (hb_set_t *set, hb_codepoint_t codepoint);
 void hb_subset_input_set_flags (hb_subset_input_t *input, unsigned value);
+hb_set_t * hb_subset_input_set (hb_subset_input_t *input, int set_type);
 hb_face_t * hb_subset_or_fail (hb_face_t *source, const hb_subset_input_t *input);
 """
 _MEMORY_MODE_READONLY = 1
 _SUBSET_FLAGS_NO_HINTING = 0x1
+_SUBSET_FLAGS_DESUBROUTINIZE = 0x4
+_SUBSET_SETS_DROP_TABLE_TAG = 3
+# Layout tables would pull every alternate form of the wanted glyphs into the subset (GSUB
+# closure); only the CFF table is kept anyway. WeasyPrint has already dropped them from its fonts.
+_DROPPED_TABLES = (b"GSUB", b"GPOS", b"GDEF", b"BASE", b"JSTF", b"MATH", b"COLR")
 
 
 @lru_cache(maxsize=1)
@@ -54,9 +60,14 @@ def _harfbuzz() -> tuple[Any, Any] | None:
     return ffi, ffi.dlopen(name)
 
 
-def subset_by_cid(font_program: bytes, cids: set[int]) -> bytes | None:
+def subset_by_cid(font_program: bytes, cids: set[int], face_index: int = 0) -> bytes | None:
     """The bare CFF of a CID-keyed OpenType font, reduced to the given CIDs; None if the font
-    is not CID-keyed or cannot be subset (it is then left as WeasyPrint wrote it)."""
+    is not CID-keyed or cannot be subset (it is then left as WeasyPrint wrote it).
+
+    font_program may also be a system font file, face_index picking the face of a collection
+    (.ttc), as long as its glyph ids are its CIDs (true of Noto CJK): charstrings come out
+    without hints or subroutines, as WeasyPrint embeds them, so the same CIDs give the same
+    bytes whether taken from a letter's font or from the system font."""
     from fontTools.ttLib import TTFont
 
     loaded = _harfbuzz()
@@ -64,14 +75,17 @@ def subset_by_cid(font_program: bytes, cids: set[int]) -> bytes | None:
         return None
     ffi, hb = loaded
     blob = hb.hb_blob_create(font_program, len(font_program), _MEMORY_MODE_READONLY, ffi.NULL, ffi.NULL)
-    face = hb.hb_face_create(blob, 0)
+    face = hb.hb_face_create(blob, face_index)
     request = hb.hb_subset_input_create_or_fail()
     try:
         glyphs = hb.hb_subset_input_glyph_set(request)
         # WeasyPrint kept glyph ids, so in its font a glyph's id is its CID.
         for cid in sorted(cids | {0}):
             hb.hb_set_add(glyphs, cid)
-        hb.hb_subset_input_set_flags(request, _SUBSET_FLAGS_NO_HINTING)
+        dropped = hb.hb_subset_input_set(request, _SUBSET_SETS_DROP_TABLE_TAG)
+        for tag in _DROPPED_TABLES:
+            hb.hb_set_add(dropped, int.from_bytes(tag, "big"))
+        hb.hb_subset_input_set_flags(request, _SUBSET_FLAGS_NO_HINTING | _SUBSET_FLAGS_DESUBROUTINIZE)
         subset = hb.hb_subset_or_fail(face, request)
         if subset == ffi.NULL:
             return None

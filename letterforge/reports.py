@@ -6,7 +6,11 @@ import json
 import unicodedata
 from typing import Any
 
+from letterforge.batch import BatchReport
 from letterforge.clauses import ClauseLibrary
+from letterforge.ledger import LedgerLetter
+from letterforge.planning import Plan
+from letterforge.records import LetterKind
 from letterforge.diagnostics import Diagnostic
 from letterforge.money import format_money
 from letterforge.statements import Statement
@@ -123,3 +127,74 @@ def diagnostics_json(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], **e
 
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def plan_dict(plan: Plan) -> dict[str, Any]:
+    totals = plan.totals()
+    return {
+        "days": [
+            {"date": day.isoformat(),
+             "totals": {kind.value: totals.get(day, {}).get(kind, 0) for kind in LetterKind},
+             "letters": [{"account_id": l.account_id, "kind": l.kind.value, "group": l.group,
+                          "already_planned": not l.new} for l in plan.on(day)]}
+            for day in plan.days if plan.on(day)
+        ],
+        "unplaced": [{"account_id": c.account_id, "kind": c.kind.value, "group": c.group} for c in plan.unplaced],
+    }
+
+
+def plan_text(plan: Plan) -> str:
+    lines = []
+    totals = plan.totals()
+    for day in plan.days:
+        letters = plan.on(day)
+        if not letters:
+            continue
+        counts = ", ".join(f"{totals[day][kind]} {kind.value}" for kind in LetterKind if totals[day][kind])
+        lines.append(f"{day.isoformat()}  {len(letters)} letter(s): {counts}")
+        lines.extend(f"    {l.kind.value:9} {l.account_id:16} {l.group}" for l in letters)
+    if plan.unplaced:
+        lines.append(f"beyond the horizon: {len(plan.unplaced)} letter(s) wait for room")
+    return "\n".join(lines) or "no letters to plan"
+
+
+def batch_dict(report: BatchReport) -> dict[str, Any]:
+    return {
+        "as_of": report.as_of.isoformat(), "folder": str(report.folder), "dry_run": report.dry_run,
+        "counts": {name: dict(counter) for name, counter in report.counts().items()},
+        "due_today": [{"account_id": l.account_id, "kind": l.kind.value} for l in report.due_today],
+        "planned_later": report.planned_later, "rejected_rows": report.rejected_rows,
+        "issued": [l.as_dict() for l in report.issued],
+        "cancelled": [{"account_id": l.account_id, "kind": l.kind.value, "reason": r} for l, r in report.cancelled],
+        "failed": [{"account_id": l.account_id, "kind": l.kind.value, "reference": l.reference, "error": e}
+                   for l, e in report.failed],
+        "files": [str(p) for p in report.files],
+    }
+
+
+def batch_text(report: BatchReport) -> str:
+    if report.dry_run:
+        lines = [f"{report.as_of.isoformat()} (dry run): {len(report.due_today)} letter(s) would go out today"]
+        lines.extend(f"    {l.kind.value:9} {l.account_id}" for l in report.due_today)
+        return "\n".join(lines)
+    counts = report.counts()
+    lines = [f"{report.as_of.isoformat()}: " + "; ".join(
+        f"{name} " + (", ".join(f"{counts[name][k.value]} {k.value}" for k in LetterKind if counts[name][k.value])
+                      or "none")
+        for name in ("issued", "cancelled", "failed"))]
+    if not (report.issued or report.cancelled or report.failed):
+        lines.append("nothing new to issue today")
+    for letter, reason in report.cancelled:
+        lines.append(f"cancelled {letter.kind.value} for {letter.account_id}: {reason}")
+    for letter, error in report.failed:
+        lines.append(f"FAILED {letter.kind.value} {letter.reference} for {letter.account_id}: {error}")
+    if report.rejected_rows:
+        lines.append(f"{report.rejected_rows} data row(s) rejected: see {report.folder / 'rejects'}")
+    lines.append(f"{report.planned_later} letter(s) planned for later days")
+    if report.files:
+        lines.append(f"written to {report.folder}: " + ", ".join(p.name for p in report.files))
+    return "\n".join(lines)
+
+
+def ledger_rows(letters: list[LedgerLetter]) -> list[dict[str, Any]]:
+    return [letter.as_dict() for letter in letters]

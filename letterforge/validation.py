@@ -7,6 +7,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -199,11 +200,22 @@ class DebtorData:
     diagnostics: tuple[Diagnostic, ...]
     rejects: tuple[RejectedRow, ...]
 
+    @cached_property
+    def _accounts_by_id(self) -> dict[str, Account]:
+        return {account.account_id: account for account in self.accounts}
+
+    @cached_property
+    def _arrears_by_account(self) -> dict[str, tuple[ArrearsItem, ...]]:
+        grouped: dict[str, list[ArrearsItem]] = defaultdict(list)
+        for item in self.arrears:
+            grouped[item.account_id].append(item)
+        return {account_id: tuple(items) for account_id, items in grouped.items()}
+
     def account(self, account_id: str) -> Account | None:
-        return next((a for a in self.accounts if a.account_id == account_id), None)
+        return self._accounts_by_id.get(account_id)
 
     def arrears_of(self, account_id: str) -> tuple[ArrearsItem, ...]:
-        return tuple(item for item in self.arrears if item.account_id == account_id)
+        return self._arrears_by_account.get(account_id, ())
 
 
 @dataclass
