@@ -1,0 +1,71 @@
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from letterforge.config import Policy
+from letterforge.diagnostics import UserError
+from letterforge.ledger import open_ledger
+from letterforge.records import LetterKind
+
+CLOCK = lambda: datetime(2026, 11, 25, 8, 0, 0)  # noqa: E731
+POLICY = Policy(reference_patterns={"demand": "物催字〔{year}〕第{number:04d}号"})
+
+
+def reference(kind: LetterKind, year: int, number: int) -> str:
+    return POLICY.reference(kind.value, year, number)
+
+
+def test_references_are_gapless_per_kind_and_year(tmp_path):
+    ledger = open_ledger(tmp_path, CLOCK)
+    ledger.add_planned([(f"A{i}", LetterKind.DEMAND, date(2026, 11, 25), "1栋") for i in range(3)]
+                       + [("B1", LetterKind.REMINDER, date(2026, 11, 25), "2栋")])
+    reserved = ledger.reserve_references(ledger.letters(status="planned"), reference, 2026)
+    assert sorted(l.reference for l in reserved) == ["REM-2026-0001", "物催字〔2026〕第0001号", "物催字〔2026〕第0002号",
+                                                     "物催字〔2026〕第0003号"]
+    ledger.add_planned([("A9", LetterKind.DEMAND, date(2027, 1, 4), "1栋")])
+    (next_year,) = ledger.reserve_references(ledger.letters(status="planned"), reference, 2027)
+    assert next_year.reference == "物催字〔2027〕第0001号"
+
+
+def test_issue_deliver_and_events(tmp_path):
+    ledger = open_ledger(tmp_path, CLOCK)
+    ledger.add_planned([("A1", LetterKind.DEMAND, date(2026, 11, 25), "1栋")])
+    (letter,) = ledger.reserve_references(ledger.letters(), reference, 2026)
+    ledger.mark_issued(letter, date(2026, 11, 25), date(2026, 12, 2), Decimal("100.00"), Decimal("3.00"),
+                       Decimal("103.00"), ["c@1.0.0#abc"], "f" * 64, "2026-11-25/letters/demand-A1.pdf", {"k": "v"})
+    issued = ledger.letter(letter.reference)
+    assert (issued.status, issued.total, issued.deadline) == ("issued", Decimal("103.00"), date(2026, 12, 2))
+    delivered = ledger.deliver(letter.reference, "ems", "EA123456789CN", date(2026, 11, 27))
+    assert (delivered.status, delivered.tracking_number, delivered.delivered_on) == (
+        "delivered", "EA123456789CN", date(2026, 11, 27))
+    assert [e.event for e in ledger.events(letter.reference)] == ["planned", "reserved", "issued", "delivered"]
+    assert ledger.events(letter.reference)[0].at == "2026-11-25T08:00:00"
+    assert ledger.snapshot(letter.reference) == {"k": "v"}
+
+
+def test_only_issued_letters_can_be_delivered(tmp_path):
+    ledger = open_ledger(tmp_path, CLOCK)
+    ledger.add_planned([("A1", LetterKind.DEMAND, date(2026, 11, 25), "1栋")])
+    (letter,) = ledger.reserve_references(ledger.letters(), reference, 2026)
+    with pytest.raises(UserError, match="is reserved: only an issued letter can be delivered"):
+        ledger.deliver(letter.reference, "ems", "X", date(2026, 11, 27))
+    with pytest.raises(UserError, match="no letter with reference NOPE"):
+        ledger.letter("NOPE")
+
+
+def test_holds_are_recorded_and_released(tmp_path):
+    ledger = open_ledger(tmp_path, CLOCK)
+    ledger.hold("A1", date(2026, 12, 31), "投诉处理中")
+    assert ledger.holds()["A1"].until == date(2026, 12, 31)
+    assert ledger.release("A1") and not ledger.release("A1")
+    assert [e.event for e in ledger.events(account_id="A1")] == ["hold", "released"]
+
+
+def test_a_failed_transaction_leaves_nothing(tmp_path):
+    ledger = open_ledger(tmp_path, CLOCK)
+    with pytest.raises(RuntimeError):
+        with ledger.transaction():
+            ledger.connection.execute("INSERT INTO holds VALUES ('A1', '2026-12-31', 'x', 'now')")
+            raise RuntimeError("crash")
+    assert ledger.holds() == {}
