@@ -114,9 +114,11 @@ def decide_letter(
         return decision(LetterKind.DEMAND, owed, f"{len(demands)} demand letter(s) passed their deadline and reply "
                         "period without payment: a further demand.")
     answered_dispute = account.category is DebtorCategory.DISPUTE and bool(account.note)
-    if len(reminders) >= policy.reminders_before_demand or answered_dispute:
-        why = (f"{len(reminders)} reminder(s) went unpaid" if len(reminders) >= policy.reminders_before_demand
-               else "the debtor's dispute has been answered")
+    # A reminder counts as unpaid once its deadline has passed.
+    unpaid_reminders = [letter for letter in reminders if letter.deadline < as_of]
+    if len(unpaid_reminders) >= policy.reminders_before_demand or answered_dispute:
+        why = (f"{len(unpaid_reminders)} reminder(s) passed their deadline unpaid"
+               if len(unpaid_reminders) >= policy.reminders_before_demand else "the debtor's dispute has been answered")
         return decision(LetterKind.DEMAND, owed, f"{why}: a formal demand.")
     if as_of.day < policy.reminder_start_day:
         return decision(None, owed, f"Reminders go out from day {policy.reminder_start_day} of the month.")

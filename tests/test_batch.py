@@ -1,0 +1,247 @@
+"""Whole days driven through the batch, on copies of the sample workspaces."""
+
+import csv
+import io
+import json
+import subprocess
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from letterforge import batch as batch_module
+from letterforge.batch import run_batch, workspace_lock
+from letterforge.cli import cli
+from letterforge.ledger import open_ledger
+from letterforge.workspace import Workspace
+
+CLOCK = lambda: datetime(2026, 11, 25, 6, 30)  # noqa: E731
+SMALL_CAPS = """
+[policy]
+daily_caps = { reminder = 3, demand = 2, lawyer = 5 }
+per_group_daily = { reminder = 2, demand = 1, lawyer = 1 }
+first_lawyer_wave = 3
+horizon_days = 15
+"""
+
+
+@pytest.fixture
+def workspace(copy_sample) -> Path:
+    root = copy_sample("property-zh")
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + SMALL_CAPS, encoding="utf-8")
+    return root
+
+
+def batch(root: Path, day: date, jobs: int = 1, **options):
+    return run_batch(Workspace.open(root), day, root / "out", jobs, CLOCK, **options)
+
+
+def pay_in_full(root: Path, account_id: str) -> None:
+    path = root / "欠费明细.csv"
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("gbk"))))
+    for row in rows[1:]:
+        if row[0] == account_id:
+            row[4] = row[3]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    path.write_bytes(buffer.getvalue().encode("gbk"))
+
+
+def references(root: Path) -> list[str]:
+    ledger = open_ledger(root, CLOCK)
+    try:
+        return [l.reference for l in ledger.letters() if l.reference]
+    finally:
+        ledger.close()
+
+
+def assert_gapless(refs: list[str]) -> None:
+    by_kind: dict[str, list[int]] = {}
+    for ref in refs:
+        prefix, number = ref.rsplit("第", 1) if "第" in ref else ref.rsplit("-", 1)
+        by_kind.setdefault(prefix, []).append(int(number.rstrip("号")))
+    for numbers in by_kind.values():
+        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+    assert len(refs) == len(set(refs))
+
+
+def test_first_day_issues_the_staggered_share_and_writes_the_day(workspace):
+    report = batch(workspace, date(2026, 11, 25))
+    assert report.ok and not report.failed
+    counts = report.counts()["issued"]
+    assert counts["lawyer"] == 3 and counts["demand"] <= 2 and counts["reminder"] <= 3
+    lawyers = [l for l in report.issued if l.kind.value == "lawyer"]
+    assert len({l.group for l in lawyers}) == 3  # one per building on a day
+    folder = workspace / "out" / "2026-11-25"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest) == len(report.issued)
+    for row in manifest:
+        pdf = folder.parent / row["file"]
+        import hashlib
+
+        assert hashlib.sha256(pdf.read_bytes()).hexdigest() == row["sha256"]
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+        assert row["reference"] in text
+        assert row["clauses"] and "@" in row["clauses"]
+    pack = PdfReader(folder / "print-pack.pdf")
+    assert len(pack.pages) == sum(len(PdfReader(folder.parent / row["file"]).pages) for row in manifest)
+    follow_ups = (folder / "follow-ups.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert follow_ups[0] == "follow_up_on,account_id,kind,reference,what" and len(follow_ups) == len(manifest) + 1
+    assert_gapless(references(workspace))
+
+
+def test_rerunning_the_same_day_issues_nothing_new(workspace):
+    first = batch(workspace, date(2026, 11, 25))
+    pack = (workspace / "out" / "2026-11-25" / "print-pack.pdf").read_bytes()
+    again = CliRunner().invoke(cli, ["batch", "-w", str(workspace), "--as-of", "2026-11-25", "--jobs", "1"])
+    assert again.exit_code == 0, again.output
+    assert "nothing new to issue today" in again.output
+    assert len(references(workspace)) == len(first.issued)
+    assert (workspace / "out" / "2026-11-25" / "print-pack.pdf").read_bytes() == pack
+
+
+def test_a_batch_killed_halfway_completes_on_rerun_without_duplicates_or_gaps(workspace, monkeypatch):
+    real = batch_module._render_task
+    calls = {"n": 0}
+
+    def dies_on_the_fourth(task, as_of):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt  # the process is killed mid-batch
+        return real(task, as_of)
+
+    monkeypatch.setattr(batch_module, "_render_task", dies_on_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        batch(workspace, date(2026, 11, 25))
+    ledger = open_ledger(workspace, CLOCK)
+    half = (len(ledger.letters(status="issued")), len(ledger.letters(status="reserved")))
+    ledger.close()
+    assert half[0] == 3 and half[1] > 0
+    monkeypatch.setattr(batch_module, "_render_task", real)
+    report = batch(workspace, date(2026, 11, 25))
+    assert report.ok and len(report.issued) == half[1]
+    refs = references(workspace)
+    assert_gapless(refs)
+    ledger = open_ledger(workspace, CLOCK)
+    assert ledger.letters(status="reserved") == [] and ledger.letters(status="planned", planned_until=date(2026, 11, 25)) == []
+    ledger.close()
+
+
+def test_two_batches_at_once_the_second_is_refused(workspace):
+    with workspace_lock(Workspace.open(workspace)):
+        result = CliRunner().invoke(cli, ["batch", "-w", str(workspace), "--as-of", "2026-11-25", "--jobs", "1"])
+    assert result.exit_code == 1
+    assert "another batch is running on this workspace" in result.stderr
+
+
+def test_days_of_batches_with_payments_holds_and_waves(workspace):
+    first = batch(workspace, date(2026, 11, 25))
+    planned = open_ledger(workspace, CLOCK)
+    later = [l for l in planned.letters(status="planned")]
+    planned.close()
+    assert later, "the rest of the letters wait for later days"
+    payer = next(l for l in later if l.kind.value == "lawyer")
+    pay_in_full(workspace, payer.account_id)
+    held = next(l for l in later if l.account_id != payer.account_id)
+    assert CliRunner().invoke(cli, ["hold", held.account_id, "-w", str(workspace), "--until", "2026-12-31",
+                                    "--reason", "投诉处理中"]).exit_code == 0
+    issued_by_day = {date(2026, 11, 25): first.issued}
+    cancelled = []
+    day = date(2026, 11, 26)
+    while day <= date(2026, 12, 4):
+        report = batch(workspace, day)
+        assert report.ok
+        issued_by_day[day] = report.issued
+        cancelled.extend(report.cancelled)
+        day += timedelta(days=1)
+    reasons = {l.account_id: reason for l, reason in cancelled}
+    assert "Nothing is overdue" in reasons[payer.account_id]
+    assert "on hold until 2026-12-31" in reasons[held.account_id]
+    everyone = [l for letters in issued_by_day.values() for l in letters]
+    assert payer.account_id not in {l.account_id for l in everyone if l.issued_on and l.issued_on > date(2026, 11, 25)}
+    for issued_on, letters in issued_by_day.items():
+        if letters:
+            assert issued_on.weekday() < 5  # working days only
+        groups = [l.group for l in letters if l.kind.value == "lawyer"]
+        assert len(groups) == len(set(groups))
+    lawyer_days = sorted(d for d, letters in issued_by_day.items() if any(l.kind.value == "lawyer" for l in letters))
+    assert len(lawyer_days) >= 2  # the lawyer's letters went out in waves
+    assert_gapless(references(workspace))
+    ledger = open_ledger(workspace, CLOCK)
+    sent = [(l.account_id, l.issued_on) for l in ledger.letters() if l.status == "issued"]
+    ledger.close()
+    assert len(sent) == len(set(sent))  # never two letters to one account on one day
+
+
+def test_deadline_in_the_national_day_holiday_moves_to_the_next_working_day(workspace):
+    report = batch(workspace, date(2026, 9, 24))
+    assert report.issued
+    for letter in report.issued:
+        assert letter.deadline is not None and not date(2026, 10, 1) <= letter.deadline <= date(2026, 10, 7)
+        assert letter.deadline >= date(2026, 10, 8)
+
+
+def test_reprint_reproduces_the_issued_pdf_byte_for_byte(workspace, tmp_path):
+    report = batch(workspace, date(2026, 11, 25))
+    letter = report.issued[0]
+    pay_in_full(workspace, letter.account_id)  # the data moved on; the letter as issued must not
+    result = CliRunner().invoke(cli, ["reprint", letter.reference, "-w", str(workspace), "-o", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 0, result.output
+    issued = (workspace / "out" / letter.pdf_file).read_bytes()
+    assert (tmp_path / "r.pdf").read_bytes() == issued
+    assert "matches the ledger" in result.output
+
+
+def test_ledger_commands(workspace, tmp_path):
+    report = batch(workspace, date(2026, 11, 25))
+    reference = report.issued[0].reference
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["ledger", "list", "-w", str(workspace), "--status", "issued", "--format", "json"])
+    assert {row["reference"] for row in json.loads(listed.stdout)} == {l.reference for l in report.issued}
+    delivered = runner.invoke(cli, ["ledger", "deliver", reference, "-w", str(workspace), "--method", "ems",
+                                    "--tracking", "EA123456789CN", "--on", "2026-11-27"])
+    assert delivered.exit_code == 0, delivered.output
+    shown = runner.invoke(cli, ["ledger", "show", reference, "-w", str(workspace), "--format", "json"])
+    record = json.loads(shown.stdout)
+    assert record["status"] == "delivered" and record["tracking_number"] == "EA123456789CN"
+    assert [e["event"] for e in record["events"]] == ["planned", "reserved", "issued", "delivered"]
+    exported = runner.invoke(cli, ["ledger", "export", "-w", str(workspace), "-o", str(tmp_path / "evidence.csv")])
+    assert exported.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "evidence.csv").read_text(encoding="utf-8-sig"))))
+    row = next(r for r in rows if r["reference"] == reference)
+    assert row["delivery_method"] == "ems" and "delivered ems EA123456789CN on 2026-11-27" in row["events"]
+    assert runner.invoke(cli, ["ledger", "show", "NOPE", "-w", str(workspace)]).exit_code == 1
+
+
+def test_plan_writes_nothing_and_explains(workspace):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["plan", "-w", str(workspace), "--as-of", "2026-11-25", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["days"][0]["date"] == "2026-11-25" and plan["days"][0]["totals"]["lawyer"] == 3
+    assert not (workspace / "ledger.sqlite").exists() or references(workspace) == []
+    explained = runner.invoke(cli, ["plan", "-w", str(workspace), "--as-of", "2026-11-25", "--explain", "JX-3-0502"])
+    assert "no letter. The account is on hold until 2027-02-28 (已签分期协议)." in explained.output
+    lawyer = runner.invoke(cli, ["plan", "-w", str(workspace), "--as-of", "2026-11-25", "--explain", "JX-2-0302"])
+    assert "lawyer letter due" in lawyer.output and "demand letters passed their deadlines" in lawyer.output
+
+
+def test_rejected_rows_are_reported_never_fatal(copy_sample):
+    root = copy_sample("broken-property-zh")
+    result = CliRunner().invoke(cli, ["batch", "-w", str(root), "--as-of", "2026-11-25", "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "data row(s) rejected" in result.output
+    assert (root / "out" / "2026-11-25" / "rejects" / "arrears.rejects.csv").is_file()
+    assert "issued" in result.output
+
+
+def test_parallel_workers_give_the_same_letters(workspace, copy_sample):
+    serial = batch(workspace, date(2026, 11, 25), jobs=1)
+    other = copy_sample("property-zh", "second-copy")
+    config = other / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + SMALL_CAPS, encoding="utf-8")
+    parallel = batch(other, date(2026, 11, 25), jobs=2)
+    assert {(l.reference, l.pdf_sha256) for l in serial.issued} == {(l.reference, l.pdf_sha256) for l in parallel.issued}
