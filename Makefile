@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := fonts-noto-cjk fontconfig libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
-DEMO_WORKSPACE ?= samples/property-zh
 DEMO_DATE ?= 2026-11-25
 
 .PHONY: setup system-packages demo test clean
@@ -31,14 +30,20 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The demo works on a fresh copy of the sample, so it can be run again and again.
 demo: setup
 	$(BIN)/letterforge doctor
-	$(BIN)/letterforge -w $(DEMO_WORKSPACE) validate
-	$(BIN)/letterforge -w $(DEMO_WORKSPACE) statement --all --as-of $(DEMO_DATE)
-	$(BIN)/letterforge -w $(DEMO_WORKSPACE) render JX-2-0302 --kind demand --as-of $(DEMO_DATE) -o out/
+	rm -rf demo
+	$(BIN)/letterforge init demo --example property-zh
+	$(BIN)/letterforge -w demo validate
+	$(BIN)/letterforge -w demo statement JX-2-0302 --as-of $(DEMO_DATE)
+	$(BIN)/letterforge -w demo plan --as-of $(DEMO_DATE) --days 5
+	$(BIN)/letterforge -w demo batch --as-of $(DEMO_DATE)
+	@echo "letters: demo/out/$(DEMO_DATE)/letters/  print pack: demo/out/$(DEMO_DATE)/print-pack.pdf"
+	@echo "manifest: demo/out/$(DEMO_DATE)/manifest.csv  ledger: letterforge -w demo ledger list"
 
 test: setup
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis demo out

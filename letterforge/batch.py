@@ -283,8 +283,13 @@ def _recheck(workspace: Workspace, data: DebtorData, ledger: Ledger, day_plan: D
     order = {a.account_id: (a.building, a.address, a.account_id) for a in data.accounts}
     keep.sort(key=lambda l: order.get(l.account_id, ("", "", l.account_id)))
     policy = workspace.config.policy
+    used_before: dict[LetterKind, int] = {}
+    for prior in data.history:
+        number = policy.reference_number(prior.kind.value, as_of.year, prior.reference)
+        if number is not None:
+            used_before[prior.kind] = max(used_before.get(prior.kind, 0), number)
     reserved = ledger.reserve_references(keep, lambda kind, year, number: policy.reference(kind.value, year, number),
-                                         as_of.year)
+                                         as_of.year, used_before)
     # Letters reserved by a run that died are completed now, with the numbers they already have.
     leftovers = [l for l in ledger.letters(status="reserved") if l.id not in {r.id for r in reserved}]
     return leftovers + reserved

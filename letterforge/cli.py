@@ -304,10 +304,10 @@ def _now() -> Any:
     return datetime.now().astimezone()
 
 
-def _open_ledger(workspace: Any) -> Any:
+def _open_ledger(workspace: Any, read_only: bool = False) -> Any:
     from letterforge.ledger import open_ledger
 
-    return open_ledger(workspace.path, _now)
+    return open_ledger(workspace.path, _now, read_only)
 
 
 @cli.command()
@@ -322,7 +322,7 @@ def plan(workspace: Path | None, as_of: Any, days: int | None, explain_account: 
     from letterforge.reports import plan_dict, plan_text, to_json
 
     opened = _open_workspace(workspace)
-    ledger = _open_ledger(opened)
+    ledger = _open_ledger(opened, read_only=True)
     try:
         day_plan = plan_letters(opened, opened.load_data(), ledger, _as_of(as_of), days)
     finally:
@@ -386,7 +386,7 @@ def ledger_list(workspace: Path | None, account: str | None, kind: str | None, s
     """Letters in the ledger, oldest first."""
     from letterforge.reports import ledger_rows, format_table, to_json
 
-    book = _open_ledger(_open_workspace(workspace))
+    book = _open_ledger(_open_workspace(workspace), read_only=True)
     rows = ledger_rows(book.letters(account, kind, status))
     book.close()
     if output_format == "json":
@@ -404,7 +404,7 @@ def ledger_show(reference: str, workspace: Path | None, output_format: str) -> N
     """One letter with its events."""
     from letterforge.reports import to_json
 
-    book = _open_ledger(_open_workspace(workspace))
+    book = _open_ledger(_open_workspace(workspace), read_only=True)
     letter, events = book.letter(reference), book.events(reference)
     book.close()
     record = {**letter.as_dict(), "events": [e.__dict__ for e in events]}
@@ -453,7 +453,7 @@ def ledger_export(workspace: Path | None, output: Path | None) -> None:
     """Every letter and its events as CSV, for the evidence file."""
     from letterforge.outputs import ledger_csv, write_atomic
 
-    book = _open_ledger(_open_workspace(workspace))
+    book = _open_ledger(_open_workspace(workspace), read_only=True)
     content = ledger_csv(book.letters(), book.events())
     book.close()
     if output is None:
@@ -475,7 +475,7 @@ def reprint(reference: str, workspace: Path | None, output: Path | None) -> None
     from letterforge.outputs import letter_paths, write_atomic
 
     opened = _open_workspace(workspace)
-    book = _open_ledger(opened)
+    book = _open_ledger(opened, read_only=True)
     try:
         content = reprint_letter(opened, book, reference)
         letter = book.letter(reference)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -247,9 +248,19 @@ class Policy(_Settings):
     def group_cap(self, kind: str) -> int:
         return self.per_group_daily.get(kind, self.cap(kind))
 
+    def pattern(self, kind: str) -> str:
+        return self.reference_patterns.get(kind) or Policy().reference_patterns[kind]
+
     def reference(self, kind: str, year: int, number: int) -> str:
-        pattern = self.reference_patterns.get(kind) or Policy().reference_patterns[kind]
-        return pattern.format(year=year, number=number)
+        return self.pattern(kind).format(year=year, number=number)
+
+    def reference_number(self, kind: str, year: int, reference: str) -> int | None:
+        """The number of a reference of this kind and year (e.g. from the history file), if it is one."""
+        parts = re.split(r"(\{number[^}]*\})", self.pattern(kind).replace("{year}", str(year)))
+        if len(parts) != 3:
+            return None
+        match = re.fullmatch(re.escape(parts[0]) + r"(\d+)" + re.escape(parts[2]), reference.strip())
+        return int(match.group(1)) if match else None
 
 
 class WorkspaceConfig(_Settings):

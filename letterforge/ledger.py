@@ -154,15 +154,21 @@ def _letter(row: sqlite3.Row) -> LedgerLetter:
 class Ledger:
     """One workspace's ledger. `now` gives event timestamps: the CLI passes the clock in."""
 
-    def __init__(self, path: Path, now: Callable[[], datetime]) -> None:
+    def __init__(self, path: Path, now: Callable[[], datetime], read_only: bool = False) -> None:
         self.path = path
         self.now = now
-        self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+        if read_only:
+            # Reading must not create or change anything: an absent ledger reads as an empty one.
+            target = f"file:{path}?mode=ro" if path.exists() else "file::memory:"
+            self.connection = sqlite3.connect(target, uri=True, isolation_level=None, timeout=30)
+        else:
+            self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA synchronous=FULL")
         self.connection.row_factory = sqlite3.Row
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute("PRAGMA synchronous=FULL")
         self.connection.execute("PRAGMA foreign_keys=ON")
-        self.connection.executescript(_SCHEMA)
+        if not read_only or not path.exists():
+            self.connection.executescript(_SCHEMA)
 
     def close(self) -> None:
         self.connection.close()
@@ -241,13 +247,18 @@ class Ledger:
             self._event(letter.id, letter.account_id, "cancelled", reason)
 
     def reserve_references(self, letters: list[LedgerLetter], references: Callable[[LetterKind, int, int], str],
-                           year: int) -> list[LedgerLetter]:
-        """Give each planned letter the next reference number of its kind and year, in one transaction."""
+                           year: int, used_before: dict[LetterKind, int] | None = None) -> list[LedgerLetter]:
+        """Give each planned letter the next reference number of its kind and year, in one transaction.
+
+        `used_before` holds the highest number of each kind that letters sent before letterforge
+        used this year: the series goes on from there.
+        """
         with self.transaction():
             for letter in letters:
                 row = self.connection.execute("SELECT last_number FROM counters WHERE kind = ? AND year = ?",
                                               (letter.kind.value, year)).fetchone()
-                number = (row["last_number"] if row else 0) + 1
+                floor = (used_before or {}).get(letter.kind, 0)
+                number = max(row["last_number"] if row else 0, floor) + 1
                 self.connection.execute(
                     "INSERT INTO counters (kind, year, last_number) VALUES (?, ?, ?) "
                     "ON CONFLICT (kind, year) DO UPDATE SET last_number = excluded.last_number",
@@ -308,5 +319,5 @@ class Ledger:
         return bool(cursor.rowcount)
 
 
-def open_ledger(workspace: Path, now: Callable[[], datetime]) -> Ledger:
-    return Ledger(workspace / LEDGER_FILE, now)
+def open_ledger(workspace: Path, now: Callable[[], datetime], read_only: bool = False) -> Ledger:
+    return Ledger(workspace / LEDGER_FILE, now, read_only)

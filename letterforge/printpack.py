@@ -4,13 +4,14 @@ Every letter embeds its own subsets of the same few Noto CJK faces, as CID-keyed
 (see pdffonts). A CID is global to the system font it comes from (its glyph id), so one
 subset of the system font holding the CIDs of all letters draws every page of the pack:
 each face is embedded once instead of once per letter, and the letters' own font programs
-are dropped. A letter's content streams, widths (/W) and ToUnicode maps stay as they were.
+are dropped. The letters' font dictionaries of a face become one too, with the widths (/W)
+and Unicode maps of them all; content streams are left as they are, byte for byte.
 
 Before a letter's font is pointed at the shared program, its glyphs are compared with the
 shared program's, charstring by charstring (both come out of HarfBuzz without hints or
 subroutines, so the same glyph is the same bytes): a letter rendered with another version
-of the font, or a face fontconfig does not find, keeps its own font program, correct but
-bigger. Same letters in, same bytes out: nothing depends on the clock.
+of the font, or a face fontconfig does not find, keeps its own font, correct but bigger.
+Same letters in, same bytes out: nothing depends on the clock.
 """
 
 from __future__ import annotations
@@ -346,7 +347,7 @@ def _merge_dictionaries(writer: Any, fonts: list[_Font]) -> None:
     """Fonts of a face sharing a program also share one Type0 font, with the widths (/W) and
     Unicode map of them all, unless two letters disagree on a CID (a glyph can stand for two
     characters, e.g. a Kangxi radical and its ideograph): such a letter goes to the next font."""
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 
     merged: list[_Merged] = []
     for font in fonts:
@@ -373,7 +374,7 @@ def _merge_dictionaries(writer: Any, fonts: list[_Font]) -> None:
             if widths and cid == widths[-2] + len(widths[-1]):
                 widths[-1].append(group.widths[cid])
             else:
-                widths.extend([_number(cid), ArrayObject([group.widths[cid]])])
+                widths.extend([NumberObject(cid), ArrayObject([group.widths[cid]])])
         cid_font[NameObject("/W")] = widths
         to_unicode = DecodedStreamObject()
         to_unicode.set_data(_cmap(group.texts))
@@ -393,12 +394,6 @@ def _signature(font: _Font) -> str:
 
     return repr((items(font.type0, "/ToUnicode", "/DescendantFonts"), items(font.cid_font, "/W", "/FontDescriptor"),
                  items(font.descriptor)))
-
-
-def _number(value: int) -> Any:
-    from pypdf.generic import NumberObject
-
-    return NumberObject(value)
 
 
 def _widths(array: Any) -> dict[int, Any] | None:
@@ -430,9 +425,19 @@ def _to_unicode(stream: Any) -> dict[int, str] | None:
     (usecmap, other code lengths) than WeasyPrint writes."""
     if stream is None:
         return {}
-    data = stream.get_object().get_data()
+    stream = stream.get_object()
+    if not hasattr(stream, "get_data"):
+        return None
+    data = stream.get_data()
     if b"usecmap" in data or re.search(rb"begincodespacerange\s*<0000>\s*<ffff>\s*endcodespacerange", data, re.I) is None:
         return None
+    try:
+        return _cmap_entries(data)
+    except (IndexError, ValueError):
+        return None
+
+
+def _cmap_entries(data: bytes) -> dict[int, str]:
     texts: dict[int, str] = {}
     for kind, body in _CMAP_SECTION.findall(data):
         tokens = [token[0].translate(None, b" \t\r\n").decode().lower() if token[0] or not token[1]

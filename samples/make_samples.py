@@ -154,6 +154,10 @@ return_slip = true
 waive_late_fee = true
 instalments = true
 instalment_months = 6
+
+[policy]
+# The series continue after the numbers of the letters sent before letterforge (已发函件.csv).
+reference_patterns = { reminder = "锦物通字〔{year}〕第{number:04d}号", demand = "锦物催字〔{year}〕第{number:04d}号", lawyer = "浙衡律函字〔{year}〕第{number:04d}号" }
 """
 
 ADDRESS_PREFIX = "浙江省杭州市拱墅区锦绣路188号锦绣华庭"

@@ -19,7 +19,7 @@ from letterforge.workspace import Workspace
 
 CLOCK = lambda: datetime(2026, 11, 25, 6, 30)  # noqa: E731
 SMALL_CAPS = """
-[policy]
+# appended to the sample's [policy] table, its last one
 daily_caps = { reminder = 3, demand = 2, lawyer = 5 }
 per_group_daily = { reminder = 2, demand = 1, lawyer = 1 }
 first_lawyer_wave = 3
@@ -64,8 +64,18 @@ def assert_gapless(refs: list[str]) -> None:
         prefix, number = ref.rsplit("第", 1) if "第" in ref else ref.rsplit("-", 1)
         by_kind.setdefault(prefix, []).append(int(number.rstrip("号")))
     for numbers in by_kind.values():
-        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+        numbers.sort()
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
     assert len(refs) == len(set(refs))
+
+
+def test_reference_series_go_on_after_the_letters_sent_before_letterforge(workspace):
+    history = (workspace / "已发函件.csv").read_bytes().decode("gbk")
+    used = [int(ref.split("第")[1].rstrip("号")) for ref in history.split() if "锦物催字〔2026〕" in ref
+            for ref in [ref.split(",")[-1]]]
+    report = batch(workspace, date(2026, 11, 25))
+    demands = sorted(l.reference for l in report.issued if l.kind.value == "demand")
+    assert demands[0] == f"锦物催字〔2026〕第{max(used) + 1:04d}号"
 
 
 def test_first_day_issues_the_staggered_share_and_writes_the_day(workspace):
@@ -222,7 +232,7 @@ def test_plan_writes_nothing_and_explains(workspace):
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     assert plan["days"][0]["date"] == "2026-11-25" and plan["days"][0]["totals"]["lawyer"] == 3
-    assert not (workspace / "ledger.sqlite").exists() or references(workspace) == []
+    assert not (workspace / "ledger.sqlite").exists()
     explained = runner.invoke(cli, ["plan", "-w", str(workspace), "--as-of", "2026-11-25", "--explain", "JX-3-0502"])
     assert "no letter. The account is on hold until 2027-02-28 (已签分期协议)." in explained.output
     lawyer = runner.invoke(cli, ["plan", "-w", str(workspace), "--as-of", "2026-11-25", "--explain", "JX-2-0302"])
