@@ -350,23 +350,20 @@ def batch(workspace: Path | None, as_of: Any, out: Path | None, jobs: int | None
     from letterforge.reports import batch_dict, batch_text, to_json
 
     opened = _open_workspace(workspace)
-    terminal = sys.stdout.isatty() and output_format == "text"
-    with click.progressbar(length=0, label="letters", file=sys.stderr) if terminal else _no_bar() as bar:
-        report = run_batch(opened, _as_of(as_of), out or opened.path / "out", jobs or default_jobs(), _now,
-                           dry_run, progress=(lambda _letter: bar.update(1)) if terminal else None)
+    done = [0]
+
+    def progress(_letter: Any) -> None:
+        # On a terminal, a running count; under cron, nothing but the summary.
+        done[0] += 1
+        click.echo(f"\r{done[0]} letter(s) rendered", nl=False, err=True)
+
+    terminal = sys.stderr.isatty() and output_format == "text"
+    report = run_batch(opened, _as_of(as_of), out or opened.path / "out", jobs or default_jobs(), _now, dry_run,
+                       progress=progress if terminal else None)
+    if terminal and done[0]:
+        click.echo(err=True)
     click.echo(to_json(batch_dict(report)) if output_format == "json" else batch_text(report))
     sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
-
-
-class _no_bar:
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        return None
-
-    def update(self, steps: int) -> None:
-        return None
 
 
 @cli.group()

@@ -143,11 +143,12 @@ def _namespace_destinations(reader: Any, prefix: str) -> None:
     for page in reader.pages:
         for annotation in page.get("/Annots") or ():
             annotation = annotation.get_object()
-            for holder, key in ((annotation, "/Dest"), (annotation.get("/A"), "/D")):
-                holder = holder.get_object() if holder is not None else None
-                target = holder.get(key) if holder is not None else None
+            action = annotation.get("/A")
+            for holder, key in ((annotation, "/Dest"), (action.get_object() if action is not None else {}, "/D")):
+                target = holder.get(key)
+                # A name (not a string) would be a key of the catalog's old-style /Dests.
                 if isinstance(target, str) and not isinstance(target, NameObject) and target in renamed:
-                    holder[key] = TextStringObject(renamed[str(target)])
+                    holder[NameObject(key)] = TextStringObject(renamed[target])
 
 
 # Shared fonts -------------------------------------------------------------------------------
@@ -417,6 +418,7 @@ def _widths(array: Any) -> dict[int, Any] | None:
 
 
 _CMAP_SECTION = re.compile(rb"\d+\s+begin(bfchar|bfrange)(.*?)end\1", re.S)
+_TWO_BYTE_CODES = re.compile(rb"begincodespacerange\s*<0000>\s*<ffff>\s*endcodespacerange", re.I)
 _CMAP_TOKEN = re.compile(rb"<([0-9A-Fa-f\s]*)>|(\[|\])")
 
 
@@ -429,7 +431,7 @@ def _to_unicode(stream: Any) -> dict[int, str] | None:
     if not hasattr(stream, "get_data"):
         return None
     data = stream.get_data()
-    if b"usecmap" in data or re.search(rb"begincodespacerange\s*<0000>\s*<ffff>\s*endcodespacerange", data, re.I) is None:
+    if b"usecmap" in data or _TWO_BYTE_CODES.search(data) is None:
         return None
     try:
         return _cmap_entries(data)

@@ -160,6 +160,27 @@ def test_each_letter_keeps_its_named_destinations(letters, pack):
         assert reader.get_destination_page_number(in_pack) == counts[0] + alone.get_destination_page_number(destination)
 
 
+def test_links_to_named_destinations_go_to_their_own_letter(letters):
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(letters[0])))
+    writer.add_annotation(0, DictionaryObject({
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
+        NameObject("/Rect"): ArrayObject(FloatObject(value) for value in (50, 50, 150, 70)),
+        NameObject("/A"): DictionaryObject({NameObject("/S"): NameObject("/GoTo"),
+                                            NameObject("/D"): TextStringObject("return-slip")}),
+    }))
+    linked = io.BytesIO()
+    writer.write(linked)
+    pack = PdfReader(io.BytesIO(make_print_pack([linked.getvalue(), linked.getvalue()])))
+    count = page_counts(letters[:1])[0]
+    for number, first in ((1, 0), (2, count)):
+        link = pack.pages[first]["/Annots"][0].get_object()
+        assert link["/A"]["/D"] == f"{number}/return-slip"
+        assert pack.get_destination_page_number(pack.named_destinations[f"{number}/return-slip"]) == first + count - 1
+
+
 def test_the_same_letter_twice_gives_distinct_pages(letters):
     pack = make_print_pack([letters[0], letters[0]])
     reader = PdfReader(io.BytesIO(pack))
