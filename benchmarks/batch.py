@@ -14,7 +14,9 @@ import ctypes.util
 import io
 import json
 import random
+import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -238,6 +240,7 @@ class BatchRun:
     issued: int
     failed: int
     seconds: float
+    cpu_seconds: float
     main_mb: float
     worker_mb: float | None
     pack_bytes: int
@@ -252,12 +255,17 @@ def run_batch_cli(workspace: Path, jobs: int, scratch: Path) -> BatchRun:
                "--out", str(out), "--format", "json"]
     # Output goes to files: a pipe left unread until the end would block the batch's final print.
     with stdout.open("wb") as out_file, stderr.open("wb") as err_file:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out_file, stderr=err_file)
         watch = MemoryWatch(process.pid)
         process.wait()
         seconds = time.perf_counter() - started
         watch.stop()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU time of the whole tree (the pool reaps its workers): well under 2 x the wall time with
+    # 2 jobs means the workers waited, on each other or on other load on the machine.
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     try:
         report = json.loads(stdout.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
@@ -265,7 +273,7 @@ def run_batch_cli(workspace: Path, jobs: int, scratch: Path) -> BatchRun:
     folder = Path(report["folder"])
     pack = folder / "print-pack.pdf"
     return BatchRun(
-        jobs, sum(report["counts"]["issued"].values()), sum(report["counts"]["failed"].values()), seconds,
+        jobs, sum(report["counts"]["issued"].values()), sum(report["counts"]["failed"].values()), seconds, cpu,
         watch.main_kb / 1024, max(watch.workers_kb.values()) / 1024 if watch.workers_kb else None,
         pack.stat().st_size if pack.exists() else 0,
         sum(p.stat().st_size for p in (folder / "letters").glob("*.pdf")), folder)
@@ -302,6 +310,8 @@ def main() -> int:
     sizes = [200, 1000] if args.quick else [int(size) for size in args.sizes.split(",")]
     letters = args.letters or (50 if args.quick else 200)
     began = time.perf_counter()
+    # Other work on the machine skews every figure here, the 2-job speed-up most.
+    print("load average before the run: " + ", ".join(f"{load:.2f}" for load in os.getloadavg()), flush=True)
     plans: dict[int, PlanTiming] = {}
     runs: dict[int, list[BatchRun]] = {}
     packs: dict[int, float] = {}
@@ -318,7 +328,7 @@ def main() -> int:
                 run = run_batch_cli(fresh_copy(workspace, run_dir / "ws", count), jobs, run_dir)
                 runs[size].append(run)
                 print(f"{size:>6} accounts: batch --jobs {jobs}: {run.issued} issued ({run.failed} failed) in "
-                      f"{run.seconds:.1f} s; peak RSS main {megabytes(run.main_mb)} MB, "
+                      f"{run.seconds:.1f} s (CPU {run.cpu_seconds:.1f} s); peak RSS main {megabytes(run.main_mb)} MB, "
                       f"worker {megabytes(run.worker_mb)} MB", flush=True)
             packs[size] = time_pack(runs[size][1].folder)
             for run_dir in scratch.glob(f"run-{size}-*"):

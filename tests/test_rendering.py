@@ -247,3 +247,33 @@ def test_workspace_template_overrides_the_shipped_one(copy_sample):
     factory = LetterFactory(Workspace.open(workspace))
     html = factory.renderer.render_html(factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF))
     assert "本小区专用" in html
+
+
+def test_pdf_language_subject_and_issue_date_metadata(factories):
+    factory = factories["property-zh"]
+    draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF)
+    reader = PdfReader(io.BytesIO(factory.render(draft, "pdf").content))
+    assert reader.trailer["/Root"]["/Lang"] == "zh-CN"
+    assert reader.metadata["/Subject"] == "物业服务费催缴"
+    assert reader.metadata["/CreationDate"] == "D:20261125"  # the issue date, never the clock
+
+
+def test_long_arrears_table_repeats_its_header_on_every_page(copy_sample):
+    workspace = copy_sample("receivables-en")
+    invoices = workspace / "invoices.csv"
+    rows = ["account_id,period,fee_item,amount_due,amount_paid,due_date"]
+    rows += [f"C-1004,INV-2025-{n:04d},Goods supplied,{100 + n}.50,0,2025-{1 + n % 12:02d}-15" for n in range(90)]
+    invoices.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    draft = factory.draft("C-1004", LetterKind.DEMAND, AS_OF)
+    reader = PdfReader(io.BytesIO(factory.render(draft, "pdf").content))
+    texts = [page.extract_text() for page in reader.pages]
+    start = next(i for i, text in enumerate(texts) if "Schedule 2: Arrears detail" in text)
+    end = next(i for i, text in enumerate(texts) if "Schedule 3: How to pay" in text)
+    detail_pages = texts[start:end]
+    assert len(detail_pages) >= 2  # the table broke across pages...
+    for text in detail_pages:
+        assert "Invoice" in text and "Days overdue" in text  # ...with its header on each
+    periods = [f"INV-2025-{n:04d}" for n in range(90)]
+    found = "".join(detail_pages)
+    assert all(found.count(period) == 1 for period in periods)  # no row lost or split in two
