@@ -13,6 +13,7 @@ from letterforge.clauses import LETTER_SLOTS, STATUSES, Clause, ClauseLibrary
 from letterforge.config import SUPPORTED_LOCALES, WorkspaceConfig
 from letterforge.diagnostics import Diagnostic
 from letterforge.drafts import CLAUSE_VARIABLES
+from letterforge.outputs import write_atomic
 from letterforge.records import DebtorCategory, LetterKind
 
 INDEX_FILE = "index.json"
@@ -78,6 +79,7 @@ class CheckContext:
     creditor_type: str
     as_of: date
     recorded_hashes: dict[str, str]
+    issued_hashes: dict[str, tuple[str, str]]  # id@version -> (sha256, reference of a letter that carried it)
 
 
 def _line_of(clause: Clause, offset: int) -> int:
@@ -259,6 +261,11 @@ def _unchanged_versions(library: ClauseLibrary, context: CheckContext) -> list[D
             problems.append(Diagnostic(clause.path, _key_line(clause, "version"), "version", "changed-text",
                                        f"the text of {clause.label} changed but its version did not: give the new "
                                        "text a new version and have it approved"))
+        issued = context.issued_hashes.get(clause.label)
+        if issued is not None and issued[0] != clause.content_hash:
+            problems.append(Diagnostic(clause.path, _key_line(clause, "version"), "version", "changed-text",
+                                       f"the text of {clause.label} differs from the one in letter {issued[1]} "
+                                       "already issued: give the new text a new version"))
     return problems
 
 
@@ -286,9 +293,10 @@ def read_index(folders: list[Path]) -> dict[str, str]:
     return recorded
 
 
-def check_clauses(library: ClauseLibrary, config: WorkspaceConfig, as_of: date, folders: list[Path]) -> list[Diagnostic]:
+def check_clauses(library: ClauseLibrary, config: WorkspaceConfig, as_of: date, folders: list[Path],
+                  issued_hashes: dict[str, tuple[str, str]] | None = None) -> list[Diagnostic]:
     """Every problem at once, sorted by file and line."""
-    context = CheckContext(config.locale, config.creditor.type, as_of, read_index(folders))
+    context = CheckContext(config.locale, config.creditor.type, as_of, read_index(folders), issued_hashes or {})
     problems = list(library.diagnostics)
     for run in CHECKS:
         problems.extend(run(library, context))
@@ -318,8 +326,6 @@ def record_index(library: ClauseLibrary, folders: list[Path]) -> tuple[list[str]
                 problems.append(Diagnostic(clause.path, None, "version", "changed-text",
                                            f"{clause.label} is recorded with other text: give it a new version"))
         if changed:
-            from letterforge.outputs import write_atomic
-
             text = json.dumps(dict(sorted(own.items())), ensure_ascii=False, indent=1) + "\n"
             write_atomic(index_path, text.encode("utf-8"))
     return added, problems

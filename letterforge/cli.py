@@ -305,9 +305,9 @@ def _now() -> Any:
 
 
 def _open_ledger(workspace: Any, read_only: bool = False) -> Any:
-    from letterforge.ledger import open_ledger
+    from letterforge.ledger import open_ledger, read_ledger
 
-    return open_ledger(workspace.path, _now, read_only)
+    return read_ledger(workspace.path) if read_only else open_ledger(workspace.path, _now)
 
 
 @cli.command()

@@ -117,9 +117,21 @@ def render_letters(
 
 
 def check_clause_library(workspace: Workspace, as_of: date) -> list[Diagnostic]:
-    """Every problem of the clauses this workspace would use (`letterforge clauses check`)."""
+    """Every problem of the clauses this workspace would use (`letterforge clauses check`),
+    including texts that differ from the ones in letters the ledger says were issued."""
+    from letterforge.ledger import read_ledger
+
     folders = clause_folders(workspace)
-    return check_clauses(load_clause_library(folders), workspace.config, as_of, folders)
+    issued: dict[str, tuple[str, str]] = {}
+    ledger = read_ledger(workspace.path)
+    try:
+        for letter in ledger.letters():
+            for entry in letter.clauses:
+                label, _, sha256 = entry.partition("#")
+                issued.setdefault(label, (sha256, letter.reference or ""))
+    finally:
+        ledger.close()
+    return check_clauses(load_clause_library(folders), workspace.config, as_of, folders, issued)
 
 
 def index_clause_library(workspace: Workspace) -> tuple[list[str], list[Diagnostic]]:

@@ -347,7 +347,9 @@ class _Merged:
 def _merge_dictionaries(writer: Any, fonts: list[_Font]) -> None:
     """Fonts of a face sharing a program also share one Type0 font, with the widths (/W) and
     Unicode map of them all, unless two letters disagree on a CID (a glyph can stand for two
-    characters, e.g. a Kangxi radical and its ideograph): such a letter goes to the next font."""
+    characters, e.g. a Kangxi radical and its ideograph): such a letter goes to the next font.
+    WeasyPrint sizes a descriptor's /FontBBox and /Flags FixedPitch to the glyphs used: the
+    shared descriptor gets the union box, and FixedPitch if every glyph has the same width."""
     from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 
     merged: list[_Merged] = []
@@ -369,7 +371,18 @@ def _merge_dictionaries(writer: Any, fonts: list[_Font]) -> None:
         if len(group.fonts) < 2:
             continue
         first = group.fonts[0]
+        descriptor = DictionaryObject(first.descriptor)
+        boxes = [_bbox(font.descriptor) for font in group.fonts]
+        if all(box is not None for box in boxes):
+            corners = list(zip(*boxes))
+            descriptor[NameObject("/FontBBox")] = ArrayObject(
+                _pdf_number(value) for value in (min(corners[0]), min(corners[1]), max(corners[2]), max(corners[3])))
+        if "/Flags" in first.descriptor:
+            flags = [int(font.descriptor["/Flags"]) for font in group.fonts]
+            fixed = all(flag & _FIXED_PITCH for flag in flags) and len({float(w) for w in group.widths.values()}) <= 1
+            descriptor[NameObject("/Flags")] = NumberObject(flags[0] & ~_FIXED_PITCH | (_FIXED_PITCH if fixed else 0))
         cid_font = DictionaryObject(first.cid_font)
+        cid_font[NameObject("/FontDescriptor")] = writer._add_object(descriptor)
         widths = ArrayObject()
         for cid in sorted(group.widths):
             if widths and cid == widths[-2] + len(widths[-1]):
@@ -388,13 +401,33 @@ def _merge_dictionaries(writer: Any, fonts: list[_Font]) -> None:
                 resources[key] = reference
 
 
+_FIXED_PITCH = 1
+
+
 def _signature(font: _Font) -> str:
-    """All that two fonts must have in common to be one, widths and Unicode maps aside."""
+    """All that two fonts must have in common to be one: not their widths, Unicode maps, boxes
+    or FixedPitch flags."""
     def items(dictionary: Any, *ignored: str) -> list[tuple[str, str]]:
         return sorted((str(key), repr(value)) for key, value in dictionary.items() if key not in ignored)
 
+    flags = font.descriptor.get("/Flags")
     return repr((items(font.type0, "/ToUnicode", "/DescendantFonts"), items(font.cid_font, "/W", "/FontDescriptor"),
-                 items(font.descriptor)))
+                 items(font.descriptor, "/FontBBox", "/Flags"), _bbox(font.descriptor) is None,
+                 None if flags is None else int(flags) & ~_FIXED_PITCH))
+
+
+def _bbox(descriptor: Any) -> list[float] | None:
+    try:
+        box = [float(value) for value in descriptor["/FontBBox"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return box if len(box) == 4 else None
+
+
+def _pdf_number(value: float) -> Any:
+    from pypdf.generic import FloatObject, NumberObject
+
+    return NumberObject(int(value)) if value.is_integer() else FloatObject(value)
 
 
 def _widths(array: Any) -> dict[int, Any] | None:

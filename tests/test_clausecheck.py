@@ -198,3 +198,19 @@ def test_clauses_check_cli_exit_codes_and_json(workspace):
     assert result.exit_code == 1
     (problem,) = json.loads(result.stdout)["problems"]
     assert problem["file"].endswith("todo.md") and problem["row"] == 19 and problem["code"] == "placeholder"
+
+
+def test_text_differing_from_an_issued_letter_fails_the_check(workspace):
+    from datetime import datetime
+
+    from letterforge.batch import run_batch
+
+    run_batch(Workspace.open(workspace), AS_OF, workspace / "out", 1, lambda: datetime(2026, 11, 25, 6, 0))
+    folder = workspace / "legal_clauses"
+    shipped = SHIPPED / "zh-CN" / "property" / "reminder" / "privacy_note.md"
+    (folder / "privacy_note.md").write_text(shipped.read_text(encoding="utf-8").replace("。", "！", 1),
+                                            encoding="utf-8")
+    found = problems(workspace)
+    assert any(p.startswith("privacy_note.md:3: version: the text of zh-CN.property.reminder.privacy_note@1.0.0 "
+                            "differs from the one in letter ") and p.endswith("already issued: give the new text a "
+                                                                              "new version") for p in found)

@@ -74,6 +74,12 @@ def font_programs(content: bytes) -> dict[int, str]:
     return programs
 
 
+def font_dictionaries(content: bytes) -> set[int]:
+    """Object numbers of the fonts the pages name."""
+    reader = PdfReader(io.BytesIO(content))
+    return {font.idnum for page in reader.pages for font in page["/Resources"]["/Font"].values()}
+
+
 def faces(content: bytes) -> dict[str, set[int]]:
     """Untagged font name -> object numbers of the programs the pages draw it with."""
     reader = PdfReader(io.BytesIO(content))
@@ -115,6 +121,8 @@ def test_each_font_face_is_embedded_once(letters, pack):
     assert set(programs.values()) == {"/CIDFontType0C"}
     fonts = subprocess.run(["pdffonts", "-"], input=pack, capture_output=True, check=True).stdout.decode()
     assert "CID Type 0C" in fonts
+    # These letters agree on every CID's width and text, so each face is also one font dictionary.
+    assert len(font_dictionaries(pack)) == len(pack_faces)
 
 
 def test_pack_is_much_smaller_than_the_letters(letters, pack):
@@ -194,7 +202,7 @@ def test_english_and_chinese_letters_share_the_fonts(letters):
     pack = make_print_pack([english, letters[0]])
     assert page_texts(pack) == page_texts(english) + page_texts(letters[0])
     assert all(len(programs) == 1 for programs in faces(pack).values())
-    assert len(font_programs(pack)) == len(faces(pack))
+    assert len(font_programs(pack)) == len(faces(pack)) == len(font_dictionaries(pack))
 
 
 def test_a_font_that_differs_from_the_system_font_is_left_as_it_was(letters, monkeypatch, tmp_path):
