@@ -43,8 +43,9 @@ _MEMORY_MODE_READONLY = 1
 _SUBSET_FLAGS_NO_HINTING = 0x1
 _SUBSET_FLAGS_DESUBROUTINIZE = 0x4
 _SUBSET_SETS_DROP_TABLE_TAG = 3
-# Layout tables would pull every alternate form of the wanted glyphs into the subset (GSUB
-# closure); only the CFF table is kept anyway. WeasyPrint has already dropped them from its fonts.
+# Dropped before subsetting: their glyph closure (GSUB most of all) would pull every alternate
+# form of the wanted glyphs into the subset. Only the CFF table is kept anyway, and WeasyPrint's
+# fonts have no GSUB left, so their subsets are unchanged; a system font's shrink to the CIDs asked.
 _DROPPED_TABLES = (b"GSUB", b"GPOS", b"GDEF", b"BASE", b"JSTF", b"MATH", b"COLR")
 
 
