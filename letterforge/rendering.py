@@ -206,6 +206,7 @@ class LetterRenderer:
             }
         except TemplateError as error:
             raise template_error(error, self.template_dirs) from None
+        context["clause_order"] = [clause.slot for clause in draft.clauses]
         context["clause_versions"] = draft.clause_versions
         context["draft_watermark"] = draft.draft_clauses
         return context
