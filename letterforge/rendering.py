@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -152,6 +152,33 @@ def _font_file(family: str) -> tuple[str, int] | None:
     return file, int(index or 0)
 
 
+@lru_cache(maxsize=1)
+def font_configuration() -> Any:
+    """WeasyPrint's font configuration, made once per process: it costs most of a second."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+@lru_cache(maxsize=1)
+def covered_characters() -> frozenset[int]:
+    """Every code point that the letter fonts can draw (read once per process)."""
+    from fontTools.ttLib import TTFont
+
+    covered: set[int] = set()
+    missing_fonts = []
+    for family in LETTER_FONTS:
+        located = _font_file(family)
+        if located is None:
+            missing_fonts.append(family)
+            continue
+        font = TTFont(located[0], fontNumber=located[1], lazy=True)
+        covered.update(font.getBestCmap())
+    if missing_fonts:
+        raise UserError(f"font {', '.join(missing_fonts)} is not installed: run `letterforge doctor`")
+    return frozenset(covered)
+
+
 class LetterRenderer:
     """Loads templates and fonts once, then renders any number of letters in one process."""
 
@@ -161,29 +188,13 @@ class LetterRenderer:
         # Clauses are filled as plain text: the letter template escapes them once, when it lays them out.
         self.clause_environment = make_environment(self.template_dirs, autoescape=False)
 
-    @cached_property
+    @property
     def font_config(self) -> Any:
-        from weasyprint.text.fonts import FontConfiguration
+        return font_configuration()
 
-        return FontConfiguration()
-
-    @cached_property
+    @property
     def covered_characters(self) -> frozenset[int]:
-        """Every code point that the letter fonts can draw."""
-        from fontTools.ttLib import TTFont
-
-        covered: set[int] = set()
-        missing_fonts = []
-        for family in LETTER_FONTS:
-            located = _font_file(family)
-            if located is None:
-                missing_fonts.append(family)
-                continue
-            font = TTFont(located[0], fontNumber=located[1], lazy=True)
-            covered.update(font.getBestCmap())
-        if missing_fonts:
-            raise UserError(f"font {', '.join(missing_fonts)} is not installed: run `letterforge doctor`")
-        return frozenset(covered)
+        return covered_characters()
 
     def check_glyphs(self, html: str, what: str) -> None:
         """A character the fonts cannot draw is an error, never a blank box in a letter."""

@@ -147,8 +147,22 @@ def test_two_batches_at_once_the_second_is_refused(workspace):
     assert "another batch is running on this workspace" in result.stderr
 
 
-def test_days_of_batches_with_payments_holds_and_waves(workspace):
+MONTH_CAPS = """
+# appended to the sample's [policy] table: few letters a day, so that a month stays quick to run
+daily_caps = { reminder = 2, demand = 1, lawyer = 2 }
+per_group_daily = { reminder = 1, demand = 1, lawyer = 1 }
+first_lawyer_wave = 1
+horizon_days = 25
+"""
+
+
+def test_a_month_of_batches_with_payments_holds_and_waves(copy_sample):
+    workspace = copy_sample("property-zh")
+    config = workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("return_slip = true", "return_slip = false")
+                      + MONTH_CAPS, encoding="utf-8")
     first = batch(workspace, date(2026, 11, 25))
+    assert first.counts()["issued"]["lawyer"] == 1  # the first wave
     planned = open_ledger(workspace, CLOCK)
     later = [l for l in planned.letters(status="planned")]
     planned.close()
@@ -160,13 +174,19 @@ def test_days_of_batches_with_payments_holds_and_waves(workspace):
                                     "--reason", "投诉处理中"]).exit_code == 0
     issued_by_day = {date(2026, 11, 25): first.issued}
     cancelled = []
+    reminded = next(l for l in first.issued if l.kind.value == "reminder")
     day = date(2026, 11, 26)
-    while day <= date(2026, 12, 4):
+    while day <= date(2026, 12, 24):  # a month of daily runs, weekends included, as cron does
+        if day == date(2026, 12, 1):
+            pay_in_full(workspace, reminded.account_id)  # a payment arrives after the first reminder
         report = batch(workspace, day)
         assert report.ok
         issued_by_day[day] = report.issued
         cancelled.extend(report.cancelled)
         day += timedelta(days=1)
+    after_payment = [l for d, letters in issued_by_day.items() if d >= date(2026, 12, 1) for l in letters]
+    assert reminded.account_id not in {l.account_id for l in after_payment}  # the ladder stopped
+    assert any(l.kind.value == "reminder" for l in after_payment)  # while others got their next reminder
     reasons = {l.account_id: reason for l, reason in cancelled}
     assert "Nothing is overdue" in reasons[payer.account_id]
     assert "on hold until 2026-12-31" in reasons[held.account_id]
