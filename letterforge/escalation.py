@@ -78,7 +78,7 @@ def decide_letter(
     oldest = statement.oldest_due_date
     assert oldest is not None
     # Letters sent before the oldest unpaid item fell due were about debts since paid.
-    current = sorted((letter for letter in sent if letter.issued_on > oldest), key=lambda l: l.issued_on)
+    current = sorted((letter for letter in sent if oldest < letter.issued_on <= as_of), key=lambda l: l.issued_on)
     owed = (f"{statement.total} {statement.currency} is overdue since {oldest.isoformat()} "
             f"({statement.months_in_arrears} month(s) with unpaid items).")
     lawyers = [letter for letter in current if letter.kind is LetterKind.LAWYER]

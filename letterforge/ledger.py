@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS letters (
     planned_on TEXT NOT NULL,
     group_name TEXT NOT NULL DEFAULT '',
     reference TEXT UNIQUE,
+    reserved_on TEXT,
     year INTEGER,
     number INTEGER,
     issued_on TEXT,
@@ -83,6 +84,7 @@ class LedgerLetter:
     planned_on: date
     group: str
     reference: str | None
+    reserved_on: date | None
     issued_on: date | None
     deadline: date | None
     principal: Decimal | None
@@ -121,6 +123,7 @@ class Event:
     reference: str | None
     event: str
     detail: str
+    letter_id: int | None = None
 
 
 def _iso(day: date | None) -> str | None:
@@ -143,7 +146,7 @@ def _letter(row: sqlite3.Row) -> LedgerLetter:
     return LedgerLetter(
         id=row["id"], account_id=row["account_id"], kind=LetterKind(row["kind"]), status=row["status"],
         planned_on=date.fromisoformat(row["planned_on"]), group=row["group_name"], reference=row["reference"],
-        issued_on=_day(row["issued_on"]), deadline=_day(row["deadline"]), principal=_amount(row["principal"]),
+        reserved_on=_day(row["reserved_on"]), issued_on=_day(row["issued_on"]), deadline=_day(row["deadline"]), principal=_amount(row["principal"]),
         late_fees=_amount(row["late_fees"]), total=_amount(row["total"]),
         clauses=tuple(json.loads(row["clauses"])) if row["clauses"] else (), pdf_sha256=row["pdf_sha256"],
         pdf_file=row["pdf_file"], delivery_method=row["delivery_method"], tracking_number=row["tracking_number"],
@@ -214,7 +217,8 @@ class Ledger:
         return dict(json.loads(row["snapshot"]))
 
     def events(self, reference: str | None = None, account_id: str | None = None) -> list[Event]:
-        query = ("SELECT events.at, events.account_id, letters.reference, events.event, events.detail FROM events "
+        query = ("SELECT events.at, events.account_id, letters.reference, events.event, events.detail, "
+                 "events.letter_id FROM events "
                  "LEFT JOIN letters ON letters.id = events.letter_id WHERE 1=1")
         values = []
         if reference:
@@ -240,19 +244,31 @@ class Ledger:
                     (account_id, kind.value, day.isoformat(), group))
                 self._event(cursor.lastrowid, account_id, "planned", f"{kind.value} planned for {day.isoformat()}")
 
+    def move_planned(self, moves: list[tuple[LedgerLetter, date]]) -> None:
+        """Give letters whose day passed without a batch their new day."""
+        with self.transaction():
+            for letter, day in moves:
+                self.connection.execute("UPDATE letters SET planned_on = ? WHERE id = ? AND status = 'planned'",
+                                        (day.isoformat(), letter.id))
+                self._event(letter.id, letter.account_id, "replanned",
+                            f"{letter.planned_on.isoformat()} passed without a batch: now {day.isoformat()}")
+
     def cancel(self, letter: LedgerLetter, reason: str) -> None:
+        """A letter that will not go out. A reserved one keeps its number, void, with the reason:
+        the series stays without holes."""
         with self.transaction():
             self.connection.execute("UPDATE letters SET status = 'cancelled' WHERE id = ? AND status IN ('planned', 'reserved')",
                                     (letter.id,))
-            self._event(letter.id, letter.account_id, "cancelled", reason)
+            self._event(letter.id, letter.account_id, "cancelled" if letter.reference is None else "voided", reason)
 
     def reserve_references(self, letters: list[LedgerLetter], references: Callable[[LetterKind, int, int], str],
-                           year: int, used_before: dict[LetterKind, int] | None = None) -> list[LedgerLetter]:
+                           on: date, used_before: dict[LetterKind, int] | None = None) -> list[LedgerLetter]:
         """Give each planned letter the next reference number of its kind and year, in one transaction.
 
         `used_before` holds the highest number of each kind that letters sent before letterforge
         used this year: the series goes on from there.
         """
+        year = on.year
         with self.transaction():
             for letter in letters:
                 row = self.connection.execute("SELECT last_number FROM counters WHERE kind = ? AND year = ?",
@@ -265,8 +281,8 @@ class Ledger:
                     (letter.kind.value, year, number))
                 reference = references(letter.kind, year, number)
                 self.connection.execute(
-                    "UPDATE letters SET status = 'reserved', reference = ?, year = ?, number = ? WHERE id = ?",
-                    (reference, year, number, letter.id))
+                    "UPDATE letters SET status = 'reserved', reference = ?, reserved_on = ?, year = ?, number = ? "
+                    "WHERE id = ?", (reference, on.isoformat(), year, number, letter.id))
                 self._event(letter.id, letter.account_id, "reserved", reference)
         ids = [letter.id for letter in letters]
         return [letter for letter in self.letters(status="reserved") if letter.id in ids]
@@ -287,6 +303,9 @@ class Ledger:
         letter = self.letter(reference)
         if letter.status not in SENT:
             raise UserError(f"{reference} is {letter.status}: only an issued letter can be delivered")
+        if letter.issued_on and on < letter.issued_on:
+            raise UserError(f"{reference} was issued on {letter.issued_on.isoformat()}: it cannot have been "
+                            f"delivered on {on.isoformat()}")
         with self.transaction():
             self.connection.execute("UPDATE letters SET status = 'delivered', delivery_method = ?, tracking_number = ?, "
                                     "delivered_on = ? WHERE id = ?", (method, tracking, on.isoformat(), letter.id))

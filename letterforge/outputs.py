@@ -77,10 +77,10 @@ def write_batch_files(folder: Path, letters: list[LedgerLetter], data: DebtorDat
         "reference": l.reference, "account_id": l.account_id, "kind": l.kind.value,
         "issued_on": l.issued_on.isoformat() if l.issued_on else "", "deadline": l.deadline.isoformat() if l.deadline else "",
         "principal": str(l.principal), "late_fees": str(l.late_fees), "total": str(l.total),
-        "file": l.pdf_file, "sha256": l.pdf_sha256, "clauses": " ".join(l.clauses),
+        "file": os.path.relpath(str(l.pdf_file), folder.parent), "sha256": l.pdf_sha256, "clauses": " ".join(l.clauses),
     } for l in letters]
     written = [
-        write_atomic(folder / "print-pack.pdf", make_print_pack([folder.parent / str(l.pdf_file) for l in letters])),
+        write_atomic(folder / "print-pack.pdf", make_print_pack([Path(str(l.pdf_file)) for l in letters])),
         write_atomic(folder / "manifest.csv", _csv(MANIFEST_COLUMNS, rows)),
         write_atomic(folder / "manifest.json",
                      (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")),

@@ -12,7 +12,7 @@ from letterforge.clausecheck import check_clauses, record_index
 from letterforge.diagnostics import Diagnostic, UserError
 from letterforge.drafts import LetterDraft, compose_letter
 from letterforge.outputs import write_rejects
-from letterforge.records import LetterKind
+from letterforge.records import LetterKind, PriorLetter
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
 from letterforge.statements import Statement, compute_statement
 from letterforge.validation import DebtorData
@@ -87,10 +87,12 @@ class LetterFactory:
         self.renderer = LetterRenderer([workspace.path / "templates", PROJECT_TEMPLATES])
 
     def draft(self, account_id: str, kind: LetterKind, as_of: date, reference: str = "",
-              preview: Clause | None = None) -> LetterDraft:
+              preview: Clause | None = None, earlier: tuple[PriorLetter, ...] = ()) -> LetterDraft:
+        """One letter's content. `earlier`: the ledger's letters to the account, which the letter
+        cites with the history file's (e.g. how many demand letters went out before)."""
         (statement,) = compute_statements(self.workspace, (account_id,), as_of, self.data)
         return compose_letter(kind, statement, self.workspace.config, self.library, issued_on=as_of,
-                              reference=reference, history=self.data.history,
+                              reference=reference, history=self.data.history + earlier,
                               allow_draft_clauses=preview is not None, preview=preview)
 
     def render(self, draft: LetterDraft, output_format: str) -> RenderedLetter:
@@ -112,8 +114,16 @@ def render_letters(
                             if s.lines and not s.account.on_hold(as_of))
     if reference and len(account_ids) > 1:
         raise UserError("--reference names one letter: give one account with it")
-    return [factory.render(factory.draft(account_id, kind, as_of, reference), output_format)
-            for account_id in account_ids]
+    from letterforge.batch import earlier_letters
+    from letterforge.ledger import read_ledger
+
+    ledger = read_ledger(workspace.path)
+    try:
+        return [factory.render(factory.draft(account_id, kind, as_of, reference,
+                                             earlier=earlier_letters(ledger, account_id, as_of)), output_format)
+                for account_id in account_ids]
+    finally:
+        ledger.close()
 
 
 def check_clause_library(workspace: Workspace, as_of: date) -> list[Diagnostic]:

@@ -29,6 +29,7 @@ class Candidate:
     group: str
     total: Decimal
     oldest_due: date
+    letter_id: int | None = None  # a planned letter whose day passed without a batch
 
     @property
     def priority(self) -> tuple[Decimal, date, str]:
@@ -42,6 +43,7 @@ class PlannedLetter:
     group: str
     issue_on: date
     new: bool = True
+    letter_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,12 @@ def plan_issue(
     start: date,
     recent_lawyer_letters: int,
     horizon: int | None = None,
+    overdue: list[Candidate] | None = None,
 ) -> Plan:
     """Give each candidate the first working day from `start` that has room for it, within the
     horizon (working days; default the policy's). With no lawyer's letter sent recently, the
-    first day that gets lawyer's letters takes only the first wave."""
+    first day that gets lawyer's letters takes only the first wave. `overdue` letters (their day
+    passed without a batch) are placed first, in the order given, under the same caps."""
     days = working_days(start, horizon or policy.horizon_days, region)
     per_day: Counter[tuple[date, LetterKind]] = Counter()
     per_group: Counter[tuple[date, LetterKind, str]] = Counter()
@@ -84,7 +88,7 @@ def plan_issue(
     first_wave_day: date | None = lawyer_days[0] if wave_applies and lawyer_days else None
     planned: list[PlannedLetter] = []
     unplaced: list[Candidate] = []
-    ordered = sorted(candidates, key=lambda c: (KIND_ORDER.index(c.kind), c.priority))
+    ordered = [*(overdue or []), *sorted(candidates, key=lambda c: (KIND_ORDER.index(c.kind), c.priority))]
     for candidate in ordered:
         kind = candidate.kind
         for day in days:
@@ -99,7 +103,8 @@ def plan_issue(
                 first_wave_day = day
             per_day[(day, kind)] += 1
             per_group[(day, kind, candidate.group)] += 1
-            planned.append(PlannedLetter(candidate.account_id, kind, candidate.group, day))
+            planned.append(PlannedLetter(candidate.account_id, kind, candidate.group, day,
+                                         letter_id=candidate.letter_id))
             break
         else:
             unplaced.append(candidate)

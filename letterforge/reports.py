@@ -165,7 +165,9 @@ def batch_dict(report: BatchReport) -> dict[str, Any]:
         "due_today": [{"account_id": l.account_id, "kind": l.kind.value} for l in report.due_today],
         "planned_later": report.planned_later, "rejected_rows": report.rejected_rows,
         "issued": [l.as_dict() for l in report.issued],
+        "working_day": report.working_day,
         "cancelled": [{"account_id": l.account_id, "kind": l.kind.value, "reason": r} for l, r in report.cancelled],
+        "skipped": [{"account_id": l.account_id, "kind": l.kind.value, "reason": r} for l, r in report.skipped],
         "failed": [{"account_id": l.account_id, "kind": l.kind.value, "reference": l.reference, "error": e}
                    for l, e in report.failed],
         "files": [str(p) for p in report.files],
@@ -173,6 +175,10 @@ def batch_dict(report: BatchReport) -> dict[str, Any]:
 
 
 def batch_text(report: BatchReport) -> str:
+    if not report.working_day:
+        return (f"{report.as_of.isoformat()} is not a working day: no letters go out "
+                f"({report.planned_later} planned for later days)" if report.dry_run else
+                f"{report.as_of.isoformat()} is not a working day: no letters go out")
     if report.dry_run:
         lines = [f"{report.as_of.isoformat()} (dry run): {len(report.due_today)} letter(s) would go out today"]
         lines.extend(f"    {l.kind.value:9} {l.account_id}" for l in report.due_today)
@@ -181,11 +187,13 @@ def batch_text(report: BatchReport) -> str:
     lines = [f"{report.as_of.isoformat()}: " + "; ".join(
         f"{name} " + (", ".join(f"{counts[name][k.value]} {k.value}" for k in LetterKind if counts[name][k.value])
                       or "none")
-        for name in ("issued", "cancelled", "failed"))]
+        for name in ("issued", "cancelled", "skipped", "failed"))]
     if not (report.issued or report.cancelled or report.failed):
         lines.append("nothing new to issue today")
     for letter, reason in report.cancelled:
         lines.append(f"cancelled {letter.kind.value} for {letter.account_id}: {reason}")
+    for letter, reason in report.skipped:
+        lines.append(f"skipped {letter.kind.value} for {letter.account_id}: {reason}")
     for letter, error in report.failed:
         lines.append(f"FAILED {letter.kind.value} {letter.reference} for {letter.account_id}: {error}")
     if report.rejected_rows:

@@ -190,6 +190,7 @@ class RejectedRow:
     headers: tuple[str, ...]
     cells: tuple[Cell, ...]
     reasons: tuple[str, ...]
+    account_id: str = ""  # as written in the row, when the file has the column
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,11 @@ class DebtorData:
     def account(self, account_id: str) -> Account | None:
         return self._accounts_by_id.get(account_id)
 
+    @cached_property
+    def accounts_with_rejected_rows(self) -> frozenset[str]:
+        """Accounts whose data is incomplete today: a letter to them could state a wrong amount."""
+        return frozenset(r.account_id for r in self.rejects if r.account_id)
+
     def arrears_of(self, account_id: str) -> tuple[ArrearsItem, ...]:
         return self._arrears_by_account.get(account_id, ())
 
@@ -222,6 +228,7 @@ class DebtorData:
 class _ParsedTable:
     table: str
     source: Table | None
+    account_column: int | None = None
     rows: list[tuple[int, dict[str, Any], tuple[Cell, ...]]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rejects: list[RejectedRow] = field(default_factory=list)
@@ -230,7 +237,10 @@ class _ParsedTable:
         assert self.source is not None
         self.diagnostics.extend(problems)
         reasons = tuple(f"{p.column}: {p.message}" if p.column else p.message for p in problems)
-        self.rejects.append(RejectedRow(self.table, self.source.file, row, self.source.headers, cells, reasons))
+        index = self.account_column
+        account_id = _text(cells[index]) if index is not None and index < len(cells) else ""
+        self.rejects.append(RejectedRow(self.table, self.source.file, row, self.source.headers, cells, reasons,
+                                        account_id))
 
 
 def _normalise_header(header: str) -> str:
@@ -276,8 +286,8 @@ def _parse_table(
         parsed = _ParsedTable(table_name, None)
         parsed.diagnostics.append(Diagnostic(str(path), None, None, "unreadable", str(error).split(": ", 1)[-1]))
         return parsed
-    parsed = _ParsedTable(table_name, source)
     mapping, header_problems = map_columns(source.headers, fields, aliases, workspace_columns)
+    parsed = _ParsedTable(table_name, source, mapping.get("account_id"))
     for header, problem in header_problems:
         parsed.diagnostics.append(Diagnostic(source.file, 1, header, "duplicate-column", problem))
     missing = [name for name in REQUIRED[table_name] if name not in mapping]

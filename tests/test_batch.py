@@ -1,6 +1,7 @@
 """Whole days driven through the batch, on copies of the sample workspaces."""
 
 import csv
+from collections import Counter
 import io
 import json
 import subprocess
@@ -275,3 +276,121 @@ def test_parallel_workers_give_the_same_letters(workspace, copy_sample):
     config.write_text(config.read_text(encoding="utf-8") + SMALL_CAPS, encoding="utf-8")
     parallel = batch(other, date(2026, 11, 25), jobs=2)
     assert {(l.reference, l.pdf_sha256) for l in serial.issued} == {(l.reference, l.pdf_sha256) for l in parallel.issued}
+
+
+def test_kill_minus_nine_with_workers_then_rerun_completes_the_day(workspace):
+    import os
+    import signal
+    import sys
+    import time
+
+    letters = workspace / "out" / "2026-11-25" / "letters"
+    command = [str(Path(sys.executable).with_name("letterforge")), "-w", str(workspace), "batch", "--as-of",
+               "2026-11-25", "--jobs", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (letters.is_dir() and any(letters.glob("*.pdf"))):
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    time.sleep(1)  # the workers notice their batch is gone and exit, releasing nothing they never held
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    ledger = open_ledger(workspace, CLOCK)
+    issued = ledger.letters(status="issued")
+    assert ledger.letters(status="reserved") == [] and issued
+    ledger.close()
+    assert_gapless([l.reference for l in issued])
+    manifest = json.loads((workspace / "out" / "2026-11-25" / "manifest.json").read_text(encoding="utf-8"))
+    assert {row["reference"] for row in manifest} == {l.reference for l in issued}
+    assert sorted(p.name for p in letters.glob("*.pdf")) == sorted(Path(l.pdf_file).name for l in issued)
+
+
+def test_crash_then_next_day_rerun_rechecks_the_leftovers(workspace, monkeypatch):
+    real = batch_module._render_task
+
+    def dies_after_two(task, as_of, calls={"n": 0}):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(task, as_of)
+
+    monkeypatch.setattr(batch_module, "_render_task", dies_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        batch(workspace, date(2026, 11, 25))
+    monkeypatch.setattr(batch_module, "_render_task", real)
+    ledger = open_ledger(workspace, CLOCK)
+    leftovers = ledger.letters(status="reserved")
+    ledger.close()
+    paid, held = leftovers[0], leftovers[1]
+    pay_in_full(workspace, paid.account_id)
+    assert CliRunner().invoke(cli, ["hold", held.account_id, "-w", str(workspace), "--until", "2026-12-31",
+                                    "--reason", "投诉处理中"]).exit_code == 0
+    report = batch(workspace, date(2026, 11, 26))
+    assert report.ok, report.failed
+    outcome = {l.account_id: reason for l, reason in report.cancelled}
+    assert "Nothing is overdue" in outcome[paid.account_id] and "投诉处理中" in outcome[held.account_id]
+    ledger = open_ledger(workspace, CLOCK)
+    assert ledger.letters(status="reserved") == []
+    voided = ledger.letter(paid.reference)
+    assert voided.status == "cancelled"  # its number stays in the series, void, with the reason
+    refs = [l.reference for l in ledger.letters() if l.reference]
+    ledger.close()
+    assert_gapless(refs)
+    for day in ("2026-11-25", "2026-11-26"):  # the crashed day's print pack and manifest were written too
+        assert (workspace / "out" / day / "manifest.json").is_file()
+    assert not (workspace / "out" / "2026-11-25" / "letters" / f"{paid.kind.value}-{paid.account_id}.pdf").exists()
+
+
+def test_the_lawyers_letter_cites_the_demands_letterforge_sent(workspace):
+    ledger = open_ledger(workspace, CLOCK)
+    ledger.close()
+    day = date(2026, 11, 25)
+    lawyer = None
+    while lawyer is None and day <= date(2026, 12, 31):
+        report = batch(workspace, day)
+        lawyer = next((l for l in report.issued if l.kind.value == "lawyer" and l.account_id == "JX-1-0202"), None)
+        day += timedelta(days=1)
+    assert lawyer is not None, "JX-1-0202: one demand in the history, one from letterforge, then the lawyer's letter"
+    ledger = open_ledger(workspace, CLOCK)
+    demand = next(l for l in ledger.letters(account_id="JX-1-0202", kind="demand") if l.status == "issued")
+    ledger.close()
+    text = subprocess.run(["pdftotext", lawyer.pdf_file, "-"], capture_output=True, text=True).stdout.replace("\n", "")
+    assert "先后2次" in text
+    assert f"{demand.issued_on.year}年{demand.issued_on.month}月{demand.issued_on.day}日" in text
+
+
+def test_accounts_with_rejected_rows_get_no_letter(copy_sample):
+    root = copy_sample("broken-property-zh")
+    report = batch(root, date(2026, 11, 25))
+    assert "JX-1-0202" not in {l.account_id for l in report.issued}  # three of its rows were rejected
+    explained = CliRunner().invoke(cli, ["plan", "-w", str(root), "--as-of", "2026-11-25", "--explain", "JX-1-0202"])
+    assert "data rows were rejected" in explained.output
+
+
+def test_missed_days_keep_the_caps_and_weekends_issue_nothing(workspace):
+    batch(workspace, date(2026, 11, 25))
+    saturday = batch(workspace, date(2026, 11, 28))
+    assert not saturday.working_day and saturday.issued == []
+    monday = batch(workspace, date(2026, 11, 30))  # 26 and 27 were missed
+    counts = monday.counts()["issued"]
+    assert counts["reminder"] <= 3 and counts["demand"] <= 2 and counts["lawyer"] <= 5
+    groups = Counter((l.kind.value, l.group) for l in monday.issued)
+    assert groups[("lawyer", "2栋")] <= 1 and all(n <= 2 for (kind, _), n in groups.items() if kind == "reminder")
+
+
+def test_a_reminder_staggered_into_next_month_still_goes_out(workspace):
+    config = workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + 'reminder_checkpoints = [25]\n', encoding="utf-8")
+    cancelled = []
+    day = date(2026, 11, 25)
+    while day <= date(2026, 12, 4):
+        cancelled.extend(batch(workspace, day).cancelled)
+        day += timedelta(days=1)
+    assert not [reason for letter, reason in cancelled if letter.kind.value == "reminder"]
+
+
+def test_another_out_folder_on_a_rerun(workspace, tmp_path):
+    batch(workspace, date(2026, 11, 25))
+    again = run_batch(Workspace.open(workspace), date(2026, 11, 25), tmp_path / "elsewhere", 1, CLOCK)
+    assert again.ok and again.issued == []

@@ -20,18 +20,18 @@ def test_references_are_gapless_per_kind_and_year(tmp_path):
     ledger = open_ledger(tmp_path, CLOCK)
     ledger.add_planned([(f"A{i}", LetterKind.DEMAND, date(2026, 11, 25), "1栋") for i in range(3)]
                        + [("B1", LetterKind.REMINDER, date(2026, 11, 25), "2栋")])
-    reserved = ledger.reserve_references(ledger.letters(status="planned"), reference, 2026)
+    reserved = ledger.reserve_references(ledger.letters(status="planned"), reference, date(2026, 11, 25))
     assert sorted(l.reference for l in reserved) == ["REM-2026-0001", "物催字〔2026〕第0001号", "物催字〔2026〕第0002号",
                                                      "物催字〔2026〕第0003号"]
     ledger.add_planned([("A9", LetterKind.DEMAND, date(2027, 1, 4), "1栋")])
-    (next_year,) = ledger.reserve_references(ledger.letters(status="planned"), reference, 2027)
+    (next_year,) = ledger.reserve_references(ledger.letters(status="planned"), reference, date(2027, 1, 4))
     assert next_year.reference == "物催字〔2027〕第0001号"
 
 
 def test_issue_deliver_and_events(tmp_path):
     ledger = open_ledger(tmp_path, CLOCK)
     ledger.add_planned([("A1", LetterKind.DEMAND, date(2026, 11, 25), "1栋")])
-    (letter,) = ledger.reserve_references(ledger.letters(), reference, 2026)
+    (letter,) = ledger.reserve_references(ledger.letters(), reference, date(2026, 11, 25))
     ledger.mark_issued(letter, date(2026, 11, 25), date(2026, 12, 2), Decimal("100.00"), Decimal("3.00"),
                        Decimal("103.00"), ["c@1.0.0#abc"], "f" * 64, "2026-11-25/letters/demand-A1.pdf", {"k": "v"})
     issued = ledger.letter(letter.reference)
@@ -40,6 +40,7 @@ def test_issue_deliver_and_events(tmp_path):
     assert (delivered.status, delivered.tracking_number, delivered.delivered_on) == (
         "delivered", "EA123456789CN", date(2026, 11, 27))
     assert [e.event for e in ledger.events(letter.reference)] == ["planned", "reserved", "issued", "delivered"]
+    assert ledger.letter(letter.reference).reserved_on == date(2026, 11, 25)
     assert ledger.events(letter.reference)[0].at == "2026-11-25T08:00:00"
     assert ledger.snapshot(letter.reference) == {"k": "v"}
 
@@ -47,7 +48,7 @@ def test_issue_deliver_and_events(tmp_path):
 def test_only_issued_letters_can_be_delivered(tmp_path):
     ledger = open_ledger(tmp_path, CLOCK)
     ledger.add_planned([("A1", LetterKind.DEMAND, date(2026, 11, 25), "1栋")])
-    (letter,) = ledger.reserve_references(ledger.letters(), reference, 2026)
+    (letter,) = ledger.reserve_references(ledger.letters(), reference, date(2026, 11, 25))
     with pytest.raises(UserError, match="is reserved: only an issued letter can be delivered"):
         ledger.deliver(letter.reference, "ems", "X", date(2026, 11, 27))
     with pytest.raises(UserError, match="no letter with reference NOPE"):
@@ -69,3 +70,18 @@ def test_a_failed_transaction_leaves_nothing(tmp_path):
             ledger.connection.execute("INSERT INTO holds VALUES ('A1', '2026-12-31', 'x', 'now')")
             raise RuntimeError("crash")
     assert ledger.holds() == {}
+
+
+def test_delivery_cannot_precede_issue_and_a_voided_number_stays(tmp_path):
+    ledger = open_ledger(tmp_path, CLOCK)
+    ledger.add_planned([("A1", LetterKind.DEMAND, date(2026, 11, 25), "1栋"), ("A2", LetterKind.DEMAND,
+                                                                              date(2026, 11, 25), "1栋")])
+    first, second = ledger.reserve_references(ledger.letters(), reference, date(2026, 11, 25))
+    ledger.mark_issued(first, date(2026, 11, 25), date(2026, 12, 2), Decimal("1"), Decimal("0"), Decimal("1"), [],
+                       "0" * 64, "x.pdf", {})
+    with pytest.raises(UserError, match="cannot have been delivered on 2026-11-01"):
+        ledger.deliver(first.reference, "ems", "X", date(2026, 11, 1))
+    ledger.cancel(second, "paid in the meantime")
+    voided = ledger.letter(second.reference)
+    assert voided.status == "cancelled" and voided.reference == "物催字〔2026〕第0002号"
+    assert ledger.events(second.reference)[-1].event == "voided"
