@@ -240,6 +240,8 @@ class Policy(_Settings):
                 raise ValueError(f"{kind}: {pattern!r} is not a pattern with {{year}} and {{number}} ({error})")
             if "{number" not in pattern or "{year" not in pattern:
                 raise ValueError(f"{kind}: the pattern needs {{year}} and {{number}}, e.g. 物催字〔{{year}}〕第{{number:04d}}号")
+        if len(set(patterns.values())) < len(patterns):
+            raise ValueError("each kind of letter needs its own pattern: two kinds would share reference numbers")
         return patterns
 
     def cap(self, kind: str) -> int:
@@ -256,7 +258,9 @@ class Policy(_Settings):
 
     def reference_number(self, kind: str, year: int, reference: str) -> int | None:
         """The number of a reference of this kind and year (e.g. from the history file), if it is one."""
-        parts = re.split(r"(\{number[^}]*\})", self.pattern(kind).replace("{year}", str(year)))
+        with_year = re.sub(r"\{year(:[^}]*)?\}", lambda m: ("{:" + m.group(1)[1:] + "}" if m.group(1) else "{}")
+                           .format(year), self.pattern(kind))
+        parts = re.split(r"(\{number[^}]*\})", with_year)
         if len(parts) != 3:
             return None
         match = re.fullmatch(re.escape(parts[0]) + r"(\d+)" + re.escape(parts[2]), reference.strip())

@@ -110,17 +110,23 @@ def _csv(columns: tuple[str, ...], rows: list[dict[str, object]]) -> bytes:
 
 
 def ledger_csv(letters: list[LedgerLetter], events: list[Event]) -> bytes:
-    """The ledger for the evidence file: one row per letter, its events in order in the last column."""
-    by_reference: dict[str | None, list[str]] = defaultdict(list)
+    """The ledger for the evidence file: one row per letter with its events in order, then the
+    account events (holds, releases) as rows of their own."""
+    by_letter: dict[int, list[str]] = defaultdict(list)
     for event in events:
-        by_reference[event.reference].append(f"{event.at} {event.event} {event.detail}".strip())
+        if event.letter_id is not None:
+            by_letter[event.letter_id].append(f"{event.at} {event.event} {event.detail}".strip())
     columns = ("reference", "account_id", "kind", "status", "planned_on", "issued_on", "deadline", "principal",
                "late_fees", "total", "pdf_sha256", "pdf_file", "delivery_method", "tracking_number", "delivered_on",
                "clauses", "events")
-    rows = []
+    rows: list[dict[str, object]] = []
     for letter in letters:
         row: dict[str, object] = {k: v for k, v in letter.as_dict().items() if k in columns}
         row["clauses"] = " ".join(letter.clauses)
-        row["events"] = " | ".join(by_reference.get(letter.reference, [])) if letter.reference else ""
+        row["events"] = " | ".join(by_letter.get(letter.id, []))
         rows.append(row)
+    for event in events:
+        if event.letter_id is None:
+            rows.append({"account_id": event.account_id, "status": event.event,
+                         "events": f"{event.at} {event.event} {event.detail}".strip()})
     return _csv(columns, rows)

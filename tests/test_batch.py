@@ -394,3 +394,21 @@ def test_another_out_folder_on_a_rerun(workspace, tmp_path):
     batch(workspace, date(2026, 11, 25))
     again = run_batch(Workspace.open(workspace), date(2026, 11, 25), tmp_path / "elsewhere", 1, CLOCK)
     assert again.ok and again.issued == []
+
+
+def test_export_keeps_cancellation_reasons_and_holds(workspace, tmp_path):
+    batch(workspace, date(2026, 11, 25))
+    ledger = open_ledger(workspace, CLOCK)
+    later = ledger.letters(status="planned")[0]
+    ledger.close()
+    pay_in_full(workspace, later.account_id)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["hold", "JX-3-0601", "-w", str(workspace), "--until", "2026-12-31", "--reason",
+                               "投诉处理中"]).exit_code == 0
+    assert runner.invoke(cli, ["release", "JX-3-0601", "-w", str(workspace)]).exit_code == 0
+    batch(workspace, later.planned_on)
+    exported = runner.invoke(cli, ["ledger", "export", "-w", str(workspace)])
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    cancelled = next(r for r in rows if r["account_id"] == later.account_id and r["status"] == "cancelled")
+    assert "cancelled Nothing is overdue" in cancelled["events"]
+    assert [r["status"] for r in rows if r["account_id"] == "JX-3-0601" and not r["reference"]][-2:] == ["hold", "released"]
