@@ -16,7 +16,6 @@ import json
 import random
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -42,6 +41,7 @@ from samples.make_samples import ADDRESS_PREFIX, GIVEN_NAMES, SURNAMES, UNIT_PRI
 AS_OF = date(2026, 11, 25)
 SEED = 20261125
 SAMPLE = ROOT / "samples" / "property-zh"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 ACCOUNTS_PER_BUILDING = 40  # 20 floors x 2 rooms
 AREAS = tuple(Decimal(a) for a in ("62.45", "89.37", "97.81", "108.16", "118.73", "126.54", "143.26", "176.92"))
 # The first-day caps of the plan benchmark: a few hundred letters for a big community.
@@ -179,59 +179,82 @@ def time_plan(workspace: Path, runs: int) -> PlanTiming:
 
 # -- batch through the CLI, with peak memory ---------------------------------------------------
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(command name, parent pid) of a process, or None once it is gone."""
+def _processes() -> dict[int, tuple[str, int, float]]:
+    """(command name, parent pid, CPU seconds so far) of every process."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name_end = text.rfind(")")  # the name may itself contain spaces and parentheses
+        fields = text[name_end + 2:].split()
+        found[int(entry.name)] = (text[text.index("(") + 1:name_end], int(fields[1]),
+                                  (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return found
+
+
+def _read(path: str) -> str:
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        return Path(path).read_text()
     except OSError:
-        return None
-    name_end = text.rfind(")")  # the name may itself contain spaces and parentheses
-    return text[text.index("(") + 1:name_end], int(text[name_end + 2:].split()[1])
+        return ""
 
 
-def _peak_rss_kb(pid: int) -> int | None:
-    try:
-        match = re.search(r"^VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
-    except OSError:
-        return None
-    return int(match.group(1)) if match else None
-
-
-class MemoryWatch:
-    """Polls the peak RSS (VmHWM) of a process and of its worker children every 0.2 s.
+class TreeWatch:
+    """Polls the peak RSS (VmHWM) and CPU time of a process and of all its descendants every 0.2 s.
 
     /usr/bin/time -v and RUSAGE_CHILDREN give one maximum over the whole process tree, which
-    cannot tell the main process from a worker. Workers are the children with the main
-    process's command name (forked pool workers); short-lived helpers such as fc-match are not.
-    VmHWM is a high-water mark, so a poll shortly before a process exits still sees its peak;
-    pages a forked worker shares with its parent count in both.
+    cannot tell the main process from a worker, and they miss the fork server's workers, whom
+    the CLI never waits for. VmHWM is a high-water mark, so a poll shortly before a process
+    exits still sees its peak; its CPU time is short of at most the last 0.2 s.
     """
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.main_kb = 0
-        self.workers_kb: dict[int, int] = {}
+        self.peaks_kb: dict[int, int] = {}
+        self.cpu: dict[int, float] = {}
+        self.seen: dict[int, tuple[str, int, str]] = {}  # pid: (command name, parent, command line)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
-            own = _stat(self.pid)
-            if own is None:
-                return
-            self.main_kb = max(self.main_kb, _peak_rss_kb(self.pid) or 0)
-            for entry in Path("/proc").iterdir():
-                if not entry.name.isdigit():
-                    continue
-                child = _stat(int(entry.name))
-                if child is not None and child[1] == self.pid and child[0] == own[0]:
-                    peak = _peak_rss_kb(int(entry.name)) or 0
-                    self.workers_kb[int(entry.name)] = max(self.workers_kb.get(int(entry.name), 0), peak)
+            processes = _processes()
+            tree, frontier = set(), [self.pid]
+            while frontier:
+                parent = frontier.pop()
+                tree.add(parent)
+                frontier.extend(pid for pid, (_, ppid, _) in processes.items() if ppid == parent and pid not in tree)
+            for pid in tree & processes.keys():
+                self.cpu[pid] = processes[pid][2]
+                match = re.search(r"^VmHWM:\s+(\d+) kB", _read(f"/proc/{pid}/status"), re.M)
+                if match:
+                    self.peaks_kb[pid] = max(self.peaks_kb.get(pid, 0), int(match.group(1)))
+                if pid not in self.seen:
+                    self.seen[pid] = (*processes[pid][:2], _read(f"/proc/{pid}/cmdline").replace("\0", " "))
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+    @property
+    def main_kb(self) -> int:
+        return self.peaks_kb.get(self.pid, 0)
+
+    @property
+    def workers_kb(self) -> list[int]:
+        """Peaks of the pool workers: the Python descendants other than multiprocessing's resource
+        tracker and fork server (a fork-server process whose parent is the main one); helpers such
+        as fc-match are not Python."""
+        main_name = self.seen.get(self.pid, ("",))[0]
+        return [self.peaks_kb.get(pid, 0) for pid, (name, parent, command) in self.seen.items()
+                if pid != self.pid and (name.startswith("python") or name == main_name)
+                and "multiprocessing.resource_tracker" not in command
+                and not ("multiprocessing.forkserver" in command and parent == self.pid)]
 
 
 @dataclass(frozen=True)
@@ -255,17 +278,12 @@ def run_batch_cli(workspace: Path, jobs: int, scratch: Path) -> BatchRun:
                "--out", str(out), "--format", "json"]
     # Output goes to files: a pipe left unread until the end would block the batch's final print.
     with stdout.open("wb") as out_file, stderr.open("wb") as err_file:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out_file, stderr=err_file)
-        watch = MemoryWatch(process.pid)
+        watch = TreeWatch(process.pid)
         process.wait()
         seconds = time.perf_counter() - started
         watch.stop()
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # CPU time of the whole tree (the pool reaps its workers): well under 2 x the wall time with
-    # 2 jobs means the workers waited, on each other or on other load on the machine.
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     try:
         report = json.loads(stdout.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
@@ -273,8 +291,9 @@ def run_batch_cli(workspace: Path, jobs: int, scratch: Path) -> BatchRun:
     folder = Path(report["folder"])
     pack = folder / "print-pack.pdf"
     return BatchRun(
-        jobs, sum(report["counts"]["issued"].values()), sum(report["counts"]["failed"].values()), seconds, cpu,
-        watch.main_kb / 1024, max(watch.workers_kb.values()) / 1024 if watch.workers_kb else None,
+        jobs, sum(report["counts"]["issued"].values()), sum(report["counts"]["failed"].values()), seconds,
+        sum(watch.cpu.values()),  # well under 2 x the seconds with 2 jobs: the workers waited
+        watch.main_kb / 1024, max(watch.workers_kb) / 1024 if watch.workers_kb else None,
         pack.stat().st_size if pack.exists() else 0,
         sum(p.stat().st_size for p in (folder / "letters").glob("*.pdf")), folder)
 

@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from letterforge.ledger import Event, LedgerLetter
@@ -101,7 +102,7 @@ FOLLOW_UP = {
 }
 
 
-def _csv(columns: tuple[str, ...], rows: list[dict[str, object]]) -> bytes:
+def _csv(columns: tuple[str, ...], rows: Sequence[Mapping[str, object]]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=list(columns))
     writer.writeheader()

@@ -8,7 +8,7 @@ import logging
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property, lru_cache
@@ -27,7 +27,6 @@ from jinja2 import (
     UndefinedError,
     pass_context,
 )
-from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -44,18 +43,18 @@ PROJECT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LETTER_FONTS = ("Noto Serif CJK SC", "Noto Sans CJK SC")
 
 
-def _locale_of(context: Context) -> str:
+def _locale_of(context: Mapping[str, Any]) -> str:
     letter = context.get("letter")
     return str(letter["locale"]) if isinstance(letter, dict) else "zh-CN"
 
 
 @pass_context
-def money_filter(context: Context, amount: Decimal) -> str:
+def money_filter(context: Mapping[str, Any], amount: Decimal) -> str:
     return format_money(amount, str(context.get("currency", "CNY")), _locale_of(context))
 
 
 @pass_context
-def date_filter(context: Context, day: date | None) -> str:
+def date_filter(context: Mapping[str, Any], day: date | None) -> str:
     if day is None:
         return ""
     return format_date(day, "long", locale=_locale_of(context).replace("-", "_"))
@@ -258,7 +257,7 @@ class LetterRenderer:
         from docx.shared import Mm
 
         context = self.context_for(draft)
-        labels = self.environment.get_template(f"{draft.locale}/labels.html").module
+        labels: Any = self.environment.get_template(f"{draft.locale}/labels.html").module
         creditor, firm = context["creditor"], context["law_firm"]
         kind, creditor_type = draft.kind.value, creditor["type"]
         chinese = draft.locale.startswith("zh")

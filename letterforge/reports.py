@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 from letterforge.batch import BatchReport
@@ -37,7 +38,7 @@ def _pad(text: str, width: int, right: bool) -> str:
     return gap + text if right else text + gap
 
 
-def format_table(headings: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> str:
+def format_table(headings: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headings)]
     lines = ["  ".join(_pad(h, widths[i], i in right) for i, h in enumerate(headings)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
@@ -134,7 +135,7 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
     return {
         "days": [
             {"date": day.isoformat(),
-             "totals": {kind.value: totals.get(day, {}).get(kind, 0) for kind in LetterKind},
+             "totals": {kind.value: totals[day][kind] for kind in LetterKind},
              "letters": [{"account_id": l.account_id, "kind": l.kind.value, "group": l.group,
                           "already_planned": not l.new} for l in plan.on(day)]}
             for day in plan.days if plan.on(day)

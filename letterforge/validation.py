@@ -264,9 +264,10 @@ def map_columns(
     mapping: dict[str, int] = {}
     problems: list[tuple[str, str]] = []
     for index, header in enumerate(headers):
-        field_name = lookup.get(_normalise_header(header))
-        if field_name is None:
+        found = lookup.get(_normalise_header(header))
+        if found is None:
             continue
+        field_name = found
         if field_name in mapping:
             first = headers[mapping[field_name]]
             problems.append((header, f"both {first!r} and {header!r} are read as {field_name}; keep one"))
