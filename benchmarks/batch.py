@@ -2,8 +2,10 @@
 
 Run: .venv/bin/python benchmarks/batch.py [--quick] [--sizes 1000,10000] [--letters 200]
 Generates synthetic workspaces (invented names only, fixed seed) modelled on samples/property-zh
-and prints figures; asserts nothing. Fails (exit 1) when HarfBuzz subsetting is missing, since
-WeasyPrint then silently becomes ~30x slower and embeds whole fonts.
+and prints figures; asserts nothing. About 6 minutes on 2 cores (--quick: 1.5); run it on an
+otherwise idle machine, as other load skews the times and the 2-job speed-up most. Fails
+(exit 1) when HarfBuzz subsetting is missing, since WeasyPrint then silently becomes ~30x
+slower and embeds whole fonts.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import csv
 import ctypes.util
 import io
 import json
-import random
 import os
+import random
 import re
 import shutil
 import statistics
@@ -101,7 +103,9 @@ def make_workspace(folder: Path, accounts: int, seed: int) -> Path:
     """A community of `accounts` households, 40 to a building, each indebted one owing 12 months."""
     rng = random.Random(seed)
     folder.mkdir(parents=True)
-    account_rows, arrears_rows, letters = [], [], []
+    account_rows: list[list[str]] = []
+    arrears_rows: list[list[str]] = []
+    letters: list[tuple[date, str, str]] = []
     for index in range(accounts):
         building, slot = divmod(index, ACCOUNTS_PER_BUILDING)
         unit = f"{slot // 2 + 2:02d}{slot % 2 + 1:02d}"
@@ -319,7 +323,7 @@ def main() -> int:
     parser.add_argument("--letters", type=int, default=None,
                         help="letters per timed batch, via the daily caps (default 200; 50 with --quick)")
     parser.add_argument("--small-letters", type=int, default=20,
-                        help="letters of the extra 2-job batch that shows memory does not grow with letters")
+                        help="letters of the extra 2-job batch whose peak memory is set against the full one's")
     parser.add_argument("--plan-runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
@@ -366,8 +370,8 @@ def main() -> int:
               f"{megabytes(small.main_mb) + '/' + megabytes(two.main_mb):>11} "
               f"{megabytes(small.worker_mb) + '/' + megabytes(two.worker_mb):>11}")
     print(f"MB: peak RSS with {args.small_letters} letters / with {letters} letters (2 jobs); the 1-job main "
-          f"process renders too: " + ", ".join(f"{megabytes(runs[s][0].main_mb)} MB at {s}" for s in sizes))
-    print(f"pack/sum: print-pack.pdf over the sum of the single-letter PDFs; "
+          "process renders too: " + ", ".join(f"{megabytes(runs[s][0].main_mb)} MB at {s}" for s in sizes))
+    print("pack/sum: print-pack.pdf over the sum of the single-letter PDFs; "
           + ", ".join(f"{runs[s][1].pack_bytes / 1024:.0f} KB vs {runs[s][1].letters_bytes / 1024:.0f} KB at {s}"
                       for s in sizes))
     print(f"total {time.perf_counter() - began:.0f} s")

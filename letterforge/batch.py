@@ -9,6 +9,8 @@ import json
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -148,12 +150,21 @@ def explain(day_plan: DayPlan, account_id: str) -> str:
 _worker_factory: Any = None
 
 
-def _start_worker(workspace_path: str) -> None:
+def _start_worker(workspace_path: str, batch_pid: int | None = None) -> None:
     """Load data, clauses, templates and fonts once per worker."""
     global _worker_factory
     from letterforge.pipeline import LetterFactory
 
+    if batch_pid is not None:
+        threading.Thread(target=_exit_with_batch, args=(batch_pid,), daemon=True).start()
     _worker_factory = LetterFactory(Workspace.open(Path(workspace_path)))
+
+
+def _exit_with_batch(batch_pid: int) -> None:
+    # A killed batch (kill -9) cannot tell its workers; they notice it is gone and leave.
+    while os.getppid() == batch_pid:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 @dataclass(frozen=True)
@@ -391,11 +402,11 @@ def _render_all(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter
             except Exception as error:  # one letter's failure must not stop the others
                 failed(letter, error)
         return
-    # Fresh worker processes (not forks): they inherit neither the workspace lock nor the ledger's
-    # connection, and they exit when the batch dies instead of holding the lock.
-    context = multiprocessing.get_context("forkserver")
+    # Fresh worker processes (spawned, not forked): they inherit neither the workspace lock nor
+    # the ledger's connection, and they exit when the batch dies.
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                             initargs=(str(workspace.path),)) as pool:
+                             initargs=(str(workspace.path), os.getpid())) as pool:
         futures = {pool.submit(_render_task, task, as_of): letter for letter, task in tasks}
         for future in as_completed(futures):
             letter = futures.pop(future)  # keep no finished results: memory stays flat

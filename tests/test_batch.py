@@ -291,9 +291,14 @@ def test_kill_minus_nine_with_workers_then_rerun_completes_the_day(workspace):
     deadline = time.time() + 60
     while time.time() < deadline and not (letters.is_dir() and any(letters.glob("*.pdf"))):
         time.sleep(0.05)
+    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    time.sleep(1)  # the workers notice their batch is gone and exit, releasing nothing they never held
+    for _ in range(40):  # the workers notice their batch is gone and leave
+        if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+            break
+        time.sleep(0.25)
+    assert workers and not any(Path(f"/proc/{pid}").exists() for pid in workers)
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     ledger = open_ledger(workspace, CLOCK)
