@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from letterforge.clauses import LETTER_SLOTS, STATUSES, Clause, ClauseLibrary
+from letterforge.clauses import LETTER_SLOTS, Clause, ClauseLibrary
 from letterforge.config import SUPPORTED_LOCALES, WorkspaceConfig
 from letterforge.diagnostics import Diagnostic
 from letterforge.drafts import CLAUSE_VARIABLES

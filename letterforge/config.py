@@ -237,7 +237,7 @@ class Policy(_Settings):
             try:
                 pattern.format(year=2026, number=1)
             except (KeyError, IndexError, ValueError) as error:
-                raise ValueError(f"{kind}: {pattern!r} is not a pattern with {{year}} and {{number}} ({error})")
+                raise ValueError(f"{kind}: {pattern!r} is not a pattern with {{year}} and {{number}} ({error})") from None
             if "{number" not in pattern or "{year" not in pattern:
                 raise ValueError(f"{kind}: the pattern needs {{year}} and {{number}}, e.g. 物催字〔{{year}}〕第{{number:04d}}号")
         if len(set(patterns.values())) < len(patterns):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -28,7 +27,6 @@ from jinja2 import (
     pass_context,
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
 
 from letterforge.clauses import render_clause
 from letterforge.diagnostics import UserError

@@ -314,7 +314,9 @@ def test_kill_minus_nine_with_workers_then_rerun_completes_the_day(workspace):
 def test_crash_then_next_day_rerun_rechecks_the_leftovers(workspace, monkeypatch):
     real = batch_module._render_task
 
-    def dies_after_two(task, as_of, calls={"n": 0}):
+    calls = {"n": 0}
+
+    def dies_after_two(task, as_of):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt

@@ -1,8 +1,6 @@
 import io
 import subprocess
 from datetime import date
-from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
