@@ -293,6 +293,7 @@ class LetterRenderer:
             image.seek(0)
             online = {**online, "qr": InlineImage(template, image, width=Mm(30))}
         return {**context, "t": labels, "title": str(labels.kind_title(kind, creditor_type)), "body": body,
+                "chinese": chinese,
                 "letterhead": letterhead, "signature": signature, "payment": {**context["payment"], "online": online}}
 
     @staticmethod

@@ -132,15 +132,27 @@ def build(target: Path) -> None:
     paragraph(document, "{{ debtor.address }}", space_after=14)
     paragraph(document, "{{ title }}", size=18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=10,
               sans=True)
+    # Chinese letters indent their paragraphs by two characters and sign on the right; British
+    # letters do neither.
+    paragraph(document, "{%p if chinese %}", space_after=0)
     paragraph(document, "{%p for para in body %}", space_after=0)
     body = paragraph(document, "{{r para }}")
-    body.paragraph_format.first_line_indent = Pt(21)  # two characters for Chinese; UK letters get none
+    body.paragraph_format.first_line_indent = Pt(21)
     paragraph(document, "{%p endfor %}", space_after=0)
     paragraph(document, "", space_after=10)
     paragraph(document, "{%p for line in signature %}", space_after=0)
     signature = paragraph(document, "{{ line }}", space_after=0)
     signature.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     paragraph(document, "{%p endfor %}", space_after=0)
+    paragraph(document, "{%p else %}", space_after=0)
+    paragraph(document, "{%p for para in body %}", space_after=0)
+    paragraph(document, "{{r para }}")
+    paragraph(document, "{%p endfor %}", space_after=0)
+    paragraph(document, "", space_after=10)
+    paragraph(document, "{%p for line in signature %}", space_after=0)
+    paragraph(document, "{{ line }}", space_after=0)
+    paragraph(document, "{%p endfor %}", space_after=0)
+    paragraph(document, "{%p endif %}", space_after=0)
     paragraph(document, "", space_after=8)
     paragraph(document, "{{ t.enclosures }}", size=9)
 
