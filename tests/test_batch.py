@@ -278,6 +278,19 @@ def test_parallel_workers_give_the_same_letters(workspace, copy_sample):
     assert {(l.reference, l.pdf_sha256) for l in serial.issued} == {(l.reference, l.pdf_sha256) for l in parallel.issued}
 
 
+def children_of(pid: int) -> list[str]:
+    """Process ids whose parent is pid, read from /proc (no procps needed)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(stat.parent.name)
+    return children
+
+
 def test_kill_minus_nine_with_workers_then_rerun_completes_the_day(workspace):
     import os
     import signal
@@ -291,7 +304,7 @@ def test_kill_minus_nine_with_workers_then_rerun_completes_the_day(workspace):
     deadline = time.time() + 60
     while time.time() < deadline and not (letters.is_dir() and any(letters.glob("*.pdf"))):
         time.sleep(0.05)
-    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    workers = children_of(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     for _ in range(40):  # the workers notice their batch is gone and leave
