@@ -24,7 +24,7 @@ from letterforge.config import parse_config
 from letterforge.diagnostics import UserError
 from letterforge.escalation import Decision, SentLetter, decide_letter, history_deadline
 from letterforge.calendars import is_working_day
-from letterforge.ledger import SENT, Ledger, LedgerLetter, open_ledger, read_ledger
+from letterforge.ledger import SENT, Hold, Ledger, LedgerLetter, open_ledger, read_ledger
 from letterforge.outputs import write_atomic, write_batch_files, write_rejects
 from letterforge.planning import Candidate, Plan, PlannedLetter, plan_issue
 from letterforge.records import Account, ArrearsItem, DebtorCategory, LetterKind, PriorLetter
@@ -77,6 +77,8 @@ class DayPlan:
     decisions: dict[str, Decision]
     pending: dict[str, LedgerLetter]
     statements: dict[str, Statement]
+    sent: dict[str, list[SentLetter]]
+    holds: dict[str, Hold]
 
 
 def _group(account: Account) -> str:
@@ -125,7 +127,7 @@ def plan_letters(workspace: Workspace, data: DebtorData, ledger: Ledger, as_of: 
                         if letter.kind is LetterKind.LAWYER and since < letter.issued_on <= as_of)
     plan = plan_issue(candidates, existing, workspace.config.policy, workspace.config.region, as_of,
                       lawyer_before, horizon, overdue)
-    return DayPlan(plan, decisions, pending, statements)
+    return DayPlan(plan, decisions, pending, statements, sent, holds)
 
 
 def explain(day_plan: DayPlan, account_id: str) -> str:
@@ -330,8 +332,7 @@ def _recheck(workspace: Workspace, data: DebtorData, ledger: Ledger, day_plan: D
              report: BatchReport) -> list[LedgerLetter]:
     """Today's letters against today's data: paid or on hold since -> cancelled with the reason
     (a reserved number is voided, not lost); still due -> reserved a reference number."""
-    sent = sent_letters(data, ledger, workspace)
-    holds = ledger.holds()
+    sent, holds = day_plan.sent, day_plan.holds
     due = ledger.letters(status="planned", planned_until=as_of) + ledger.letters(status="reserved")
     keep: list[LedgerLetter] = []
     for letter in due:

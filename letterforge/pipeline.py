@@ -51,7 +51,7 @@ def compute_statements(
     if account_ids:
         unknown = [a for a in account_ids if data.account(a) is None]
         if unknown:
-            rejected = {r.cells[0] for r in data.rejects if r.table == "accounts" and r.cells}
+            rejected = {r.account_id for r in data.rejects if r.table == "accounts"}
             reasons = [f"{a} (its row was rejected; run `letterforge validate`)" if a in rejected else a
                        for a in unknown]
             raise UserError(f"unknown account: {', '.join(reasons)}")

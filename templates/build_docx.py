@@ -98,6 +98,17 @@ def table(document, headers: list[str], loop: str, cells: list[str], widths_mm: 
     return grid
 
 
+def body_and_signature(document, indent, signature_align) -> None:
+    """The clause paragraphs (docxtpl {%p %} loop over `body`), then the signature lines."""
+    paragraph(document, "{%p for para in body %}", space_after=0)
+    paragraph(document, "{{r para }}").paragraph_format.first_line_indent = indent
+    paragraph(document, "{%p endfor %}", space_after=0)
+    paragraph(document, "", space_after=10)
+    paragraph(document, "{%p for line in signature %}", space_after=0)
+    paragraph(document, "{{ line }}", space_after=0, align=signature_align)
+    paragraph(document, "{%p endfor %}", space_after=0)
+
+
 def page_break(document) -> None:
     document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
@@ -135,23 +146,9 @@ def build(target: Path) -> None:
     # Chinese letters indent their paragraphs by two characters and sign on the right; British
     # letters do neither.
     paragraph(document, "{%p if chinese %}", space_after=0)
-    paragraph(document, "{%p for para in body %}", space_after=0)
-    body = paragraph(document, "{{r para }}")
-    body.paragraph_format.first_line_indent = Pt(21)
-    paragraph(document, "{%p endfor %}", space_after=0)
-    paragraph(document, "", space_after=10)
-    paragraph(document, "{%p for line in signature %}", space_after=0)
-    signature = paragraph(document, "{{ line }}", space_after=0)
-    signature.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    paragraph(document, "{%p endfor %}", space_after=0)
+    body_and_signature(document, Pt(21), WD_ALIGN_PARAGRAPH.RIGHT)
     paragraph(document, "{%p else %}", space_after=0)
-    paragraph(document, "{%p for para in body %}", space_after=0)
-    paragraph(document, "{{r para }}")
-    paragraph(document, "{%p endfor %}", space_after=0)
-    paragraph(document, "", space_after=10)
-    paragraph(document, "{%p for line in signature %}", space_after=0)
-    paragraph(document, "{{ line }}", space_after=0)
-    paragraph(document, "{%p endfor %}", space_after=0)
+    body_and_signature(document, None, None)
     paragraph(document, "{%p endif %}", space_after=0)
     paragraph(document, "", space_after=8)
     paragraph(document, "{{ t.enclosures }}", size=9)
