@@ -3,31 +3,33 @@ parallel, write the day's folder and record every letter in the ledger as it bec
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from letterforge.config import parse_config
+from letterforge.archive import ARCHIVE_DIR, archive_has_letters, archive_letter, stored_path, workspace_file
 from letterforge.diagnostics import UserError
 from letterforge.escalation import Decision, SentLetter, decide_letter, history_deadline
 from letterforge.calendars import is_working_day
-from letterforge.ledger import SENT, Hold, Ledger, LedgerLetter, open_ledger, read_ledger
+from letterforge.ledger import SENT, Hold, Ledger, LedgerError, LedgerLetter, open_ledger, read_ledger
 from letterforge.outputs import write_atomic, write_batch_files, write_rejects
 from letterforge.planning import Candidate, Plan, PlannedLetter, plan_issue
-from letterforge.records import Account, ArrearsItem, DebtorCategory, LetterKind, PriorLetter
+from letterforge.records import Account, DebtorCategory, LetterKind, PriorLetter
 from letterforge.statements import Statement
 from letterforge.validation import DebtorData
 from letterforge.workspace import Workspace
@@ -40,7 +42,12 @@ LOCK_FILE = ".letterforge.lock"
 def workspace_lock(workspace: Workspace) -> Iterator[None]:
     """One batch per workspace at a time; a second one is refused at once."""
     path = workspace.path / LOCK_FILE
-    with open(path, "a+") as handle:
+    try:
+        handle = open(path, "a+")
+    except OSError as error:
+        raise UserError(f"{path}: cannot create the batch's lock file ({error.strerror}): the workspace folder "
+                        "must be writable for a batch") from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -117,14 +124,18 @@ def plan_letters(workspace: Workspace, data: DebtorData, ledger: Ledger, as_of: 
         if decision.kind is not None and statement.oldest_due_date is not None:
             candidates.append(Candidate(account_id, decision.kind, _group(statement.account), statement.total,
                                         statement.oldest_due_date))
+    # A day's caps count the letters it already issued (an earlier run of the same day) as well
+    # as those planned or reserved for it: a rerun never refills a day.
+    issued_today = [l for l in ledger.letters() if l.status in SENT and l.issued_on == as_of]
     existing = [PlannedLetter(l.account_id, l.kind, l.group, max(l.planned_on, as_of), new=False, letter_id=l.id)
                 for l in in_pipeline if l.status == "reserved" or l.planned_on >= as_of]
+    existing += [PlannedLetter(l.account_id, l.kind, l.group, as_of, new=False, letter_id=l.id) for l in issued_today]
     overdue = [Candidate(l.account_id, l.kind, l.group, statements[l.account_id].total,
                          statements[l.account_id].oldest_due_date or l.planned_on, l.id)
                for l in in_pipeline if l.status == "planned" and l.planned_on < as_of and l.account_id in statements]
     since = as_of - timedelta(days=workspace.config.policy.lawyer_wave_gap_days)
     lawyer_before = sum(1 for letters in sent.values() for letter in letters
-                        if letter.kind is LetterKind.LAWYER and since < letter.issued_on <= as_of)
+                        if letter.kind is LetterKind.LAWYER and since < letter.issued_on < as_of)
     plan = plan_issue(candidates, existing, workspace.config.policy, workspace.config.region, as_of,
                       lawyer_before, horizon, overdue)
     return DayPlan(plan, decisions, pending, statements, sent, holds)
@@ -149,16 +160,30 @@ def explain(day_plan: DayPlan, account_id: str) -> str:
 
 # -- rendering in worker processes ------------------------------------------------------------
 
+Renderer = Callable[[Any, Any], bytes]  # (LetterFactory, LetterDraft) -> the letter's PDF bytes
+
+
+def render_pdf(factory: Any, draft: Any) -> bytes:
+    """The real renderer: WeasyPrint, through the workspace's templates and fonts."""
+    return bytes(factory.render(draft, "pdf").content)
+
+
 _worker_factory: Any = None
+_worker_renderer: Renderer = render_pdf
 
 
-def _start_worker(workspace_path: str, batch_pid: int | None = None) -> None:
+def _start_worker(workspace_path: str, batch_pid: int | None = None, renderer: Renderer = render_pdf) -> None:
     """Load data, clauses, templates and fonts once per worker."""
-    global _worker_factory
+    global _worker_factory, _worker_renderer
     from letterforge.pipeline import LetterFactory
 
     if batch_pid is not None:
+        # The batch decides when to stop (SIGTERM, Ctrl-C reach the whole process group): a
+        # worker finishes the letter in hand and leaves when the batch closes the pool.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         threading.Thread(target=_exit_with_batch, args=(batch_pid,), daemon=True).start()
+    _worker_renderer = renderer
     _worker_factory = LetterFactory(Workspace.open(Path(workspace_path)))
 
 
@@ -175,14 +200,14 @@ class RenderTask:
     account_id: str
     kind: LetterKind
     reference: str
-    pending: str  # where the worker writes the PDF; the batch moves it into place when it records it
+    pending: str  # where the worker writes the PDF; the batch archives it and moves it into place
     earlier: tuple[PriorLetter, ...]  # the ledger's letters to this account, which the letter may cite
 
 
 def _render_task(task: RenderTask, as_of: date) -> dict[str, Any]:
     factory = _worker_factory
     draft = factory.draft(task.account_id, task.kind, as_of, task.reference, earlier=task.earlier)
-    content = factory.render(draft, "pdf").content
+    content = _worker_renderer(factory, draft)
     write_atomic(Path(task.pending), content)
     statement = draft.statement
     return {
@@ -197,7 +222,7 @@ def _render_task(task: RenderTask, as_of: date) -> dict[str, Any]:
 
 
 def letter_snapshot(factory: Any, draft: Any, earlier: tuple[PriorLetter, ...]) -> dict[str, Any]:
-    """The inputs of one letter, kept in the ledger so that `reprint` can make it again."""
+    """The inputs of one letter, kept in the ledger so that `reprint --rerender` can make it again."""
     workspace: Workspace = factory.workspace
     data: DebtorData = factory.data
     account_id = draft.account.account_id
@@ -239,6 +264,10 @@ class BatchReport:
     planned_later: int = 0
     rejected_rows: int = 0
     files: list[Path] = field(default_factory=list)
+    already_complete: bool = False  # the day had been issued in full by an earlier run
+    left: int = 0  # letters of the day not issued because the run was stopped
+    interrupted: int | None = None  # the signal that stopped the run (SIGTERM, SIGINT)
+    stopped_by: str = ""  # an environment failure that stopped the run (full disk, unwritable folder)
 
     def counts(self) -> dict[str, Counter[str]]:
         return {
@@ -250,7 +279,47 @@ class BatchReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.rejected_rows
+        return not self.failed and not self.rejected_rows and not self.stopped_by and self.interrupted is None
+
+    @property
+    def exit_code(self) -> int:
+        """0 done; 1 problems to look at (failed letters, rejected rows, a full disk); 128 + the
+        signal when stopped (130 Ctrl-C, 143 SIGTERM): the next run completes the day."""
+        if self.interrupted is not None:
+            return 128 + self.interrupted
+        return 0 if self.ok else 1
+
+
+class _StopRequest:
+    """Set by SIGTERM or SIGINT, or by a failure that makes going on pointless (a full disk): the
+    batch starts no new letter, lets those in hand finish, and leaves the rest reserved."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self.reason = ""
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None or bool(self.reason)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def request(signum: int, _frame: Any) -> None:
+        stop.signal = signum
+        log.warning("%s received: finishing the letters in hand, then stopping", signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, request) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _letter_file(folder: Path, letter: LedgerLetter) -> Path:
@@ -269,9 +338,11 @@ def run_batch(
     now: Callable[[], datetime],
     dry_run: bool = False,
     progress: Callable[[LedgerLetter], None] | None = None,
+    renderer: Renderer = render_pdf,
 ) -> BatchReport:
-    """One day's batch. Idempotent: a rerun of the same day issues nothing new; a rerun after a
-    crash completes what the crashed run had started, re-checked against today's data."""
+    """One day's batch. A day is issued once and days in order: a rerun of a finished day issues
+    nothing, a rerun after a crash or a stop completes the day under the same caps, re-checked
+    against today's data, and a day earlier than the last one run is refused."""
     out = out.resolve()
     folder = out / as_of.isoformat()
     report = BatchReport(as_of, folder, dry_run, is_working_day(as_of, workspace.config.region))
@@ -286,7 +357,7 @@ def run_batch(
         report.due_today = day_plan.plan.on(as_of) if report.working_day else []
         report.planned_later = sum(1 for l in day_plan.plan.letters if l.issue_on > as_of)
         return report
-    with workspace_lock(workspace):
+    with workspace_lock(workspace), _stop_on_signals() as stop:
         data = workspace.load_data()
         report.rejected_rows = len(data.rejects)
         if data.rejects:
@@ -295,20 +366,119 @@ def run_batch(
             return report  # letters go out on working days only; cron may run every day
         ledger = open_ledger(workspace.path, now)
         try:
-            day_plan = plan_letters(workspace, data, ledger, as_of)
-            report.due_today = day_plan.plan.on(as_of)
-            report.planned_later = sum(1 for l in day_plan.plan.letters if l.issue_on > as_of)
-            placed = [l for l in day_plan.plan.letters if l.new]
-            ledger.add_planned([(l.account_id, l.kind, l.issue_on, l.group) for l in placed if l.letter_id is None])
-            by_id = {l.id: l for l in ledger.letters(status="planned")}
-            ledger.move_planned([(by_id[l.letter_id], l.issue_on) for l in placed
-                                 if l.letter_id is not None and l.letter_id in by_id])
-            to_render = _recheck(workspace, data, ledger, day_plan, as_of, out, report)
-            _render_all(workspace, ledger, to_render, as_of, folder, jobs, report, progress)
-            report.files.extend(_write_day_files(ledger, out, data))
+            _refuse_unsafe_day(workspace, ledger, data, as_of, out)
+            ledger.begin_day(as_of, stored_path(workspace.path, out))
+            day = next(d for d in ledger.days() if d.day == as_of)
+            if day.completed_at is not None:
+                report.already_complete = True
+                report.planned_later = sum(1 for l in ledger.letters(status="planned") if l.planned_on > as_of)
+            else:
+                _issue_day(workspace, ledger, data, as_of, out, jobs, report, progress, renderer, stop)
+            report.files.extend(_write_day_files(workspace, ledger, out, data, report))
+            if report.ok and not report.already_complete:
+                ledger.complete_day(as_of)
         finally:
             ledger.close()
     return report
+
+
+def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path, jobs: int,
+               report: BatchReport, progress: Callable[[LedgerLetter], None] | None, renderer: Renderer,
+               stop: _StopRequest) -> None:
+    day_plan = plan_letters(workspace, data, ledger, as_of)
+    report.due_today = day_plan.plan.on(as_of)
+    report.planned_later = sum(1 for l in day_plan.plan.letters if l.issue_on > as_of)
+    placed = [l for l in day_plan.plan.letters if l.new]
+    ledger.add_planned([(l.account_id, l.kind, l.issue_on, l.group) for l in placed if l.letter_id is None])
+    by_id = {l.id: l for l in ledger.letters(status="planned")}
+    ledger.move_planned([(by_id[l.letter_id], l.issue_on) for l in placed
+                         if l.letter_id is not None and l.letter_id in by_id])
+    if stop.requested:
+        report.interrupted = stop.signal
+        return
+    to_render = _recheck(workspace, data, ledger, day_plan, as_of, out, report)
+    _render_all(workspace, ledger, to_render, as_of, out / as_of.isoformat(), jobs, report, progress, renderer, stop)
+    report.interrupted = stop.signal
+    report.stopped_by = stop.reason
+
+
+def _refuse_unsafe_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path) -> None:
+    """Before anything is issued: days in order, no letter the ledger does not know about, and
+    reference series without holes. Each refusal says what to do."""
+    last = ledger.last_day()
+    if last is not None and as_of < last.day:
+        raise UserError(
+            f"{as_of.isoformat()} comes before {last.day.isoformat()}, the last day the batch ran on this ledger: "
+            "days are issued once and in order, and the letters of a missed day were planned again into the "
+            "days that followed. Nothing was issued. Run today's date (`letterforge ledger list` shows what "
+            "went out).")
+    issued = issued_in_day_folders(workspace, ledger, out)
+    known = {l.reference for l in ledger.letters() if l.reference}
+    unknown = {ref: str(listed.manifest) for ref, listed in issued.items() if ref not in known}
+    if unknown or (not known and archive_has_letters(workspace.path)):
+        where = sorted(set(unknown.values())) or [str(workspace.path / ARCHIVE_DIR)]
+        raise UserError(
+            f"the ledger {ledger.path} does not know {len(unknown) or 'the'} letter(s) already issued "
+            f"(listed in {', '.join(where[:3])}{' …' if len(where) > 3 else ''}): it was lost, replaced or "
+            "restored from an older copy, and issuing now would send letters again under numbers already "
+            "printed. Nothing was issued. Run `letterforge ledger rebuild` to recover it from the day folders "
+            "and the archive, then run the batch again.")
+    problems = ledger.series_problems(_numbers_used_elsewhere(workspace, data, issued))
+    if problems:
+        raise UserError(f"the ledger {ledger.path} has holes in its reference series; nothing was issued "
+                        "(`letterforge ledger check` lists every problem): " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class ListedLetter:
+    """A letter as a day folder's manifest lists it."""
+
+    reference: str
+    kind: LetterKind
+    issued_on: date
+    manifest: Path
+
+
+def issued_in_day_folders(workspace: Workspace, ledger: Ledger, out: Path) -> dict[str, ListedLetter]:
+    """Letters listed in the manifests of day folders that the ledger does not record as
+    finished (for a healthy ledger, none are read), by reference."""
+    done = {d.day.isoformat() for d in ledger.days() if d.completed_at is not None}
+    found: dict[str, ListedLetter] = {}
+    for folder in sorted({out, workspace.path / "out"}):
+        for manifest in sorted(folder.glob("*/manifest.json")) if folder.is_dir() else []:
+            if manifest.parent.name in done:
+                continue
+            for row in read_manifest(manifest):
+                found[row["reference"]] = ListedLetter(row["reference"], LetterKind(row["kind"]),
+                                                       date.fromisoformat(row["issued_on"]), manifest)
+    return found
+
+
+def read_manifest(path: Path) -> list[dict[str, Any]]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path}: cannot read this day's manifest ({error}); restore it or move it aside") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and r.get("reference") and r.get("kind") in
+                                             set(LetterKind) for r in rows):
+        raise UserError(f"{path}: not a letterforge manifest; restore it or move it aside")
+    return rows
+
+
+def _numbers_used_elsewhere(workspace: Workspace, data: DebtorData,
+                            issued: dict[str, ListedLetter]) -> dict[tuple[LetterKind, int], set[int]]:
+    """Reference numbers of the history file and of the day folders, by kind and year."""
+    policy = workspace.config.policy
+    seen = [(p.kind, p.issued_on.year, p.reference) for p in data.history if p.reference]
+    seen += [(l.kind, l.issued_on.year, l.reference) for l in issued.values()]
+    used: dict[tuple[LetterKind, int], set[int]] = {}
+    for kind, year, reference in seen:
+        for candidate in (year, year - 1):  # a letter reserved late in December keeps that year's number
+            number = policy.reference_number(kind.value, candidate, reference)
+            if number is not None:
+                used.setdefault((kind, candidate), set()).add(number)
+                break
+    return used
 
 
 def _no_longer_due(letter: LedgerLetter, statement: Statement | None, data: DebtorData, decision: Decision | None,
@@ -358,32 +528,57 @@ def _recheck(workspace: Workspace, data: DebtorData, ledger: Ledger, day_plan: D
     order = {a.account_id: (a.building, a.address, a.account_id) for a in data.accounts}
     keep.sort(key=lambda l: order.get(l.account_id, ("", "", l.account_id)))
     policy = workspace.config.policy
-    used_before: dict[LetterKind, int] = {}
-    for prior in data.history:
-        number = policy.reference_number(prior.kind.value, as_of.year, prior.reference)
-        if number is not None:
-            used_before[prior.kind] = max(used_before.get(prior.kind, 0), number)
+    used_before = {kind: max(numbers) for (kind, year), numbers in
+                   _numbers_used_elsewhere(workspace, data, issued_in_day_folders(workspace, ledger, out)).items()
+                   if year == as_of.year and numbers}
     planned = [l for l in keep if l.status == "planned"]
     reserved = ledger.reserve_references(planned, lambda kind, year, number: policy.reference(kind.value, year, number),
                                          as_of, used_before)
     return [l for l in keep if l.status == "reserved"] + reserved
 
 
+_STOPS_THE_DAY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _stops_the_day(error: BaseException) -> str:
+    """The reason to stop issuing when an error will hit every letter that follows (full disk,
+    read-only or unwritable folder, unusable ledger), else ''."""
+    if isinstance(error, LedgerError):
+        return str(error)
+    if isinstance(error, OSError) and error.errno in _STOPS_THE_DAY:
+        name = f"{error.filename}: " if error.filename else ""
+        return (f"{name}{error.strerror or error}: free space or give letterforge write access, then run the "
+                "batch again: it completes the day")
+    return ""
+
+
 def _render_all(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter], as_of: date, folder: Path,
-                jobs: int, report: BatchReport, progress: Callable[[LedgerLetter], None] | None) -> None:
-    tasks = [(letter, RenderTask(letter.id, letter.account_id, letter.kind, letter.reference or "",
-                                 str(_pending_file(folder, letter)), earlier_letters(ledger, letter.account_id, as_of)))
-             for letter in letters]
+                jobs: int, report: BatchReport, progress: Callable[[LedgerLetter], None] | None,
+                renderer: Renderer, stop: _StopRequest) -> None:
+    tasks = deque((letter, RenderTask(letter.id, letter.account_id, letter.kind, letter.reference or "",
+                                      str(_pending_file(folder, letter)),
+                                      earlier_letters(ledger, letter.account_id, as_of)))
+                  for letter in letters)
     if not tasks:
         return
 
     def finish(letter: LedgerLetter, result: dict[str, Any]) -> None:
-        # The PDF takes its final name, then the ledger records it: a crash between the two
-        # leaves the letter reserved, and the next run makes it again.
-        final = _letter_file(folder, letter)
-        os.replace(_pending_file(folder, letter), final)
+        # The bytes are archived and read back, the PDF takes its final name, then the ledger
+        # records it: a crash between any two steps leaves the letter reserved, and the next run
+        # makes it again. A letter is never recorded as issued without its archived bytes.
+        pending, final = _pending_file(folder, letter), _letter_file(folder, letter)
+        content = pending.read_bytes()
+        if hashlib.sha256(content).hexdigest() != result["sha256"]:
+            raise UserError(f"{pending}: the rendered file changed before it was archived")
+        record = {"reference": letter.reference, "account_id": letter.account_id, "kind": letter.kind.value,
+                  "group": letter.group, "issued_on": as_of.isoformat(), "deadline": result["deadline"].isoformat(),
+                  "principal": str(result["principal"]), "late_fees": str(result["late_fees"]),
+                  "total": str(result["total"]), "clauses": result["clauses"], "sha256": result["sha256"],
+                  "file": stored_path(workspace.path, final), "snapshot": result["snapshot"]}
+        archive_letter(workspace.path, content, record)
+        os.replace(pending, final)
         ledger.mark_issued(letter, as_of, result["deadline"], result["principal"], result["late_fees"],
-                           result["total"], result["clauses"], result["sha256"], str(final), result["snapshot"])
+                           result["total"], result["clauses"], result["sha256"], record["file"], result["snapshot"])
         report.issued.append(ledger.letter(letter.reference or ""))
         if progress:
             progress(letter)
@@ -392,88 +587,66 @@ def _render_all(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter
         message = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
         log.error("letter %s for %s failed: %s", letter.reference, letter.account_id, message)
         report.failed.append((letter, message))
+        stop.reason = stop.reason or _stops_the_day(error)
         if progress:
             progress(letter)
 
+    def settle(letter: LedgerLetter, outcome: Callable[[], dict[str, Any]]) -> None:
+        try:
+            finish(letter, outcome())
+        except Exception as error:  # one letter's failure must not stop the others
+            failed(letter, error)
+
     if jobs <= 1:
-        _start_worker(str(workspace.path))
-        for letter, task in tasks:
-            try:
-                finish(letter, _render_task(task, as_of))
-            except Exception as error:  # one letter's failure must not stop the others
-                failed(letter, error)
+        _start_worker(str(workspace.path), renderer=renderer)
+        while tasks and not stop.requested:
+            letter, task = tasks.popleft()
+            settle(letter, lambda: _render_task(task, as_of))
+        report.left = len(tasks)
         return
     # Fresh worker processes (spawned, not forked): they inherit neither the workspace lock nor
-    # the ledger's connection, and they exit when the batch dies.
+    # the ledger's connection, and they exit when the batch dies. Letters are handed out a few at
+    # a time, so that a stop leaves the rest reserved, not queued.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                             initargs=(str(workspace.path), os.getpid())) as pool:
-        futures = {pool.submit(_render_task, task, as_of): letter for letter, task in tasks}
-        for future in as_completed(futures):
-            letter = futures.pop(future)  # keep no finished results: memory stays flat
-            try:
-                finish(letter, future.result())
-            except Exception as error:
-                failed(letter, error)
+                             initargs=(str(workspace.path), os.getpid(), renderer)) as pool:
+        in_hand: dict[Future[dict[str, Any]], LedgerLetter] = {}
+        while tasks or in_hand:
+            while tasks and len(in_hand) < 2 * jobs and not stop.requested:
+                letter, task = tasks.popleft()
+                in_hand[pool.submit(_render_task, task, as_of)] = letter
+            if not in_hand:
+                break
+            done, _ = wait(in_hand, return_when=FIRST_COMPLETED)
+            for future in done:
+                settle(in_hand.pop(future), future.result)  # keep no finished results: memory stays flat
+    report.left = len(tasks)
 
 
-def _write_day_files(ledger: Ledger, out: Path, data: DebtorData) -> list[Path]:
+def _write_day_files(workspace: Workspace, ledger: Ledger, out: Path, data: DebtorData,
+                     report: BatchReport) -> list[Path]:
     """Print pack, manifest and follow-ups for every day whose files do not yet list all the
     letters the ledger says were issued that day (today, or a day a crashed run left unfinished)."""
     by_day: dict[date, list[LedgerLetter]] = {}
     for letter in ledger.letters():
-        if letter.status in SENT and letter.issued_on and letter.pdf_file and Path(letter.pdf_file).is_relative_to(out):
+        if letter.status in SENT and letter.issued_on and letter.pdf_file and \
+                workspace_file(workspace.path, letter.pdf_file).is_relative_to(out):
             by_day.setdefault(letter.issued_on, []).append(letter)
     written: list[Path] = []
     for day, letters in sorted(by_day.items()):
         folder = out / day.isoformat()
         manifest = folder / "manifest.json"
-        listed = {row["reference"] for row in json.loads(manifest.read_text(encoding="utf-8"))} if manifest.is_file() else set()
+        listed = {row["reference"] for row in read_manifest(manifest)} if manifest.is_file() else set()
         if listed != {l.reference for l in letters}:
-            written.extend(write_batch_files(folder, letters, data))
+            try:
+                written.extend(write_batch_files(folder, letters, data, workspace.path))
+            except OSError as error:
+                reason = _stops_the_day(error)
+                if not reason:
+                    raise
+                report.stopped_by = report.stopped_by or reason  # the next run writes them
     return written
 
 
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) or 1
-
-
-# -- reprint ---------------------------------------------------------------------------------------
-
-def reprint(workspace: Workspace, ledger: Ledger, reference: str) -> bytes:
-    """The issued PDF again, byte for byte, from the inputs the ledger kept; verified by SHA-256."""
-    from letterforge.drafts import compose_letter
-    from letterforge.latefees import BaseRates
-    from letterforge.pipeline import LetterFactory
-    from letterforge.statements import compute_statement
-
-    letter = ledger.letter(reference)
-    if letter.pdf_sha256 is None:
-        raise UserError(f"{reference} is {letter.status}: it was never issued")
-    snapshot = ledger.snapshot(reference)
-    config = parse_config(snapshot["config"], f"{reference} (settings as issued)")
-    account_fields = dict(snapshot["account"])
-    if "hold_until" in account_fields:
-        account_fields["hold_until"] = date.fromisoformat(account_fields["hold_until"])
-    account_fields["category"] = DebtorCategory(account_fields["category"])
-    account = Account(**account_fields)
-    from decimal import Decimal
-
-    items = tuple(ArrearsItem(i["account_id"], i["period"], i["fee_item"], Decimal(i["amount_due"]),
-                              Decimal(i["amount_paid"]), date.fromisoformat(i["due_date"]), i["source"])
-                  for i in snapshot["arrears"])
-    history = tuple(PriorLetter(h["account_id"], LetterKind(h["kind"]), date.fromisoformat(h["issued_on"]),
-                                h["reference"]) for h in snapshot["history"])
-    rates = (BaseRates(tuple((date.fromisoformat(d), Decimal(r)) for d, r in snapshot["base_rates"]))
-             if snapshot["base_rates"] else None)
-    issued_on = date.fromisoformat(snapshot["issued_on"])
-    statement = compute_statement(account, items, config, issued_on, rates)
-    factory = LetterFactory(Workspace(workspace.path, config), data=DebtorData((account,), items, history, (), ()))
-    draft = compose_letter(LetterKind(snapshot["kind"]), statement, config, factory.library, issued_on=issued_on,
-                           reference=reference, history=history)
-    content = factory.render(draft, "pdf").content
-    if hashlib.sha256(content).hexdigest() != letter.pdf_sha256:
-        raise UserError(f"{reference}: the letter made again differs from the one issued (SHA-256 "
-                        f"{letter.pdf_sha256}); templates, clauses or fonts changed since. The issued file is "
-                        f"{letter.pdf_file}")
-    return content

@@ -363,7 +363,7 @@ def batch(workspace: Path | None, as_of: Any, out: Path | None, jobs: int | None
     if terminal and done[0]:
         click.echo(err=True)
     click.echo(to_json(batch_dict(report)) if output_format == "json" else batch_text(report))
-    sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
+    sys.exit(report.exit_code)
 
 
 @cli.group()
@@ -460,27 +460,76 @@ def ledger_export(workspace: Path | None, output: Path | None) -> None:
         click.echo(f"wrote {output}")
 
 
+@ledger.command("check")
+@workspace_option
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Another output folder whose day folders to check too (default: those the batch used).")
+@format_option("text", "json")
+def ledger_check(workspace: Path | None, out: Path | None, output_format: str) -> None:
+    """Check the ledger: SQLite integrity, gapless series, archived and day-folder files against their SHA-256,
+    manifests against the ledger, letters left behind. One problem a line; exit 1 if any."""
+    from letterforge.ledgercheck import check_ledger
+    from letterforge.reports import to_json
+
+    opened = _open_workspace(workspace)
+    book = _open_ledger(opened, read_only=True)
+    try:
+        problems = check_ledger(opened, book, out)
+    finally:
+        book.close()
+    if output_format == "json":
+        click.echo(to_json({"problems": problems}))
+    else:
+        for problem in problems:
+            click.echo(problem)
+        click.echo(f"{len(problems)} problem(s)", err=True)
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
+@ledger.command("rebuild")
+@workspace_option
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Another output folder whose day folders to read too (default: WORKSPACE/out).")
+def ledger_rebuild(workspace: Path | None, out: Path | None) -> None:
+    """Reconstruct a lost or damaged ledger from the day folders' manifests and the archive."""
+    from letterforge.ledgercheck import rebuild_ledger
+
+    report = rebuild_ledger(_open_workspace(workspace), _now, out)
+    if report.moved_aside:
+        click.echo(f"the damaged ledger was moved aside to {report.moved_aside}")
+    click.echo(f"{len(report.recovered)} issued letter(s) recovered; {len(report.voided)} number(s) found unused "
+               "between them, recorded as void so they are never given again")
+    click.echo("not in the day folders, to record again if they matter: deliveries and returns "
+               "(`ledger deliver`, `ledger return`) and holds (`hold`)")
+    _echo_problems(report.problems)
+    sys.exit(EXIT_PROBLEMS if report.problems else EXIT_OK)
+
+
 @cli.command()
 @click.argument("reference")
 @workspace_option
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="File or folder.")
-def reprint(reference: str, workspace: Path | None, output: Path | None) -> None:
-    """Make an issued letter again, byte for byte, and verify its SHA-256 against the ledger."""
-    import hashlib
-
-    from letterforge.batch import reprint as reprint_letter
+@click.option("--rerender", is_flag=True,
+              help="Also make the letter again from its snapshot and say whether it still comes out the same.")
+def reprint(reference: str, workspace: Path | None, output: Path | None, rerender: bool) -> None:
+    """The issued letter REFERENCE again, byte for byte from the archive, checked against the ledger's SHA-256."""
+    from letterforge.archive import reprint as reprint_letter
     from letterforge.outputs import letter_paths, write_atomic
 
     opened = _open_workspace(workspace)
     book = _open_ledger(opened, read_only=True)
     try:
-        content = reprint_letter(opened, book, reference)
         letter = book.letter(reference)
+        result = reprint_letter(opened, book, reference, rerender)
     finally:
         book.close()
     (path,) = letter_paths([f"{letter.kind.value}-{letter.account_id}-reprint.pdf"], output)
-    write_atomic(path, content)
-    click.echo(f"wrote {path}; SHA-256 {hashlib.sha256(content).hexdigest()} matches the ledger")
+    write_atomic(path, result.content)
+    click.echo(f"wrote {path}: the issued bytes (SHA-256 {letter.pdf_sha256}, as the ledger records) from {result.source}")
+    if result.rerendered is not None:
+        click.echo("made again from its snapshot: " + ("the same bytes" if result.rerendered else
+                   "the bytes differ (templates, clauses, fonts or libraries changed since); the issued letter "
+                   "above is the one that counts"))
 
 
 @cli.command()

@@ -7,6 +7,7 @@ completed on the next run if a batch dies, so no number is lost and none is used
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -66,6 +67,12 @@ CREATE TABLE IF NOT EXISTS counters (
     last_number INTEGER NOT NULL,
     PRIMARY KEY (kind, year)
 );
+CREATE TABLE IF NOT EXISTS days (
+    day TEXT PRIMARY KEY,
+    out TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    completed_at TEXT
+);
 CREATE TABLE IF NOT EXISTS holds (
     account_id TEXT PRIMARY KEY,
     until TEXT NOT NULL,
@@ -107,6 +114,40 @@ class LedgerLetter:
             "delivery_method": self.delivery_method, "tracking_number": self.tracking_number,
             "delivered_on": _iso(self.delivered_on),
         }
+
+
+@dataclass(frozen=True)
+class BatchDay:
+    """A day the batch ran: where its files went, and whether it finished."""
+
+    day: date
+    out: str
+    started_at: str
+    completed_at: str | None
+
+
+@dataclass(frozen=True)
+class RebuiltLetter:
+    """A letter as the day folders and the archive show it, for `ledger rebuild`."""
+
+    account_id: str
+    kind: LetterKind
+    status: str
+    day: date
+    reference: str
+    year: int
+    number: int
+    group: str = ""
+    issued_on: date | None = None
+    deadline: date | None = None
+    principal: Decimal | None = None
+    late_fees: Decimal | None = None
+    total: Decimal | None = None
+    clauses: tuple[str, ...] = ()
+    pdf_sha256: str | None = None
+    pdf_file: str | None = None
+    snapshot: dict[str, Any] | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,37 +195,80 @@ def _letter(row: sqlite3.Row) -> LedgerLetter:
     )
 
 
+class LedgerError(UserError):
+    """The ledger file cannot be used as it is: named, with what to do (exit 1, not a bug)."""
+
+    def __init__(self, message: str, damaged: bool = False) -> None:
+        super().__init__(message)
+        self.damaged = damaged  # not a database, or a damaged one: `ledger rebuild` can replace it
+
+
+def ledger_problem(path: Path, error: sqlite3.Error | OSError) -> LedgerError:
+    """What an SQLite or file-system error on the ledger means for the user, and what to do."""
+    text = str(error).lower()
+    code = getattr(error, "errno", None)
+    if "locked" in text or "busy" in text:
+        advice = "another program holds it locked; try again when it has finished"
+    elif "full" in text or code == errno.ENOSPC:
+        advice = "the disk is full; free space, then run the command again (a batch completes its day on the rerun)"
+    elif "readonly" in text or "read-only" in text or code in (errno.EACCES, errno.EPERM, errno.EROFS) \
+            or "unable to open" in text:
+        advice = "it cannot be written (a read-only file or folder); give letterforge write access to it and its folder"
+    elif "not a database" in text or "malformed" in text or "corrupt" in text or isinstance(error, sqlite3.DatabaseError):
+        return LedgerError(f"{path}: {error}: it is damaged or not a letterforge ledger; run `letterforge ledger "
+                           "rebuild`, which moves it aside and reconstructs the ledger from the day folders and "
+                           "the archive", damaged=True)
+    else:
+        advice = "check the file and its folder"
+    return LedgerError(f"{path}: {error}: {advice}")
+
+
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, OSError) as error:
+        raise ledger_problem(path, error) from error
+
+
 class Ledger:
     """One workspace's ledger. `now` gives event timestamps: the CLI passes the clock in."""
 
     def __init__(self, path: Path, now: Callable[[], datetime], read_only: bool = False) -> None:
         self.path = path
         self.now = now
-        if read_only:
-            # Reading must not create or change anything: an absent ledger reads as an empty one.
-            target = f"file:{path}?mode=ro" if path.exists() else "file::memory:"
-            self.connection = sqlite3.connect(target, uri=True, isolation_level=None, timeout=30)
-        else:
-            self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            self.connection.execute("PRAGMA synchronous=FULL")
-        self.connection.row_factory = sqlite3.Row
-        self.connection.execute("PRAGMA foreign_keys=ON")
-        if not read_only or not path.exists():
-            self.connection.executescript(_SCHEMA)
+        with _translated(path):
+            if read_only:
+                self.connection = _open_for_reading(path)
+            else:
+                self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                self.connection.execute("PRAGMA synchronous=FULL")
+            self.connection.row_factory = sqlite3.Row
+            self.connection.execute("PRAGMA foreign_keys=ON")
+            if not read_only or not path.exists():
+                self.connection.executescript(_SCHEMA)
+            else:
+                self.connection.execute("SELECT count(*) FROM letters").fetchone()
 
     def close(self) -> None:
         self.connection.close()
 
+    def _rows(self, query: str, values: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
+        with _translated(self.path):
+            return self.connection.execute(query, values).fetchall()
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.connection
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
+        with _translated(self.path):
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.connection
+            except BaseException:
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
 
     def _event(self, letter_id: int | None, account_id: str, event: str, detail: str = "") -> None:
         self.connection.execute("INSERT INTO events (letter_id, account_id, at, event, detail) VALUES (?, ?, ?, ?, ?)",
@@ -202,19 +286,19 @@ class Ledger:
             query += " AND planned_on <= ?"
             values.append(planned_until.isoformat())
         query += " ORDER BY planned_on, kind, year, number, id"
-        return [_letter(row) for row in self.connection.execute(query, values)]
+        return [_letter(row) for row in self._rows(query, values)]
 
     def letter(self, reference: str) -> LedgerLetter:
-        row = self.connection.execute("SELECT * FROM letters WHERE reference = ?", (reference,)).fetchone()
-        if row is None:
+        rows = self._rows("SELECT * FROM letters WHERE reference = ?", (reference,))
+        if not rows:
             raise UserError(f"no letter with reference {reference} in the ledger")
-        return _letter(row)
+        return _letter(rows[0])
 
     def snapshot(self, reference: str) -> dict[str, Any]:
-        row = self.connection.execute("SELECT snapshot FROM letters WHERE reference = ?", (reference,)).fetchone()
-        if row is None or not row["snapshot"]:
+        rows = self._rows("SELECT snapshot FROM letters WHERE reference = ?", (reference,))
+        if not rows or not rows[0]["snapshot"]:
             raise UserError(f"the ledger keeps no snapshot of {reference}")
-        return dict(json.loads(row["snapshot"]))
+        return dict(json.loads(rows[0]["snapshot"]))
 
     def events(self, reference: str | None = None, account_id: str | None = None) -> list[Event]:
         query = ("SELECT events.at, events.account_id, letters.reference, events.event, events.detail, "
@@ -228,11 +312,92 @@ class Ledger:
             query += " AND events.account_id = ?"
             values.append(account_id)
         query += " ORDER BY events.id"
-        return [Event(*row) for row in self.connection.execute(query, values)]
+        return [Event(*row) for row in self._rows(query, values)]
 
     def holds(self) -> dict[str, Hold]:
         return {row["account_id"]: Hold(row["account_id"], date.fromisoformat(row["until"]), row["reason"])
-                for row in self.connection.execute("SELECT * FROM holds")}
+                for row in self._rows("SELECT * FROM holds")}
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's own integrity check finds wrong with the file (nothing, for a sound one)."""
+        problems = [row[0] for row in self._rows("PRAGMA integrity_check")]
+        return [] if problems == ["ok"] else problems
+
+    # -- the days the batch ran: a day is issued once, and days in order
+    def days(self) -> list[BatchDay]:
+        return [BatchDay(date.fromisoformat(row["day"]), row["out"], row["started_at"], row["completed_at"])
+                for row in self._rows("SELECT * FROM days ORDER BY day")]
+
+    def last_day(self) -> BatchDay | None:
+        days = self.days()
+        return days[-1] if days else None
+
+    def begin_day(self, day: date, out: str) -> None:
+        with self.transaction():
+            self.connection.execute("INSERT INTO days (day, out, started_at) VALUES (?, ?, ?) ON CONFLICT (day) DO NOTHING",
+                                    (day.isoformat(), out, self.now().isoformat(timespec="seconds")))
+
+    def complete_day(self, day: date) -> None:
+        with self.transaction():
+            self.connection.execute("UPDATE days SET completed_at = ? WHERE day = ? AND completed_at IS NULL",
+                                    (self.now().isoformat(timespec="seconds"), day.isoformat()))
+
+    # -- the reference series
+    def numbers(self) -> dict[tuple[LetterKind, int], dict[int, str]]:
+        """Every reference number the ledger gave, by kind and year."""
+        series: dict[tuple[LetterKind, int], dict[int, str]] = {}
+        for row in self._rows("SELECT kind, year, number, reference FROM letters WHERE number IS NOT NULL"):
+            series.setdefault((LetterKind(row["kind"]), row["year"]), {})[row["number"]] = row["reference"]
+        return series
+
+    def counters(self) -> dict[tuple[LetterKind, int], int]:
+        return {(LetterKind(row["kind"]), row["year"]): row["last_number"]
+                for row in self._rows("SELECT * FROM counters")}
+
+    def series_problems(self, used_elsewhere: dict[tuple[LetterKind, int], set[int]] | None = None) -> list[str]:
+        """Holes in each series and counters out of step with it (cheap: the batch checks it before
+        it issues anything). Numbers in `used_elsewhere` (history file, day-folder manifests) fill holes."""
+        problems = []
+        counters = self.counters()
+        series = self.numbers()
+        for key in sorted(set(series) | set(counters)):
+            kind, year = key
+            numbers = series.get(key, {})
+            taken = set(numbers) | (used_elsewhere or {}).get(key, set())
+            last = counters.get(key, 0)
+            if numbers:
+                holes = [n for n in range(min(numbers), max(numbers) + 1) if n not in taken]
+                if holes:
+                    shown = ", ".join(str(n) for n in holes[:10]) + (" …" if len(holes) > 10 else "")
+                    problems.append(f"{kind.value} {year}: numbers missing from the series: {shown}")
+            top = max(numbers, default=0)
+            if last < top:
+                problems.append(f"{kind.value} {year}: the counter stands at {last} but the ledger holds number {top}")
+            elif last > top and last not in taken:
+                problems.append(f"{kind.value} {year}: the counter stands at {last} but no letter in the ledger "
+                                f"carries a number above {top}")
+        return problems
+
+    def add_rebuilt(self, letters: list[RebuiltLetter], reason: str) -> None:
+        """Letters recovered from the day folders and the archive (`ledger rebuild`), in one transaction;
+        the counters move up to the highest number seen."""
+        with self.transaction():
+            for letter in letters:
+                cursor = self.connection.execute(
+                    "INSERT INTO letters (account_id, kind, status, planned_on, group_name, reference, reserved_on, year, "
+                    "number, issued_on, deadline, principal, late_fees, total, clauses, pdf_sha256, pdf_file, snapshot) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (letter.account_id, letter.kind.value, letter.status, letter.day.isoformat(), letter.group,
+                     letter.reference, letter.day.isoformat(), letter.year, letter.number, _iso(letter.issued_on),
+                     _iso(letter.deadline), _text(letter.principal), _text(letter.late_fees), _text(letter.total),
+                     json.dumps(list(letter.clauses)), letter.pdf_sha256, letter.pdf_file,
+                     json.dumps(letter.snapshot, ensure_ascii=False) if letter.snapshot else None))
+                self._event(cursor.lastrowid, letter.account_id, "rebuilt", f"{letter.reference}: {reason}"
+                            + (f"; {letter.note}" if letter.note else ""))
+                self.connection.execute(
+                    "INSERT INTO counters (kind, year, last_number) VALUES (?, ?, ?) ON CONFLICT (kind, year) "
+                    "DO UPDATE SET last_number = max(last_number, excluded.last_number)",
+                    (letter.kind.value, letter.year, letter.number))
 
     # -- the plan
     def add_planned(self, letters: list[tuple[str, LetterKind, date, str]]) -> None:
@@ -336,6 +501,20 @@ class Ledger:
             if cursor.rowcount:
                 self._event(None, account_id, "released", "")
         return bool(cursor.rowcount)
+
+
+def _open_for_reading(path: Path) -> sqlite3.Connection:
+    """Reading must not create or change anything: an absent ledger reads as an empty one, and a
+    ledger in a read-only folder (where SQLite cannot make its shared-memory file) is read as is."""
+    if not path.exists():
+        return sqlite3.connect("file::memory:", uri=True, isolation_level=None)
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return connection
+    except sqlite3.OperationalError:
+        connection.close()
+        return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
 
 
 def open_ledger(workspace: Path, now: Callable[[], datetime], read_only: bool = False) -> Ledger:

@@ -67,9 +67,10 @@ MANIFEST_COLUMNS = ("reference", "account_id", "kind", "issued_on", "deadline", 
                     "file", "sha256", "clauses")
 
 
-def write_batch_files(folder: Path, letters: list[LedgerLetter], data: DebtorData) -> list[Path]:
+def write_batch_files(folder: Path, letters: list[LedgerLetter], data: DebtorData, workspace: Path) -> list[Path]:
     """The day's print pack (sorted by building and address, for the delivery round), manifest
-    (CSV and JSON) and follow-up list, made from the ledger's record of the day's letters."""
+    (CSV and JSON) and follow-up list, made from the ledger's record of the day's letters (whose
+    file paths are relative to the workspace)."""
     from letterforge.printpack import make_print_pack
 
     order = {a.account_id: (a.building, a.address, a.account_id) for a in data.accounts}
@@ -78,10 +79,10 @@ def write_batch_files(folder: Path, letters: list[LedgerLetter], data: DebtorDat
         "reference": l.reference, "account_id": l.account_id, "kind": l.kind.value,
         "issued_on": l.issued_on.isoformat() if l.issued_on else "", "deadline": l.deadline.isoformat() if l.deadline else "",
         "principal": str(l.principal), "late_fees": str(l.late_fees), "total": str(l.total),
-        "file": os.path.relpath(str(l.pdf_file), folder.parent), "sha256": l.pdf_sha256, "clauses": " ".join(l.clauses),
+        "file": os.path.relpath(workspace / str(l.pdf_file), folder.parent), "sha256": l.pdf_sha256, "clauses": " ".join(l.clauses),
     } for l in letters]
     written = [
-        write_atomic(folder / "print-pack.pdf", make_print_pack([Path(str(l.pdf_file)) for l in letters])),
+        write_atomic(folder / "print-pack.pdf", make_print_pack([workspace / str(l.pdf_file) for l in letters])),
         write_atomic(folder / "manifest.csv", _csv(MANIFEST_COLUMNS, rows)),
         write_atomic(folder / "manifest.json",
                      (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")),

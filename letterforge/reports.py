@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -172,6 +173,9 @@ def batch_dict(report: BatchReport) -> dict[str, Any]:
         "failed": [{"account_id": l.account_id, "kind": l.kind.value, "reference": l.reference, "error": e}
                    for l, e in report.failed],
         "files": [str(p) for p in report.files],
+        "already_complete": report.already_complete, "left": report.left,
+        "interrupted": signal.Signals(report.interrupted).name if report.interrupted is not None else None,
+        "stopped_by": report.stopped_by, "exit_code": report.exit_code,
     }
 
 
@@ -183,6 +187,12 @@ def batch_text(report: BatchReport) -> str:
     if report.dry_run:
         lines = [f"{report.as_of.isoformat()} (dry run): {len(report.due_today)} letter(s) would go out today"]
         lines.extend(f"    {l.kind.value:9} {l.account_id}" for l in report.due_today)
+        return "\n".join(lines)
+    if report.already_complete:
+        lines = [f"{report.as_of.isoformat()}: this day was issued in full by an earlier run; nothing new to issue "
+                 "today", f"{report.planned_later} letter(s) planned for later days"]
+        if report.files:
+            lines.append(f"written to {report.folder}: " + ", ".join(p.name for p in report.files))
         return "\n".join(lines)
     counts = report.counts()
     lines = [f"{report.as_of.isoformat()}: " + "; ".join(
@@ -197,6 +207,11 @@ def batch_text(report: BatchReport) -> str:
         lines.append(f"skipped {letter.kind.value} for {letter.account_id}: {reason}")
     for letter, error in report.failed:
         lines.append(f"FAILED {letter.kind.value} {letter.reference} for {letter.account_id}: {error}")
+    if report.interrupted is not None:
+        lines.append(f"STOPPED by {signal.Signals(report.interrupted).name}: {len(report.issued)} letter(s) issued, "
+                     f"{report.left} left reserved or planned; the next run of the batch completes the day")
+    if report.stopped_by:
+        lines.append(f"STOPPED: {report.stopped_by}; {report.left} letter(s) left for the next run")
     if report.rejected_rows:
         lines.append(f"{report.rejected_rows} data row(s) rejected: see {report.folder / 'rejects'}")
     lines.append(f"{report.planned_later} letter(s) planned for later days")
