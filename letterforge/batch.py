@@ -86,6 +86,11 @@ class DayPlan:
     statements: dict[str, Statement]
     sent: dict[str, list[SentLetter]]
     holds: dict[str, Hold]
+    issued_today: frozenset[int] = frozenset()  # ledger ids of the letters already issued on the day
+
+    def due_on(self, day: date) -> list[PlannedLetter]:
+        """The letters still to go out on a day (not those an earlier run of it issued)."""
+        return [l for l in self.plan.on(day) if l.letter_id not in self.issued_today]
 
 
 def _group(account: Account) -> str:
@@ -127,18 +132,22 @@ def plan_letters(workspace: Workspace, data: DebtorData, ledger: Ledger, as_of: 
     # A day's caps count the letters it already issued (an earlier run of the same day) as well
     # as those planned or reserved for it: a rerun never refills a day.
     issued_today = [l for l in ledger.letters() if l.status in SENT and l.issued_on == as_of]
-    existing = [PlannedLetter(l.account_id, l.kind, l.group, max(l.planned_on, as_of), new=False, letter_id=l.id)
-                for l in in_pipeline if l.status == "reserved" or l.planned_on >= as_of]
-    existing += [PlannedLetter(l.account_id, l.kind, l.group, as_of, new=False, letter_id=l.id) for l in issued_today]
+    # Reserved letters (left by a run that stopped) go out today whatever the caps, since their
+    # numbers are taken; letters planned for today or a day that passed are placed again under the
+    # caps, the older first, so that a day completed late never exceeds its caps.
+    existing = [PlannedLetter(l.account_id, l.kind, l.group, as_of, new=False, letter_id=l.id)
+                for l in [*issued_today, *(l for l in in_pipeline if l.status == "reserved")]]
+    existing += [PlannedLetter(l.account_id, l.kind, l.group, l.planned_on, new=False, letter_id=l.id)
+                 for l in in_pipeline if l.status == "planned" and l.planned_on > as_of]
     overdue = [Candidate(l.account_id, l.kind, l.group, statements[l.account_id].total,
                          statements[l.account_id].oldest_due_date or l.planned_on, l.id)
-               for l in in_pipeline if l.status == "planned" and l.planned_on < as_of and l.account_id in statements]
+               for l in in_pipeline if l.status == "planned" and l.planned_on <= as_of and l.account_id in statements]
     since = as_of - timedelta(days=workspace.config.policy.lawyer_wave_gap_days)
     lawyer_before = sum(1 for letters in sent.values() for letter in letters
                         if letter.kind is LetterKind.LAWYER and since < letter.issued_on < as_of)
     plan = plan_issue(candidates, existing, workspace.config.policy, workspace.config.region, as_of,
                       lawyer_before, horizon, overdue)
-    return DayPlan(plan, decisions, pending, statements, sent, holds)
+    return DayPlan(plan, decisions, pending, statements, sent, holds, frozenset(l.id for l in issued_today))
 
 
 def explain(day_plan: DayPlan, account_id: str) -> str:
@@ -351,10 +360,11 @@ def run_batch(
         ledger = read_ledger(workspace.path)
         try:
             day_plan = plan_letters(workspace, data, ledger, as_of)
+            report.already_complete = any(d.day == as_of and d.completed_at for d in ledger.days())
         finally:
             ledger.close()
         report.rejected_rows = len(data.rejects)
-        report.due_today = day_plan.plan.on(as_of) if report.working_day else []
+        report.due_today = day_plan.due_on(as_of) if report.working_day and not report.already_complete else []
         report.planned_later = sum(1 for l in day_plan.plan.letters if l.issue_on > as_of)
         return report
     with workspace_lock(workspace), _stop_on_signals() as stop:
@@ -364,6 +374,7 @@ def run_batch(
             report.files.extend(write_rejects(data.rejects, folder / "rejects"))
         if not report.working_day:
             return report  # letters go out on working days only; cron may run every day
+        _check_writable(folder)
         ledger = open_ledger(workspace.path, now)
         try:
             _refuse_unsafe_day(workspace, ledger, data, as_of, out)
@@ -386,20 +397,32 @@ def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: da
                report: BatchReport, progress: Callable[[LedgerLetter], None] | None, renderer: Renderer,
                stop: _StopRequest) -> None:
     day_plan = plan_letters(workspace, data, ledger, as_of)
-    report.due_today = day_plan.plan.on(as_of)
+    report.due_today = day_plan.due_on(as_of)
     report.planned_later = sum(1 for l in day_plan.plan.letters if l.issue_on > as_of)
     placed = [l for l in day_plan.plan.letters if l.new]
     ledger.add_planned([(l.account_id, l.kind, l.issue_on, l.group) for l in placed if l.letter_id is None])
     by_id = {l.id: l for l in ledger.letters(status="planned")}
     ledger.move_planned([(by_id[l.letter_id], l.issue_on) for l in placed
-                         if l.letter_id is not None and l.letter_id in by_id])
+                         if l.letter_id in by_id and by_id[l.letter_id].planned_on != l.issue_on])
     if stop.requested:
         report.interrupted = stop.signal
         return
-    to_render = _recheck(workspace, data, ledger, day_plan, as_of, out, report)
+    # Letters of past days that found no room within the horizon wait for a later run.
+    waiting = {c.letter_id for c in day_plan.plan.unplaced if c.letter_id is not None}
+    to_render = _recheck(workspace, data, ledger, day_plan, as_of, out, report, waiting)
     _render_all(workspace, ledger, to_render, as_of, out / as_of.isoformat(), jobs, report, progress, renderer, stop)
     report.interrupted = stop.signal
     report.stopped_by = stop.reason
+
+
+def _check_writable(folder: Path) -> None:
+    """The day's folder must take files before any number is reserved for a letter."""
+    try:
+        write_atomic(folder / "letters" / ".pending" / ".probe", b"")
+        (folder / "letters" / ".pending" / ".probe").unlink()
+    except OSError as error:
+        raise UserError(f"{folder}: the output folder cannot be written ({error.strerror or error}); choose another "
+                        "with --out or give letterforge write access to it. Nothing was issued.") from None
 
 
 def _refuse_unsafe_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path) -> None:
@@ -499,11 +522,12 @@ def _no_longer_due(letter: LedgerLetter, statement: Statement | None, data: Debt
 
 
 def _recheck(workspace: Workspace, data: DebtorData, ledger: Ledger, day_plan: DayPlan, as_of: date, out: Path,
-             report: BatchReport) -> list[LedgerLetter]:
+             report: BatchReport, waiting: set[int]) -> list[LedgerLetter]:
     """Today's letters against today's data: paid or on hold since -> cancelled with the reason
     (a reserved number is voided, not lost); still due -> reserved a reference number."""
     sent, holds = day_plan.sent, day_plan.holds
-    due = ledger.letters(status="planned", planned_until=as_of) + ledger.letters(status="reserved")
+    due = [l for l in ledger.letters(status="planned", planned_until=as_of) if l.id not in waiting]
+    due += ledger.letters(status="reserved")
     keep: list[LedgerLetter] = []
     for letter in due:
         statement = day_plan.statements.get(letter.account_id)

@@ -22,6 +22,7 @@ from letterforge.diagnostics import UserError
 from letterforge.records import LetterKind
 
 LEDGER_FILE = "ledger.sqlite"
+BUSY_TIMEOUT = 30.0  # seconds to wait for another letterforge command that is writing the ledger
 STATUSES = ("planned", "reserved", "issued", "cancelled", "delivered", "returned")
 SENT = ("issued", "delivered", "returned")
 
@@ -241,7 +242,7 @@ class Ledger:
             if read_only:
                 self.connection = _open_for_reading(path)
             else:
-                self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+                self.connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
                 self.connection.execute("PRAGMA journal_mode=WAL")
                 self.connection.execute("PRAGMA synchronous=FULL")
             self.connection.row_factory = sqlite3.Row
@@ -410,13 +411,14 @@ class Ledger:
                 self._event(cursor.lastrowid, account_id, "planned", f"{kind.value} planned for {day.isoformat()}")
 
     def move_planned(self, moves: list[tuple[LedgerLetter, date]]) -> None:
-        """Give letters whose day passed without a batch their new day."""
+        """Give letters whose day passed without a batch, or found no room left, their new day."""
         with self.transaction():
             for letter, day in moves:
                 self.connection.execute("UPDATE letters SET planned_on = ? WHERE id = ? AND status = 'planned'",
                                         (day.isoformat(), letter.id))
                 self._event(letter.id, letter.account_id, "replanned",
-                            f"{letter.planned_on.isoformat()} passed without a batch: now {day.isoformat()}")
+                            f"from {letter.planned_on.isoformat()} to {day.isoformat()}: placed again under the caps "
+                            "(its day passed without a batch, or letters left by a stopped run took its room)")
 
     def cancel(self, letter: LedgerLetter, reason: str) -> None:
         """A letter that will not go out. A reserved one keeps its number, void, with the reason:
@@ -508,7 +510,7 @@ def _open_for_reading(path: Path) -> sqlite3.Connection:
     ledger in a read-only folder (where SQLite cannot make its shared-memory file) is read as is."""
     if not path.exists():
         return sqlite3.connect("file::memory:", uri=True, isolation_level=None)
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30)
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT)
     try:
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return connection

@@ -17,3 +17,19 @@ def copy_sample(tmp_path):
         return target
 
     return copy
+
+
+def fake_pdf(_factory, draft) -> bytes:
+    """A stand-in for WeasyPrint where rendering itself is not under test: a real one-page PDF,
+    deterministic, titled with the letter's reference (tests of planning, caps, numbering and
+    recovery stay fast)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.add_metadata({"/Title": f"{draft.reference} {draft.account.account_id} {draft.kind.value}"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

@@ -18,6 +18,8 @@ from letterforge.cli import cli
 from letterforge.ledger import open_ledger
 from letterforge.workspace import Workspace
 
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+
 CLOCK = lambda: datetime(2026, 11, 25, 6, 30)  # noqa: E731
 SMALL_CAPS = """
 # appended to the sample's [policy] table, its last one
@@ -227,6 +229,16 @@ def test_reprint_reproduces_the_issued_pdf_byte_for_byte(workspace, tmp_path):
     again = CliRunner().invoke(cli, ["reprint", letter.reference, "-w", str(workspace), "-o", str(tmp_path / "s.pdf"),
                                      "--rerender"])
     assert again.exit_code == 0 and "made again from its snapshot: the same bytes" in again.output
+    # The legal team edits a template: the issued letter is still the one reprint returns.
+    css = Path(__file__).resolve().parent.parent / "templates" / "partials" / "letter.css"
+    override = workspace / "templates" / "partials" / "letter.css"
+    override.parent.mkdir(parents=True, exist_ok=True)
+    override.write_text(css.read_text(encoding="utf-8") + "\nbody { letter-spacing: 0.5pt; }\n", encoding="utf-8")
+    edited = CliRunner().invoke(cli, ["reprint", letter.reference, "-w", str(workspace), "-o", str(tmp_path / "t.pdf"),
+                                      "--rerender"])
+    assert edited.exit_code == 0, edited.output
+    assert (tmp_path / "t.pdf").read_bytes() == issued
+    assert "the bytes differ" in edited.output
 
 
 def test_ledger_commands(workspace, tmp_path):
@@ -436,3 +448,184 @@ def test_export_keeps_cancellation_reasons_and_holds(workspace, tmp_path):
     cancelled = next(r for r in rows if r["account_id"] == later.account_id and r["status"] == "cancelled")
     assert "cancelled Nothing is overdue" in cancelled["events"]
     assert [r["status"] for r in rows if r["account_id"] == "JX-3-0601" and not r["reference"]][-2:] == ["hold", "released"]
+
+
+# -- a day issued once, in order, whatever happens --------------------------------------------------
+
+RECIPE_CAPS = "\ndaily_caps = { reminder = 4, demand = 1, lawyer = 1 }\nhorizon_days = 2\n"
+
+
+def fast_batch(root: Path, day: date, **options):
+    from conftest import fake_pdf
+
+    return run_batch(Workspace.open(root), day, root / "out", 1, CLOCK, renderer=fake_pdf, **options)
+
+
+def test_three_reruns_of_a_capped_day_issue_its_caps_once(copy_sample):
+    root = copy_sample("property-zh")
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + RECIPE_CAPS, encoding="utf-8")
+    outputs = []
+    for _ in range(3):
+        result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", "2026-11-25", "--jobs", "1",
+                                          "--format", "json"])
+        assert result.exit_code == 0, result.output
+        outputs.append(json.loads(result.output))
+    assert outputs[0]["counts"]["issued"] == {"reminder": 4, "demand": 1, "lawyer": 1}
+    assert [o["counts"]["issued"] for o in outputs[1:]] == [{}, {}]
+    assert all(o["already_complete"] for o in outputs[1:])
+    ledger = open_ledger(root, CLOCK)
+    issued = [l for l in ledger.letters() if l.status == "issued"]
+    ledger.close()
+    assert Counter(l.kind.value for l in issued) == Counter({"reminder": 4, "demand": 1, "lawyer": 1})
+    assert max(Counter(l.group for l in issued if l.kind.value == "reminder").values()) <= 2
+
+
+def test_a_day_before_the_last_day_run_is_refused(workspace):
+    fast_batch(workspace, date(2026, 11, 26))
+    before = references(workspace)
+    result = CliRunner().invoke(cli, ["-w", str(workspace), "batch", "--as-of", "2026-11-25", "--jobs", "1"])
+    assert result.exit_code == 1
+    assert "2026-11-25 comes before 2026-11-26, the last day the batch ran on this ledger" in result.output
+    assert references(workspace) == before
+    assert not (workspace / "out" / "2026-11-25" / "manifest.json").exists()
+
+
+def test_sigterm_halfway_exits_143_releases_the_lock_and_the_rerun_completes_the_day(workspace):
+    import os
+    import signal
+    import sys
+    import time
+
+    command = [str(Path(sys.executable).with_name("letterforge")), "-w", str(workspace), "batch", "--as-of",
+               "2026-11-25", "--jobs", "2"]
+    planned = json.loads(subprocess.run([*command, "--dry-run", "--format", "json"], capture_output=True,
+                                        text=True, check=True).stdout)["due_today"]
+    letters = workspace / "out" / "2026-11-25" / "letters"
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (letters.is_dir() and any(letters.glob("*.pdf"))):
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert "STOPPED by SIGTERM" in stdout and "the next run of the batch completes the day" in stdout
+    with open(workspace / ".letterforge.lock", "a+") as handle:  # released: taking it succeeds at once
+        import fcntl
+
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    ledger = open_ledger(workspace, CLOCK)
+    half = ledger.letters()
+    ledger.close()
+    stopped_issued = [l for l in half if l.status == "issued"]
+    assert 0 < len(stopped_issued) < len(planned)
+    assert not any(l.status == "issued" and not (workspace / l.pdf_file).is_file() for l in half)
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    ledger = open_ledger(workspace, CLOCK)
+    issued = [l for l in ledger.letters() if l.status == "issued"]
+    assert ledger.letters(status="reserved") == []
+    ledger.close()
+    assert len(issued) == len(planned)
+    assert_gapless([l.reference for l in issued])
+    manifest = json.loads((workspace / "out" / "2026-11-25" / "manifest.json").read_text(encoding="utf-8"))
+    assert {row["reference"] for row in manifest} == {l.reference for l in issued}
+
+
+def test_an_output_folder_that_cannot_be_written(workspace):
+    blocker = workspace / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-w", str(workspace), "batch", "--as-of", "2026-11-25", "--jobs", "1",
+                                      "--out", str(blocker / "out")])
+    assert result.exit_code == 1
+    assert f"error: {blocker / 'out' / '2026-11-25'}: the output folder cannot be written" in result.output
+    assert references(workspace) == []
+
+
+def test_a_full_disk_stops_the_day_and_the_rerun_completes_it(workspace, monkeypatch):
+    import errno
+    import os
+
+    from letterforge import archive as archive_module
+
+    real_write = archive_module.write_atomic
+    writes = {"n": 0}
+
+    def full_after_three_letters(path, content):
+        writes["n"] += 1
+        if writes["n"] > 6:  # each letter writes its bytes and its record
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real_write(path, content)
+
+    monkeypatch.setattr(archive_module, "write_atomic", full_after_three_letters)
+    stopped = fast_batch(workspace, date(2026, 11, 25))
+    assert stopped.exit_code == 1 and len(stopped.issued) == 3 and stopped.left > 0
+    assert "No space left on device: free space or give letterforge write access, then run the batch again" \
+        in stopped.stopped_by
+    assert "STOPPED: " in __import__("letterforge.reports", fromlist=["batch_text"]).batch_text(stopped)
+    monkeypatch.setattr(archive_module, "write_atomic", real_write)
+    completed = fast_batch(workspace, date(2026, 11, 25))
+    assert completed.ok and not completed.already_complete
+    ledger = open_ledger(workspace, CLOCK)
+    issued = [l for l in ledger.letters() if l.status == "issued"]
+    assert ledger.letters(status="reserved") == []
+    ledger.close()
+    fresh = fast_batch(copy_of(workspace), date(2026, 11, 25))
+    assert len(issued) == len(fresh.issued)  # the planned count, as an uninterrupted day
+    assert_gapless([l.reference for l in issued])
+
+
+def copy_of(root: Path) -> Path:
+    import shutil
+
+    target = root.parent / f"{root.name}-fresh"
+    shutil.copytree(root, target, ignore=shutil.ignore_patterns("out", "archive", "ledger.sqlite*"))
+    return target
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 4 MB file system of its own (tmpfs), for a real full disk and a real read-only folder."""
+    import os
+
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root and mount(8) to make a small file system")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_real_full_disk_then_space_again(small_disk):
+    import shutil
+
+    root = small_disk / "ws"
+    shutil.copytree(SAMPLES_DIR / "property-zh", root, ignore=shutil.ignore_patterns("rejects", "out", "*.sqlite*"))
+    filler = small_disk / "filler"
+    free = shutil.disk_usage(small_disk).free
+    filler.write_bytes(b"\0" * (free - 200 * 1024))  # room for the ledger and a few letters only
+    stopped = fast_batch(root, date(2026, 11, 25))
+    assert stopped.exit_code == 1 and stopped.left > 0
+    assert "No space left on device" in stopped.stopped_by or "full" in stopped.stopped_by
+    filler.unlink()
+    completed = fast_batch(root, date(2026, 11, 25))
+    assert completed.ok
+    assert CliRunner().invoke(cli, ["ledger", "check", "-w", str(root)]).exit_code == 0
+
+
+def test_a_read_only_workspace_can_be_read_but_not_batched(small_disk):
+    import shutil
+
+    root = small_disk / "ws"
+    shutil.copytree(SAMPLES_DIR / "property-zh", root, ignore=shutil.ignore_patterns("rejects", "out", "*.sqlite*"))
+    fast_batch(root, date(2026, 11, 25))
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["ledger", "list", "-w", str(root)])
+    assert listed.exit_code == 0 and "2026-11-25" in listed.output
+    assert runner.invoke(cli, ["plan", "-w", str(root), "--as-of", "2026-11-26"]).exit_code == 0
+    refused = runner.invoke(cli, ["batch", "-w", str(root), "--as-of", "2026-11-26", "--jobs", "1"])
+    assert refused.exit_code == 1
+    assert f"error: {root / '.letterforge.lock'}: cannot create the batch's lock file" in refused.output
