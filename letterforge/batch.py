@@ -22,7 +22,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from letterforge.archive import ARCHIVE_DIR, archive_has_letters, archive_letter, stored_path, workspace_file
+from letterforge.archive import (ARCHIVE_DIR, archive_has_letters, archive_letter, archive_path, same_file,
+                                 stored_path, workspace_file)
 from letterforge.diagnostics import UserError
 from letterforge.escalation import Decision, SentLetter, decide_letter, history_deadline
 from letterforge.calendars import is_working_day
@@ -277,6 +278,7 @@ class BatchReport:
     left: int = 0  # letters of the day not issued because the run was stopped
     interrupted: int | None = None  # the signal that stopped the run (SIGTERM, SIGINT)
     stopped_by: str = ""  # an environment failure that stopped the run (full disk, unwritable folder)
+    problems: list[str] = field(default_factory=list)  # found on the way, for a person to look at
 
     def counts(self) -> dict[str, Counter[str]]:
         return {
@@ -288,7 +290,8 @@ class BatchReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.rejected_rows and not self.stopped_by and self.interrupted is None
+        return (not self.failed and not self.rejected_rows and not self.stopped_by and not self.problems
+                and self.interrupted is None)
 
     @property
     def exit_code(self) -> int:
@@ -374,10 +377,10 @@ def run_batch(
             report.files.extend(write_rejects(data.rejects, folder / "rejects"))
         if not report.working_day:
             return report  # letters go out on working days only; cron may run every day
-        _check_writable(folder)
         ledger = open_ledger(workspace.path, now)
         try:
             _refuse_unsafe_day(workspace, ledger, data, as_of, out)
+            _check_writable(folder)
             ledger.begin_day(as_of, stored_path(workspace.path, out))
             day = next(d for d in ledger.days() if d.day == as_of)
             if day.completed_at is not None:
@@ -428,10 +431,13 @@ def _check_writable(folder: Path) -> None:
 def _refuse_unsafe_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path) -> None:
     """Before anything is issued: days in order, no letter the ledger does not know about, and
     reference series without holes. Each refusal says what to do."""
-    last = ledger.last_day()
-    if last is not None and as_of < last.day:
+    # The last day run, or the last day a letter was issued (a ledger from before days were kept,
+    # or rebuilt from the archive alone).
+    last = max([d.day for d in ledger.days()] + [l.issued_on for l in ledger.letters() if l.issued_on],
+               default=None)
+    if last is not None and as_of < last:
         raise UserError(
-            f"{as_of.isoformat()} comes before {last.day.isoformat()}, the last day the batch ran on this ledger: "
+            f"{as_of.isoformat()} comes before {last.isoformat()}, the last day the batch ran on this ledger: "
             "days are issued once and in order, and the letters of a missed day were planned again into the "
             "days that followed. Nothing was issued. Run today's date (`letterforge ledger list` shows what "
             "went out).")
@@ -662,6 +668,11 @@ def _write_day_files(workspace: Workspace, ledger: Ledger, out: Path, data: Debt
         manifest = folder / "manifest.json"
         listed = {row["reference"] for row in read_manifest(manifest)} if manifest.is_file() else set()
         if listed != {l.reference for l in letters}:
+            lost = _restore_from_archive(workspace, letters)
+            if lost:
+                report.problems.append(f"{folder}: the day's files cannot be written again: no intact copy of "
+                                       f"{', '.join(lost)} is left (see `letterforge ledger check`)")
+                continue
             try:
                 written.extend(write_batch_files(folder, letters, data, workspace.path))
             except OSError as error:
@@ -670,6 +681,24 @@ def _write_day_files(workspace: Workspace, ledger: Ledger, out: Path, data: Debt
                     raise
                 report.stopped_by = report.stopped_by or reason  # the next run writes them
     return written
+
+
+def _restore_from_archive(workspace: Workspace, letters: list[LedgerLetter]) -> list[str]:
+    """Put back day-folder files that were lost or altered, from the archive; the references of
+    letters with no intact copy anywhere."""
+    lost = []
+    for letter in letters:
+        path = workspace_file(workspace.path, letter.pdf_file or "")
+        sha256 = letter.pdf_sha256 or ""
+        if same_file(path, sha256):
+            continue
+        archived = archive_path(workspace.path, sha256)
+        if same_file(archived, sha256):
+            write_atomic(path, archived.read_bytes())
+            log.warning("%s: restored from the archive", path)
+        else:
+            lost.append(letter.reference or str(letter.id))
+    return lost
 
 
 def default_jobs() -> int:

@@ -329,10 +329,6 @@ class Ledger:
         return [BatchDay(date.fromisoformat(row["day"]), row["out"], row["started_at"], row["completed_at"])
                 for row in self._rows("SELECT * FROM days ORDER BY day")]
 
-    def last_day(self) -> BatchDay | None:
-        days = self.days()
-        return days[-1] if days else None
-
     def begin_day(self, day: date, out: str) -> None:
         with self.transaction():
             self.connection.execute("INSERT INTO days (day, out, started_at) VALUES (?, ?, ?) ON CONFLICT (day) DO NOTHING",

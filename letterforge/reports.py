@@ -6,6 +6,7 @@ import json
 import signal
 import unicodedata
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from letterforge.batch import BatchReport
@@ -175,7 +176,7 @@ def batch_dict(report: BatchReport) -> dict[str, Any]:
         "files": [str(p) for p in report.files],
         "already_complete": report.already_complete, "left": report.left,
         "interrupted": signal.Signals(report.interrupted).name if report.interrupted is not None else None,
-        "stopped_by": report.stopped_by, "exit_code": report.exit_code,
+        "stopped_by": report.stopped_by, "problems": report.problems, "exit_code": report.exit_code,
     }
 
 
@@ -192,7 +193,8 @@ def batch_text(report: BatchReport) -> str:
         lines = [f"{report.as_of.isoformat()}: this day was issued in full by an earlier run; nothing new to issue "
                  "today", f"{report.planned_later} letter(s) planned for later days"]
         if report.files:
-            lines.append(f"written to {report.folder}: " + ", ".join(p.name for p in report.files))
+            lines.append(f"written to {report.folder.parent}: " + ", ".join(_under(p, report.folder.parent)
+                                                                          for p in report.files))
         return "\n".join(lines)
     counts = report.counts()
     lines = [f"{report.as_of.isoformat()}: " + "; ".join(
@@ -212,12 +214,18 @@ def batch_text(report: BatchReport) -> str:
                      f"{report.left} left reserved or planned; the next run of the batch completes the day")
     if report.stopped_by:
         lines.append(f"STOPPED: {report.stopped_by}; {report.left} letter(s) left for the next run")
+    lines.extend(f"PROBLEM: {problem}" for problem in report.problems)
     if report.rejected_rows:
         lines.append(f"{report.rejected_rows} data row(s) rejected: see {report.folder / 'rejects'}")
     lines.append(f"{report.planned_later} letter(s) planned for later days")
     if report.files:
-        lines.append(f"written to {report.folder}: " + ", ".join(p.name for p in report.files))
+        lines.append(f"written to {report.folder.parent}: " + ", ".join(_under(p, report.folder.parent)
+                                                                      for p in report.files))
     return "\n".join(lines)
+
+
+def _under(path: Path, folder: Path) -> str:
+    return str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path)
 
 
 def ledger_rows(letters: list[LedgerLetter]) -> list[dict[str, Any]]:

@@ -155,3 +155,25 @@ def test_a_locked_ledger(workspace, monkeypatch):
         holder.close()
     assert result.exit_code == 1
     assert "database is locked: another program holds it locked; try again when it has finished" in result.output
+
+
+def test_ledger_and_day_folders_lost_the_archive_brings_both_back(workspace):
+    import shutil
+
+    first = batch(workspace, date(2026, 11, 25))
+    for path in workspace.glob("ledger.sqlite*"):
+        path.unlink()
+    shutil.rmtree(workspace / "out")
+    refused = invoke("batch", "-w", str(workspace), "--as-of", "2026-11-26", "--jobs", "1")
+    assert refused.exit_code == 1 and "archive" in refused.output
+    assert invoke("ledger", "rebuild", "-w", str(workspace)).exit_code == 0
+    earlier = invoke("batch", "-w", str(workspace), "--as-of", "2026-11-24", "--jobs", "1")
+    assert earlier.exit_code == 1 and "comes before 2026-11-25" in earlier.output
+    assert not (workspace / "out" / "2026-11-24").exists()
+    second = batch(workspace, date(2026, 11, 26))
+    assert second.ok, second.problems
+    for letter in first.issued:  # the lost day folder is written again from the archive
+        assert (workspace / letter.pdf_file).read_bytes() == archive_path(workspace, letter.pdf_sha256).read_bytes()
+    listed = json.loads((workspace / "out" / "2026-11-25" / "manifest.json").read_text(encoding="utf-8"))
+    assert {row["reference"] for row in listed} == {l.reference for l in first.issued}
+    assert invoke("ledger", "check", "-w", str(workspace)).exit_code == 0
