@@ -29,6 +29,12 @@ def archive_path(workspace: Path, sha256: str, suffix: str = ".pdf") -> Path:
     return workspace / ARCHIVE_DIR / sha256[:2] / f"{sha256}{suffix}"
 
 
+def archived_file(workspace: Path, letter: LedgerLetter) -> Path:
+    """Where an issued letter's bytes are kept (a PDF, or a clerk's DOCX)."""
+    suffix = Path(letter.pdf_file or "").suffix if (letter.pdf_file or "").endswith(".docx") else ".pdf"
+    return archive_path(workspace, letter.pdf_sha256 or "", suffix)
+
+
 def stored_path(workspace: Path, path: Path) -> str:
     """A path as the ledger keeps it: relative to the workspace when inside it, so that a moved or
     copied workspace still finds its files."""
@@ -43,11 +49,11 @@ def workspace_file(workspace: Path, stored: str) -> Path:
     return path if path.is_absolute() else workspace / path
 
 
-def archive_letter(workspace: Path, content: bytes, record: dict[str, Any]) -> str:
+def archive_letter(workspace: Path, content: bytes, record: dict[str, Any], suffix: str = ".pdf") -> str:
     """Keep the letter's bytes and its ledger record; read them back before the letter counts as
     issued. Content-addressed, so writing the same letter twice is harmless."""
     sha256 = sha256_of(content)
-    path = archive_path(workspace, sha256)
+    path = archive_path(workspace, sha256, suffix)
     if not (path.is_file() and sha256_of(path.read_bytes()) == sha256):
         write_atomic(path, content)
         if sha256_of(path.read_bytes()) != sha256:
@@ -73,7 +79,7 @@ def archived_records(workspace: Path) -> list[dict[str, Any]]:
 
 def archive_has_letters(workspace: Path) -> bool:
     folder = workspace / ARCHIVE_DIR
-    return folder.is_dir() and any(folder.glob("??/*.pdf"))
+    return folder.is_dir() and any(p.suffix != ".json" for p in folder.glob("??/*.*"))
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,8 @@ def reprint(workspace: Workspace, ledger: Ledger, reference: str, rerender: bool
     letter = ledger.letter(reference)
     if letter.pdf_sha256 is None:
         raise UserError(f"{reference} is {letter.status}: it was never issued")
-    places = [archive_path(workspace.path, letter.pdf_sha256)]
-    if letter.pdf_file:
+    places = [archived_file(workspace.path, letter)]
+    if letter.pdf_file and workspace_file(workspace.path, letter.pdf_file) != places[0]:
         places.append(workspace_file(workspace.path, letter.pdf_file))
     for place in places:
         if place.is_file():

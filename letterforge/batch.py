@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from letterforge.archive import (ARCHIVE_DIR, archive_has_letters, archive_letter, archive_path, same_file,
+from letterforge.archive import (ARCHIVE_DIR, archive_has_letters, archive_letter, archived_file, same_file,
                                  stored_path, workspace_file)
 from letterforge.diagnostics import UserError
 from letterforge.escalation import Decision, SentLetter, decide_letter, history_deadline
@@ -692,7 +692,7 @@ def _restore_from_archive(workspace: Workspace, letters: list[LedgerLetter]) -> 
         sha256 = letter.pdf_sha256 or ""
         if same_file(path, sha256):
             continue
-        archived = archive_path(workspace.path, sha256)
+        archived = archived_file(workspace.path, letter)
         if same_file(archived, sha256):
             write_atomic(path, archived.read_bytes())
             log.warning("%s: restored from the archive", path)

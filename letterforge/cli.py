@@ -175,30 +175,47 @@ def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | N
 
 @cli.command()
 @click.argument("accounts", nargs=-1)
-@click.option("--all", "all_accounts", is_flag=True, help="Every account with overdue arrears and no hold.")
+@click.option("--all", "all_accounts", is_flag=True, help="Every account with overdue arrears and no hold (with --draft).")
 @click.option("--kind", type=click.Choice(["reminder", "demand", "lawyer"]), required=True,
               help="Which letter of the ladder.")
 @workspace_option
 @as_of_option
 @click.option("--format", "output_format", type=click.Choice(["pdf", "docx", "html"]), default="pdf",
-              show_default=True, help="PDF to print, DOCX to edit in Word/WPS, HTML to preview.")
+              show_default=True, help="PDF to print, DOCX to edit in Word/WPS, HTML to preview (drafts only).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="File (one letter) or folder (default: the current folder).")
-@click.option("--reference", default="", help="The letter's reference number (default: kind-date-account).")
+@click.option("--draft", is_flag=True, help="An unnumbered preview watermarked 草稿/DRAFT, for any account and kind; "
+              "nothing is recorded.")
+@click.option("--force", is_flag=True, help="Issue the letter although the ladder's rules do not call for it now.")
+@click.option("--reason", default="", help="Why, with --force (kept in the ledger).")
 def render(accounts: tuple[str, ...], all_accounts: bool, kind: str, workspace: Path | None, as_of: Any,
-           output_format: str, output: Path | None, reference: str) -> None:
-    """Write the KIND letter of ACCOUNTS, with its three schedules."""
+           output_format: str, output: Path | None, draft: bool, force: bool, reason: str) -> None:
+    """Issue the KIND letter to ACCOUNTS now, numbered and recorded as the batch does (or --draft)."""
+    from letterforge.clerk import draft_letters, issue_letters
     from letterforge.outputs import letter_paths, write_atomic
-    from letterforge.pipeline import render_letters
     from letterforge.records import LetterKind
 
     if bool(accounts) == all_accounts:
         raise click.UsageError("give one or more ACCOUNTS, or --all")
-    letters = render_letters(_open_workspace(workspace), accounts, LetterKind(kind), _as_of(as_of),
-                             output_format, reference)
-    for letter, path in zip(letters, letter_paths([letter.file_name for letter in letters], output)):
-        write_atomic(path, letter.content)
-        click.echo(f"wrote {path}  ({letter.draft.reference}, deadline {letter.draft.deadline.isoformat()})")
+    if all_accounts and not draft:
+        raise click.UsageError("--all previews every account with --draft; the day's letters are issued by `batch`")
+    if force != bool(reason.strip()) or (force and draft):
+        raise click.UsageError("--force needs --reason \"…\" (and issues a letter, so not with --draft)")
+    opened = _open_workspace(workspace)
+    if draft:
+        made = draft_letters(opened, accounts, LetterKind(kind), _as_of(as_of), output_format)
+    else:
+        made = issue_letters(opened, accounts, LetterKind(kind), _as_of(as_of), output_format, _now, reason.strip())
+    for item, path in zip(made, letter_paths([item.letter.file_name for item in made], output)):
+        write_atomic(path, item.letter.content)
+        letter = item.letter.draft
+        if draft:
+            verdict = "the rules allow it now" if item.eligible else f"the rules do not call for it now: {item.why}"
+            click.echo(f"wrote {path}  (draft, not issued; {verdict})")
+        else:
+            forced = f"; forced: {item.forced}" if item.forced else ""
+            click.echo(f"wrote {path}  ({letter.reference}, deadline {letter.deadline.isoformat()}, recorded in the "
+                       f"ledger{forced})")
 
 
 @cli.group()

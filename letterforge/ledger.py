@@ -397,14 +397,23 @@ class Ledger:
                     (letter.kind.value, letter.year, letter.number))
 
     # -- the plan
-    def add_planned(self, letters: list[tuple[str, LetterKind, date, str]]) -> None:
-        """Record newly planned letters (account, kind, day, group); planned days never move."""
+    def add_planned(self, letters: list[tuple[str, LetterKind, date, str]]) -> list[LedgerLetter]:
+        """Record newly planned letters (account, kind, day, group)."""
+        ids = []
         with self.transaction():
             for account_id, kind, day, group in letters:
                 cursor = self.connection.execute(
                     "INSERT INTO letters (account_id, kind, status, planned_on, group_name) VALUES (?, ?, 'planned', ?, ?)",
                     (account_id, kind.value, day.isoformat(), group))
+                ids.append(cursor.lastrowid)
                 self._event(cursor.lastrowid, account_id, "planned", f"{kind.value} planned for {day.isoformat()}")
+        by_id = {letter.id: letter for letter in self.letters(status="planned")}
+        return [by_id[i] for i in ids]
+
+    def note(self, letter: LedgerLetter, event: str, detail: str) -> None:
+        """An event about a letter that changes nothing else (e.g. a clerk's reason for forcing it)."""
+        with self.transaction():
+            self._event(letter.id, letter.account_id, event, detail)
 
     def move_planned(self, moves: list[tuple[LedgerLetter, date]]) -> None:
         """Give letters whose day passed without a batch, or found no room left, their new day."""

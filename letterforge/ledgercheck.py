@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from letterforge.archive import archive_path, archived_records, same_file, stored_path, workspace_file
+from letterforge.archive import archive_path, archived_file, archived_records, same_file, stored_path, workspace_file
 from letterforge.batch import read_manifest
 from letterforge.diagnostics import UserError
 from letterforge.ledger import LEDGER_FILE, SENT, Ledger, LedgerError, RebuiltLetter, open_ledger
@@ -41,12 +41,12 @@ def check_ledger(workspace: Workspace, ledger: Ledger, out: Path | None = None) 
         if not letter.pdf_sha256:
             problems.append(f"{name}: {letter.status} but the ledger keeps no SHA-256 of it")
             continue
-        archived = archive_path(workspace.path, letter.pdf_sha256)
+        archived = archived_file(workspace.path, letter)
         if not archived.is_file():
             problems.append(f"{name}: its archived bytes are missing ({archived})")
         elif not same_file(archived, letter.pdf_sha256):
             problems.append(f"{name}: its archived bytes differ from the ledger's SHA-256 ({archived})")
-        if letter.pdf_file:
+        if letter.pdf_file and workspace_file(workspace.path, letter.pdf_file) != archived:
             issued = workspace_file(workspace.path, letter.pdf_file)
             if not issued.is_file():
                 problems.append(f"{name}: its day-folder file is missing ({issued})")

@@ -174,11 +174,12 @@ def test_lawyer_letter_refused_without_a_firm(copy_sample):
 
 def test_render_cli_writes_and_says_where(tmp_path):
     result = CliRunner().invoke(cli, ["render", "C-1004", "C-1006", "--kind", "demand", "-w",
-                                      str(SAMPLES / "receivables-en"), "--as-of", "2026-11-25", "-o", str(tmp_path)])
+                                      str(SAMPLES / "receivables-en"), "--as-of", "2026-11-25", "-o", str(tmp_path),
+                                      "--draft"])
     assert result.exit_code == 0, result.output
     for account in ("C-1004", "C-1006"):
         path = tmp_path / f"{account}-demand.pdf"
-        assert f"wrote {path}" in result.output
+        assert f"wrote {path}  (draft, not issued;" in result.output
         assert PdfReader(path).pages
 
 

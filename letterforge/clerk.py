@@ -1,0 +1,118 @@
+"""A clerk's letter: one letter issued now, under the batch's rules and into the same ledger, with
+a number from the series and its bytes archived; or a draft, watermarked and never recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from letterforge.archive import archive_letter, archive_path, stored_path
+from letterforge.batch import (DayPlan, _refuse_unsafe_day, earlier_letters, explain, letter_snapshot, plan_letters,
+                               workspace_lock)
+from letterforge.diagnostics import UserError
+from letterforge.ledger import Ledger, open_ledger, read_ledger
+from letterforge.pipeline import LetterFactory, RenderedLetter
+from letterforge.records import LetterKind
+from letterforge.validation import DebtorData
+from letterforge.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ClerkLetter:
+    letter: RenderedLetter
+    eligible: bool
+    why: str  # the ladder's verdict for the account on the day, in words
+    forced: str = ""  # the clerk's reason for issuing a letter the rules do not allow
+
+
+def eligibility(day_plan: DayPlan, account_id: str, kind: LetterKind) -> tuple[bool, str]:
+    """Whether the rules the batch follows allow this letter now, and why, in words."""
+    pending = day_plan.pending.get(account_id)
+    decision = day_plan.decisions.get(account_id)
+    if pending is None and decision is None:
+        raise UserError(f"unknown account: {account_id}")
+    allowed = (pending is not None and pending.kind is kind) or (decision is not None and decision.kind is kind)
+    return allowed, explain(day_plan, account_id)
+
+
+def draft_letters(workspace: Workspace, account_ids: tuple[str, ...], kind: LetterKind, as_of: date,
+                  output_format: str) -> list[ClerkLetter]:
+    """Unnumbered previews watermarked 草稿/DRAFT, for any account and kind (every account with
+    overdue arrears when none are given); eligibility is reported, not enforced."""
+    factory = LetterFactory(workspace)
+    ledger = read_ledger(workspace.path)
+    try:
+        day_plan = plan_letters(workspace, factory.data, ledger, as_of)
+        if not account_ids:
+            account_ids = tuple(account_id for account_id, statement in day_plan.statements.items()
+                                if statement.lines and not statement.account.on_hold(as_of))
+        made = []
+        for account_id in account_ids:
+            allowed, why = eligibility(day_plan, account_id, kind)
+            draft = factory.draft(account_id, kind, as_of, earlier=earlier_letters(ledger, account_id, as_of))
+            draft = replace(draft, draft_clauses=True)  # watermarked, like a clause preview
+            made.append(ClerkLetter(factory.render(draft, output_format), allowed, why))
+        return made
+    finally:
+        ledger.close()
+
+
+def issue_letters(workspace: Workspace, account_ids: tuple[str, ...], kind: LetterKind, as_of: date,
+                  output_format: str, now: Callable[[], datetime], force_reason: str = "") -> list[ClerkLetter]:
+    """Issue the KIND letter to each account as the batch would: the ladder's rules (unless forced,
+    with a reason the ledger keeps), a reference from the series, the bytes archived, a ledger
+    record. A letter the batch had planned for the account and kind is superseded; the clerk's
+    letter counts towards the day's caps."""
+    if output_format not in ("pdf", "docx"):
+        raise UserError(f"an issued letter is a PDF or a DOCX; use --draft for an {output_format} preview")
+    with workspace_lock(workspace):
+        data = workspace.load_data()
+        ledger = open_ledger(workspace.path, now)
+        try:
+            _refuse_unsafe_day(workspace, ledger, data, as_of, workspace.path / "out")
+            factory = LetterFactory(workspace, data)
+            return [_issue_one(workspace, data, ledger, factory, account_id, kind, as_of, output_format, force_reason)
+                    for account_id in account_ids]
+        finally:
+            ledger.close()
+
+
+def _issue_one(workspace: Workspace, data: DebtorData, ledger: Ledger, factory: LetterFactory, account_id: str,
+               kind: LetterKind, as_of: date, output_format: str, force_reason: str) -> ClerkLetter:
+    day_plan = plan_letters(workspace, data, ledger, as_of)
+    allowed, why = eligibility(day_plan, account_id, kind)
+    if not allowed and not force_reason:
+        raise UserError(f"no {kind.value} letter is due for {account_id} on {as_of.isoformat()}: {why} "
+                        "Give --force --reason \"…\" to issue it anyway (the ledger keeps the reason), or --draft "
+                        "for a preview.")
+    # Compose first: a letter that cannot be made (no law firm, nothing owed) reserves no number.
+    earlier = earlier_letters(ledger, account_id, as_of)
+    factory.draft(account_id, kind, as_of, "-", earlier=earlier)
+    statement = day_plan.statements[account_id]
+    for letter in ledger.letters(account_id=account_id, kind=kind.value):
+        if letter.status in ("planned", "reserved"):
+            ledger.cancel(letter, f"superseded by a clerk's letter issued on {as_of.isoformat()}")
+    group = statement.account.building or f"({account_id})"
+    planned = ledger.add_planned([(account_id, kind, as_of, group)])
+    policy = workspace.config.policy
+    (reserved,) = ledger.reserve_references(planned, lambda k, year, n: policy.reference(k.value, year, n), as_of)
+    if force_reason:
+        ledger.note(reserved, "forced", f"issued by a clerk against the rules: {force_reason} (the rules said: {why})")
+    draft = factory.draft(account_id, kind, as_of, reserved.reference or "", earlier=earlier)
+    rendered = factory.render(draft, output_format)
+    suffix = f".{output_format}"
+    record = {"reference": reserved.reference, "account_id": account_id, "kind": kind.value, "group": group,
+              "issued_on": as_of.isoformat(), "deadline": draft.deadline.isoformat(),
+              "principal": str(draft.statement.principal),
+              "late_fees": str(draft.statement.late_fees + draft.statement.compensation),
+              "total": str(draft.statement.total),
+              "clauses": [f"{c['id']}@{c['version']}#{c['sha256']}" for c in draft.clause_versions],
+              "snapshot": letter_snapshot(factory, draft, earlier), "issued_by": "clerk", "forced": force_reason}
+    sha256 = archive_letter(workspace.path, rendered.content, record, suffix)
+    record["sha256"] = sha256
+    ledger.mark_issued(reserved, as_of, draft.deadline, draft.statement.principal,
+                       draft.statement.late_fees + draft.statement.compensation, draft.statement.total,
+                       record["clauses"], sha256, stored_path(workspace.path, archive_path(workspace.path, sha256, suffix)),
+                       record["snapshot"])
+    return ClerkLetter(rendered, allowed, why, force_reason)
