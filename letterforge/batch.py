@@ -22,8 +22,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from letterforge.archive import (ARCHIVE_DIR, archive_has_letters, archive_letter, archived_file, same_file,
-                                 stored_path, workspace_file)
+from letterforge.archive import (ARCHIVE_DIR, archive_has_letters, archive_letter, archive_path, archived_file,
+                                 same_file, stored_path, workspace_file)
 from letterforge.diagnostics import UserError
 from letterforge.escalation import Decision, SentLetter, decide_letter, history_deadline
 from letterforge.calendars import is_working_day
@@ -219,6 +219,11 @@ def _render_task(task: RenderTask, as_of: date) -> dict[str, Any]:
     draft = factory.draft(task.account_id, task.kind, as_of, task.reference, earlier=task.earlier)
     content = _worker_renderer(factory, draft)
     write_atomic(Path(task.pending), content)
+    return letter_facts(factory, draft, content, task.earlier)
+
+
+def letter_facts(factory: Any, draft: Any, content: bytes, earlier: tuple[PriorLetter, ...]) -> dict[str, Any]:
+    """What the ledger records of a made letter: its hash, deadline, amounts, clauses, snapshot."""
     statement = draft.statement
     return {
         "sha256": hashlib.sha256(content).hexdigest(),
@@ -227,8 +232,26 @@ def _render_task(task: RenderTask, as_of: date) -> dict[str, Any]:
         "late_fees": statement.late_fees + statement.compensation,
         "total": statement.total,
         "clauses": [f"{c['id']}@{c['version']}#{c['sha256']}" for c in draft.clause_versions],
-        "snapshot": letter_snapshot(factory, draft, task.earlier),
+        "snapshot": letter_snapshot(factory, draft, earlier),
     }
+
+
+def record_issue(workspace: Workspace, ledger: Ledger, letter: LedgerLetter, as_of: date, content: bytes,
+                 facts: dict[str, Any], file: Path | None, suffix: str = ".pdf", **extra: str) -> None:
+    """Archive the letter's bytes with its record, read them back, then mark it issued: never a
+    letter recorded as issued without its archived bytes. `file` is its day-folder copy, if any."""
+    if hashlib.sha256(content).hexdigest() != facts["sha256"]:
+        raise UserError(f"{letter.reference}: the rendered file changed before it was archived")
+    stored = stored_path(workspace.path, file if file is not None else
+                         archive_path(workspace.path, facts["sha256"], suffix))
+    record = {"reference": letter.reference, "account_id": letter.account_id, "kind": letter.kind.value,
+              "group": letter.group, "issued_on": as_of.isoformat(), "deadline": facts["deadline"].isoformat(),
+              "principal": str(facts["principal"]), "late_fees": str(facts["late_fees"]),
+              "total": str(facts["total"]), "clauses": facts["clauses"], "sha256": facts["sha256"],
+              "file": stored, "snapshot": facts["snapshot"], **extra}
+    archive_letter(workspace.path, content, record, suffix)
+    ledger.mark_issued(letter, as_of, facts["deadline"], facts["principal"], facts["late_fees"], facts["total"],
+                       facts["clauses"], facts["sha256"], stored, facts["snapshot"])
 
 
 def letter_snapshot(factory: Any, draft: Any, earlier: tuple[PriorLetter, ...]) -> dict[str, Any]:
@@ -379,7 +402,7 @@ def run_batch(
             return report  # letters go out on working days only; cron may run every day
         ledger = open_ledger(workspace.path, now)
         try:
-            _refuse_unsafe_day(workspace, ledger, data, as_of, out)
+            refuse_unsafe_day(workspace, ledger, data, as_of, out)
             _check_writable(folder)
             ledger.begin_day(as_of, stored_path(workspace.path, out))
             day = next(d for d in ledger.days() if d.day == as_of)
@@ -428,7 +451,7 @@ def _check_writable(folder: Path) -> None:
                         "with --out or give letterforge write access to it. Nothing was issued.") from None
 
 
-def _refuse_unsafe_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path) -> None:
+def refuse_unsafe_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path) -> None:
     """Before anything is issued: days in order, no letter the ledger does not know about, and
     reference series without holes. Each refusal says what to do."""
     # The last day run, or the last day a letter was issued (a ledger from before days were kept,
@@ -592,23 +615,14 @@ def _render_all(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter
     if not tasks:
         return
 
-    def finish(letter: LedgerLetter, result: dict[str, Any]) -> None:
+    def finish(letter: LedgerLetter, facts: dict[str, Any]) -> None:
         # The bytes are archived and read back, the PDF takes its final name, then the ledger
         # records it: a crash between any two steps leaves the letter reserved, and the next run
-        # makes it again. A letter is never recorded as issued without its archived bytes.
+        # makes it again.
         pending, final = _pending_file(folder, letter), _letter_file(folder, letter)
         content = pending.read_bytes()
-        if hashlib.sha256(content).hexdigest() != result["sha256"]:
-            raise UserError(f"{pending}: the rendered file changed before it was archived")
-        record = {"reference": letter.reference, "account_id": letter.account_id, "kind": letter.kind.value,
-                  "group": letter.group, "issued_on": as_of.isoformat(), "deadline": result["deadline"].isoformat(),
-                  "principal": str(result["principal"]), "late_fees": str(result["late_fees"]),
-                  "total": str(result["total"]), "clauses": result["clauses"], "sha256": result["sha256"],
-                  "file": stored_path(workspace.path, final), "snapshot": result["snapshot"]}
-        archive_letter(workspace.path, content, record)
         os.replace(pending, final)
-        ledger.mark_issued(letter, as_of, result["deadline"], result["principal"], result["late_fees"],
-                           result["total"], result["clauses"], result["sha256"], record["file"], result["snapshot"])
+        record_issue(workspace, ledger, letter, as_of, content, facts, final)
         report.issued.append(ledger.letter(letter.reference or ""))
         if progress:
             progress(letter)

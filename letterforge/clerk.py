@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from letterforge.archive import archive_letter, archive_path, stored_path
-from letterforge.batch import (DayPlan, _refuse_unsafe_day, earlier_letters, explain, letter_snapshot, plan_letters,
-                               workspace_lock)
+from letterforge.batch import (DayPlan, refuse_unsafe_day, earlier_letters, explain, letter_facts, plan_letters,
+                               record_issue, workspace_lock)
 from letterforge.diagnostics import UserError
 from letterforge.ledger import Ledger, open_ledger, read_ledger
 from letterforge.pipeline import LetterFactory, RenderedLetter
@@ -70,7 +69,7 @@ def issue_letters(workspace: Workspace, account_ids: tuple[str, ...], kind: Lett
         data = workspace.load_data()
         ledger = open_ledger(workspace.path, now)
         try:
-            _refuse_unsafe_day(workspace, ledger, data, as_of, workspace.path / "out")
+            refuse_unsafe_day(workspace, ledger, data, as_of, workspace.path / "out")
             factory = LetterFactory(workspace, data)
             return [_issue_one(workspace, data, ledger, factory, account_id, kind, as_of, output_format, force_reason)
                     for account_id in account_ids]
@@ -101,18 +100,7 @@ def _issue_one(workspace: Workspace, data: DebtorData, ledger: Ledger, factory: 
         ledger.note(reserved, "forced", f"issued by a clerk against the rules: {force_reason} (the rules said: {why})")
     draft = factory.draft(account_id, kind, as_of, reserved.reference or "", earlier=earlier)
     rendered = factory.render(draft, output_format)
-    suffix = f".{output_format}"
-    record = {"reference": reserved.reference, "account_id": account_id, "kind": kind.value, "group": group,
-              "issued_on": as_of.isoformat(), "deadline": draft.deadline.isoformat(),
-              "principal": str(draft.statement.principal),
-              "late_fees": str(draft.statement.late_fees + draft.statement.compensation),
-              "total": str(draft.statement.total),
-              "clauses": [f"{c['id']}@{c['version']}#{c['sha256']}" for c in draft.clause_versions],
-              "snapshot": letter_snapshot(factory, draft, earlier), "issued_by": "clerk", "forced": force_reason}
-    sha256 = archive_letter(workspace.path, rendered.content, record, suffix)
-    record["sha256"] = sha256
-    ledger.mark_issued(reserved, as_of, draft.deadline, draft.statement.principal,
-                       draft.statement.late_fees + draft.statement.compensation, draft.statement.total,
-                       record["clauses"], sha256, stored_path(workspace.path, archive_path(workspace.path, sha256, suffix)),
-                       record["snapshot"])
+    record_issue(workspace, ledger, reserved, as_of, rendered.content,
+                 letter_facts(factory, draft, rendered.content, earlier), None, f".{output_format}",
+                 issued_by="clerk", forced=force_reason)
     return ClerkLetter(rendered, allowed, why, force_reason)
