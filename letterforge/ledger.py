@@ -399,13 +399,13 @@ class Ledger:
     # -- the plan
     def add_planned(self, letters: list[tuple[str, LetterKind, date, str]]) -> list[LedgerLetter]:
         """Record newly planned letters (account, kind, day, group)."""
-        ids = []
+        ids: list[int] = []
         with self.transaction():
             for account_id, kind, day, group in letters:
                 cursor = self.connection.execute(
                     "INSERT INTO letters (account_id, kind, status, planned_on, group_name) VALUES (?, ?, 'planned', ?, ?)",
                     (account_id, kind.value, day.isoformat(), group))
-                ids.append(cursor.lastrowid)
+                ids.append(int(cursor.lastrowid or 0))
                 self._event(cursor.lastrowid, account_id, "planned", f"{kind.value} planned for {day.isoformat()}")
         by_id = {letter.id: letter for letter in self.letters(status="planned")}
         return [by_id[i] for i in ids]

@@ -60,12 +60,12 @@ def check_ledger(workspace: Workspace, ledger: Ledger, out: Path | None = None) 
             problems.append(str(error))
             continue
         for row in listed:
-            letter = by_reference.get(row["reference"])
-            if letter is None:
+            known = by_reference.get(row["reference"])
+            if known is None:
                 problems.append(f"{manifest}: {row['reference']} is not in the ledger")
-            elif letter.status not in SENT:
-                problems.append(f"{manifest}: {row['reference']} is {letter.status} in the ledger")
-            elif row.get("sha256") != letter.pdf_sha256:
+            elif known.status not in SENT:
+                problems.append(f"{manifest}: {row['reference']} is {known.status} in the ledger")
+            elif row.get("sha256") != known.pdf_sha256:
                 problems.append(f"{manifest}: {row['reference']} has another SHA-256 than in the ledger")
         names = {row["reference"] for row in listed}
         for letter in letters:
@@ -186,9 +186,11 @@ def _rebuilt(workspace: Workspace, row: dict[str, Any], policy: Any) -> RebuiltL
     if file is None or not same_file(file, sha256):
         notes.append("its day-folder file is missing or differs")
     stored = stored_path(workspace.path, file) if file is not None else None
+    principal, late_fees, total = (Decimal(row[k]) if row.get(k) not in (None, "", "None") else None
+                                   for k in ("principal", "late_fees", "total"))
+    clauses = row["clauses"].split() if isinstance(row.get("clauses"), str) else row.get("clauses") or ()
     return RebuiltLetter(
-        row["account_id"], kind, "issued", issued_on, reference, year, number, row.get("group", ""), issued_on,
-        date.fromisoformat(row["deadline"]) if row.get("deadline") else None,
-        *(Decimal(row[k]) if row.get(k) not in (None, "", "None") else None for k in ("principal", "late_fees", "total")),
-        tuple(row["clauses"].split() if isinstance(row.get("clauses"), str) else row.get("clauses") or ()),
-        sha256 or None, stored, row.get("snapshot"), "; ".join(notes))
+        row["account_id"], kind, "issued", issued_on, reference, year, number, group=row.get("group", ""),
+        issued_on=issued_on, deadline=date.fromisoformat(row["deadline"]) if row.get("deadline") else None,
+        principal=principal, late_fees=late_fees, total=total, clauses=tuple(clauses), pdf_sha256=sha256 or None,
+        pdf_file=stored, snapshot=row.get("snapshot"), note="; ".join(notes))
