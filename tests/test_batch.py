@@ -38,7 +38,12 @@ def workspace(copy_sample) -> Path:
     return root
 
 
-def batch(root: Path, day: date, jobs: int = 1, **options):
+def batch(root: Path, day: date, jobs: int = 1, real: bool = False, **options):
+    """A day's batch; with a fast stand-in for WeasyPrint unless the test reads the letters."""
+    from conftest import fake_pdf
+
+    if not real:
+        options.setdefault("renderer", fake_pdf)
     return run_batch(Workspace.open(root), day, root / "out", jobs, CLOCK, **options)
 
 
@@ -82,7 +87,7 @@ def test_reference_series_go_on_after_the_letters_sent_before_letterforge(worksp
 
 
 def test_first_day_issues_the_staggered_share_and_writes_the_day(workspace):
-    report = batch(workspace, date(2026, 11, 25))
+    report = batch(workspace, date(2026, 11, 25), real=True)
     assert report.ok and not report.failed
     counts = report.counts()["issued"]
     assert counts["lawyer"] == 3 and counts["demand"] <= 2 and counts["reminder"] <= 3
@@ -218,7 +223,7 @@ def test_deadline_in_the_national_day_holiday_moves_to_the_next_working_day(work
 
 
 def test_reprint_reproduces_the_issued_pdf_byte_for_byte(workspace, tmp_path):
-    report = batch(workspace, date(2026, 11, 25))
+    report = batch(workspace, date(2026, 11, 25), real=True)
     letter = report.issued[0]
     pay_in_full(workspace, letter.account_id)  # the data moved on; the letter as issued must not
     result = CliRunner().invoke(cli, ["reprint", letter.reference, "-w", str(workspace), "-o", str(tmp_path / "r.pdf")])
@@ -285,11 +290,11 @@ def test_rejected_rows_are_reported_never_fatal(copy_sample):
 
 
 def test_parallel_workers_give_the_same_letters(workspace, copy_sample):
-    serial = batch(workspace, date(2026, 11, 25), jobs=1)
+    serial = batch(workspace, date(2026, 11, 25), jobs=1, real=True)
     other = copy_sample("property-zh", "second-copy")
     config = other / "letterforge.toml"
     config.write_text(config.read_text(encoding="utf-8") + SMALL_CAPS, encoding="utf-8")
-    parallel = batch(other, date(2026, 11, 25), jobs=2)
+    parallel = batch(other, date(2026, 11, 25), jobs=2, real=True)
     assert {(l.reference, l.pdf_sha256) for l in serial.issued} == {(l.reference, l.pdf_sha256) for l in parallel.issued}
 
 
@@ -390,7 +395,13 @@ def test_the_lawyers_letter_cites_the_demands_letterforge_sent(workspace):
     ledger = open_ledger(workspace, CLOCK)
     demand = next(l for l in ledger.letters(account_id="JX-1-0202", kind="demand") if l.status == "issued")
     ledger.close()
-    text = subprocess.run(["pdftotext", str(workspace / lawyer.pdf_file), "-"], capture_output=True,
+    from letterforge.archive import rerender_letter
+
+    ledger = open_ledger(workspace, CLOCK)
+    real_pdf = rerender_letter(Workspace.open(workspace), ledger, lawyer)  # WeasyPrint, from what the batch kept
+    ledger.close()
+    (workspace / "lawyer.pdf").write_bytes(real_pdf)
+    text = subprocess.run(["pdftotext", str(workspace / "lawyer.pdf"), "-"], capture_output=True,
                           text=True).stdout.replace("\n", "")
     assert "先后2次" in text
     assert f"{demand.issued_on.year}年{demand.issued_on.month}月{demand.issued_on.day}日" in text
