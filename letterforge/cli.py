@@ -418,10 +418,14 @@ def ledger_show(reference: str, workspace: Path | None, output_format: str) -> N
     """One letter with its events."""
     from letterforge.reports import to_json
 
-    book = _open_ledger(_open_workspace(workspace), read_only=True)
+    from letterforge.archive import archived_file
+
+    opened = _open_workspace(workspace)
+    book = _open_ledger(opened, read_only=True)
     letter, events = book.letter(reference), book.events(reference)
     book.close()
-    record = {**letter.as_dict(), "events": [e.__dict__ for e in events]}
+    archived = str(archived_file(opened.path, letter).relative_to(opened.path)) if letter.pdf_sha256 else None
+    record = {**letter.as_dict(), "archived_file": archived, "events": [e.__dict__ for e in events]}
     if output_format == "json":
         click.echo(to_json(record))
         return
