@@ -10,6 +10,7 @@ from typing import Any
 
 import segno
 
+from letterforge.addressing import PROTOCOL_REPLY_DAYS, address_debtor, pre_action_protocol_applies, uk_letter_problems
 from letterforge.calendars import deadline_after
 from letterforge.clauses import Clause, ClauseLibrary, select_clauses
 from letterforge.config import WorkspaceConfig
@@ -23,6 +24,7 @@ KIND_CODES = {LetterKind.REMINDER: "REM", LetterKind.DEMAND: "DEM", LetterKind.L
 # variable, and a test proves each one resolves in a composed letter.
 CLAUSE_VARIABLES = frozenset({
     "debtor.name", "debtor.address", "debtor.account_id", "debtor.unit", "debtor.building", "debtor.note",
+    "debtor.type", "salutation", "closing",
     "creditor.name", "creditor.address", "creditor.phone", "creditor.office_hours", "creditor.email",
     "law_firm.name", "law_firm.address", "law_firm.phone", "law_firm.lawyer", "law_firm.certificate_number",
     "letter.reference", "letter.issued_on", "letter.deadline", "letter.reply_days",
@@ -178,8 +180,14 @@ def compose_letter(
             raise UserError("a lawyer's letter needs a law firm and a lawyer with a practising certificate; "
                             f"set {', '.join(missing)} in letterforge.toml")
     locale = account.language or config.locale
+    problems = uk_letter_problems(config, account, kind, locale)
+    if problems:
+        raise UserError(f"no {kind.value} letter for {account.account_id}: " + "; ".join(problems))
+    demands_sent = sum(1 for letter in history if letter.account_id == account.account_id
+                       and letter.kind is LetterKind.DEMAND and letter.issued_on <= issued_on)
+    facts = {"debtor": {"type": account.debtor_type.value}, "demands_sent": demands_sent}
     clauses = select_clauses(library, kind, locale, config.creditor.type, account.category.value, issued_on,
-                             allow_drafts=allow_draft_clauses, preview=preview)
+                             allow_drafts=allow_draft_clauses, preview=preview, facts=facts)
     days = reply_days(kind, account.category, config)
     deadline = deadline_after(issued_on, days, config.region)
     reference = reference or default_reference(kind, account.account_id, issued_on)
@@ -189,6 +197,7 @@ def compose_letter(
                      if letter.account_id == account.account_id and letter.kind is LetterKind.DEMAND
                      and letter.issued_on <= issued_on)
     payment = config.payment
+    address = address_debtor(account, locale)
     context: dict[str, Any] = {
         "letter": {"kind": kind.value, "reference": reference, "issued_on": issued_on, "deadline": deadline,
                    "reply_days": days, "locale": locale},
@@ -196,7 +205,13 @@ def compose_letter(
         "law_firm": config.law_firm.model_dump() if kind is LetterKind.LAWYER else None,
         "debtor": {"account_id": account.account_id, "name": account.name, "address": account.address,
                    "unit": account.unit, "building": account.building, "note": account.note,
-                   "category": account.category.value},
+                   "category": account.category.value, "type": account.debtor_type.value,
+                   "title": account.title, "surname": account.surname},
+        "salutation": address.salutation,
+        "closing": address.closing,
+        "pre_action_protocol": ({"reply_days": PROTOCOL_REPLY_DAYS,
+                                 "reply_by": deadline_after(issued_on, PROTOCOL_REPLY_DAYS, config.region)}
+                                if pre_action_protocol_applies(account, kind, locale) else None),
         "statement": _statement_context(statement),
         "total": statement.total,
         "total_capitals": statement.total_in_capitals,
