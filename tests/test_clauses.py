@@ -40,12 +40,15 @@ def test_parse_clause_reads_front_matter_and_text():
 
 
 def test_every_kind_locale_type_and_category_has_one_clause_per_slot():
+    from letterforge.clausecheck import FACT_SCENARIOS
+
     library = load_clause_library([SHIPPED])
     for locale, creditor_type in (("zh-CN", "property"), ("zh-CN", "water"), ("en-GB", "receivables")):
         for kind in LetterKind:
             for category in ("forgot", "hardship", "dispute", "wilful", "unknown"):
-                chosen = select_clauses(library, kind, locale, creditor_type, category, AS_OF)
-                assert [c.slot for c in chosen] == list(LETTER_SLOTS[kind])
+                for facts in FACT_SCENARIOS:
+                    chosen = select_clauses(library, kind, locale, creditor_type, category, AS_OF, facts=facts)
+                    assert [c.slot for c in chosen] == list(LETTER_SLOTS[kind])
 
 
 def test_selection_names_the_slot_when_none_or_several(copy_sample):
@@ -123,7 +126,7 @@ def test_preview_puts_the_draft_in_place_with_a_watermark_on_every_page(copy_sam
 
 
 def test_preview_of_an_approved_version_has_no_watermark(tmp_path):
-    result = CliRunner().invoke(cli, ["clauses", "preview", "en-GB.receivables.lawyer.facts", "--format", "html",
+    result = CliRunner().invoke(cli, ["clauses", "preview", "en-GB.receivables.lawyer.facts.demanded", "--format", "html",
                                       "-w", str(SAMPLES / "receivables-en"), "--as-of", "2026-11-25",
                                       "-o", str(tmp_path / "p.html")])
     assert result.exit_code == 0, result.output
@@ -155,5 +158,5 @@ def test_clauses_list_filters_and_json():
     result = CliRunner().invoke(cli, ["clauses", "list", "--kind", "lawyer", "--locale", "en-GB", "--format", "json",
                                       "-w", str(SAMPLES / "receivables-en")])
     rows = json.loads(result.stdout)
-    assert len(rows) == 13 and all(r["kinds"] == "lawyer" and r["id"].startswith("en-GB") for r in rows)
+    assert len(rows) == 20 and all(r["kinds"] == "lawyer" and r["id"].startswith("en-GB") for r in rows)
     assert {"id", "version", "slot", "kinds", "creditor_types", "status", "effective", "approved"} <= set(rows[0])
