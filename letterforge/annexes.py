@@ -3,6 +3,7 @@ from their HTML templates (templates/en-GB/protocol/) as Word headings, paragrap
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -77,10 +78,15 @@ class _AnnexParser(HTMLParser):
             self.blocks.append(Block("table", rows=[row for row in self._rows if row]))
             self._rows = None
         elif tag in ("h2", "h3", "p", "li", "div") and self._runs is not None:
-            runs = [(" ".join(text.split()) if text.strip() else " ", bold) for text, bold in self._runs]
-            text = "".join(t for t, _ in runs).strip()
-            if text:
-                self.blocks.append(Block(self._kind, text, runs))
+            runs = [(re.sub(r"\s+", " ", text), bold) for text, bold in self._runs]
+            while runs and not runs[0][0].strip():
+                runs.pop(0)
+            while runs and not runs[-1][0].strip():
+                runs.pop()
+            if runs:
+                runs[0] = (runs[0][0].lstrip(), runs[0][1])
+                runs[-1] = (runs[-1][0].rstrip(), runs[-1][1])
+                self.blocks.append(Block(self._kind, "".join(t for t, _ in runs), runs))
             self._runs = None
 
     def handle_data(self, data: str) -> None:
