@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from letterforge.clauses import LETTER_SLOTS, Clause, ClauseLibrary
 from letterforge.config import SUPPORTED_LOCALES, WorkspaceConfig
@@ -191,17 +192,17 @@ def _overlap(first: Clause, second: Clause) -> bool:
 # The letters' facts that clause conditions (`when:`) may depend on, in every combination a
 # letter can meet: coverage is checked for each.
 FACT_SCENARIOS = tuple(
-    {"debtor": {"type": debtor_type.value}, "demands_sent": demands}
-    for debtor_type in DebtorType for demands in (0, 1, 3)
+    {"debtor": {"type": debtor_type.value}, "demands_sent": demands, "instalments": {"offered": instalments},
+     "waiver": {"offered": waiver}}
+    for debtor_type in DebtorType for demands in (0, 1, 3) for instalments in (True, False) for waiver in (True, False)
 )
 
 
-def _scenario_label(facts: dict[str, object], conditional: bool) -> str:
+def _scenario_label(facts: dict[str, Any], conditional: bool) -> str:
     if not conditional:
         return ""
-    debtor = facts["debtor"]
-    assert isinstance(debtor, dict)
-    return f" (debtor.type {debtor['type']}, demands_sent {facts['demands_sent']})"
+    return (f" (debtor.type {facts['debtor']['type']}, demands_sent {facts['demands_sent']}, "
+            f"instalments.offered {facts['instalments']['offered']}, waiver.offered {facts['waiver']['offered']})")
 
 
 @check
@@ -243,7 +244,8 @@ def _coverage(library: ClauseLibrary, context: CheckContext) -> list[Diagnostic]
                                                    f"{context.as_of.isoformat()} (effective {old.effective_from.isoformat()} "
                                                    f"to {until}) and nothing replaces it"))
                 else:
-                    unmet = sorted({" and ".join(c.when) for c in all_serving if c.when})
+                    unmet = sorted({" and ".join(c.when) for c in all_serving
+                                    if c.when and c.status == "approved" and c.in_force(context.as_of)})
                     detail = f"; the conditions {'; '.join(unmet)} do not hold" if unmet else ""
                     problems.append(Diagnostic(folder, None, None, "missing-slot",
                                                f"no approved clause for slot {slot!r} of {case}{detail}"))

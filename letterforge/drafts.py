@@ -183,11 +183,6 @@ def compose_letter(
     problems = uk_letter_problems(config, account, kind, locale)
     if problems:
         raise UserError(f"no {kind.value} letter for {account.account_id}: " + "; ".join(problems))
-    demands_sent = sum(1 for letter in history if letter.account_id == account.account_id
-                       and letter.kind is LetterKind.DEMAND and letter.issued_on <= issued_on)
-    facts = {"debtor": {"type": account.debtor_type.value}, "demands_sent": demands_sent}
-    clauses = select_clauses(library, kind, locale, config.creditor.type, account.category.value, issued_on,
-                             allow_drafts=allow_draft_clauses, preview=preview, facts=facts)
     days = reply_days(kind, account.category, config)
     deadline = deadline_after(issued_on, days, config.region)
     reference = reference or default_reference(kind, account.account_id, issued_on)
@@ -235,5 +230,8 @@ def compose_letter(
         "signatory": config.letters.signatory,
         "return_slip": config.letters.return_slip,
     }
+    # Clause conditions (`when:`) are read against the letter's own data.
+    clauses = select_clauses(library, kind, locale, config.creditor.type, account.category.value, issued_on,
+                             allow_drafts=allow_draft_clauses, preview=preview, facts=context)
     return LetterDraft(kind, locale, account, statement, reference, issued_on, deadline, clauses, context,
                        any(c.status == "draft" for c in clauses))

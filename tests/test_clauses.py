@@ -158,5 +158,42 @@ def test_clauses_list_filters_and_json():
     result = CliRunner().invoke(cli, ["clauses", "list", "--kind", "lawyer", "--locale", "en-GB", "--format", "json",
                                       "-w", str(SAMPLES / "receivables-en")])
     rows = json.loads(result.stdout)
-    assert len(rows) == 20 and all(r["kinds"] == "lawyer" and r["id"].startswith("en-GB") for r in rows)
+    assert len(rows) == 24 and all(r["kinds"] == "lawyer" and r["id"].startswith("en-GB") for r in rows)
     assert {"id", "version", "slot", "kinds", "creditor_types", "status", "effective", "approved"} <= set(rows[0])
+
+
+@pytest.mark.parametrize("condition, expected", [
+    ('debtor.type == "company"', True), ('debtor.type != "company"', False), ("demands_sent >= 2", True),
+    ("demands_sent < 2", False), ("demands_sent == 2", True), ("waiver.offered", False), ("not waiver.offered", True),
+    ("debtor.note", False), ("missing.value", False), ("not missing.value", True), ('missing.value == ""', True),
+    ("debtor.type > 3", False),
+])
+def test_clause_conditions(condition, expected):
+    from letterforge.clauses import condition_error, condition_holds
+
+    facts = {"debtor": {"type": "company", "note": ""}, "demands_sent": 2, "waiver": {"offered": False}}
+    assert condition_error(condition) == ""
+    assert condition_holds(condition, facts) is expected
+
+
+@pytest.mark.parametrize("condition", ["debtor.type in ('a', 'b')", "not demands_sent > 1", "x == y", "{{ x }}", ""])
+def test_clause_conditions_that_cannot_be_read(condition):
+    from letterforge.clauses import condition_error
+
+    assert condition_error(condition)
+
+
+def test_offers_and_debtor_type_choose_the_english_variants(copy_sample):
+    workspace = copy_sample("receivables-en")
+    settings = workspace / "letterforge.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "\n[offers]\nwaive_late_fee = false\ninstalments = false\n",
+                        encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    ids = {c.slot: c.id for c in factory.draft("C-1012", LetterKind.LAWYER, AS_OF).clauses}
+    assert ids["instruction"].endswith(".instruction.protocol") and ids["deadline"].endswith(".protocol.no-waiver")
+    assert ids["category_offer"].endswith(".hardship.protocol.no-instalments")
+    demand = {c.slot: c.id for c in factory.draft("C-1002", LetterKind.DEMAND, AS_OF).clauses}
+    assert demand["deadline_and_choices"].endswith(".in-full") and demand["consequence"].endswith(".no-instalments")
+    company = {c.slot: c.id for c in LetterFactory(Workspace.open(SAMPLES / "receivables-en"))
+               .draft("C-1004", LetterKind.LAWYER, AS_OF).clauses}
+    assert company["instruction"].endswith(".instruction.company") and company["deadline"].endswith(".deadline.company")
