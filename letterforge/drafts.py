@@ -184,6 +184,9 @@ def compose_letter(
     if problems:
         raise UserError(f"no {kind.value} letter for {account.account_id}: " + "; ".join(problems))
     days = reply_days(kind, account.category, config)
+    protocol = pre_action_protocol_applies(account, kind, locale)
+    if protocol:
+        days = max(days, PROTOCOL_REPLY_DAYS)  # the Protocol's 30 days to reply before any claim
     deadline = deadline_after(issued_on, days, config.region)
     reference = reference or default_reference(kind, account.account_id, issued_on)
     waived = statement.late_fees + statement.compensation
@@ -206,7 +209,7 @@ def compose_letter(
         "closing": address.closing,
         "pre_action_protocol": ({"reply_days": PROTOCOL_REPLY_DAYS,
                                  "reply_by": deadline_after(issued_on, PROTOCOL_REPLY_DAYS, config.region)}
-                                if pre_action_protocol_applies(account, kind, locale) else None),
+                                if protocol else None),
         "statement": _statement_context(statement),
         "total": statement.total,
         "total_capitals": statement.total_in_capitals,

@@ -159,3 +159,27 @@ def test_a_consumer_gets_no_late_payment_act_letter(copy_sample):
     factory = LetterFactory(Workspace.open(workspace))
     with pytest.raises(UserError, match="is an individual: the Late Payment of Commercial Debts"):
         factory.draft(accounts[0]["account_id"], LetterKind.REMINDER, AS_OF)
+
+
+def test_a_letter_of_claim_gives_at_least_the_protocols_thirty_days(copy_sample):
+    workspace = copy_sample("receivables-en")
+    settings = workspace / "letterforge.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("lawyer_reply_days = 30", "lawyer_reply_days = 14"),
+                        encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    to_sole_trader = factory.draft("C-1012", LetterKind.LAWYER, AS_OF)
+    to_company = factory.draft("C-1004", LetterKind.LAWYER, AS_OF)
+    assert (to_sole_trader.deadline - AS_OF).days >= 30
+    assert to_sole_trader.deadline == to_sole_trader.context["pre_action_protocol"]["reply_by"]
+    assert (to_company.deadline - AS_OF).days < 30 and to_company.context["pre_action_protocol"] is None
+
+
+def test_title_and_surname_print_literally(copy_sample):
+    workspace = copy_sample("receivables-en")
+    accounts = json.loads((workspace / "accounts.json").read_text(encoding="utf-8"))
+    row = next(a for a in accounts if a["account_id"] == "C-1012")
+    row["surname"] = "<b>Okafor</b> {{ 7*7 }}"
+    (workspace / "accounts.json").write_text(json.dumps(accounts), encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    html = factory.renderer.render_html(factory.draft("C-1012", LetterKind.REMINDER, AS_OF))
+    assert "Dear Mr &lt;b&gt;Okafor&lt;/b&gt; {{ 7*7 }}," in html and "<b>Okafor" not in html
