@@ -1,3 +1,4 @@
+import io
 import json
 import re
 from datetime import date
@@ -66,7 +67,7 @@ def factory():
 
 
 def page_texts(content: bytes) -> list[str]:
-    return [" ".join(page.extract_text().split()) for page in PdfReader(__import__("io").BytesIO(content)).pages]
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(content)).pages]
 
 
 def test_letter_of_claim_to_a_sole_trader_carries_the_protocol_pages_listed_and_prefilled(factory):
