@@ -184,3 +184,18 @@ def test_title_and_surname_print_literally(copy_sample):
     factory = LetterFactory(Workspace.open(workspace))
     html = factory.renderer.render_html(factory.draft("C-1012", LetterKind.REMINDER, AS_OF))
     assert "Dear Mr &lt;b&gt;Okafor&lt;/b&gt; {{ 7*7 }}," in html and "<b>Okafor" not in html
+
+
+def test_without_offers_no_english_letter_speaks_of_a_waiver_or_instalments(copy_sample):
+    workspace = copy_sample("receivables-en")
+    settings = workspace / "letterforge.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "\n[offers]\nwaive_late_fee = false\ninstalments = false\n",
+                        encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    for account_id in ("C-1002", "C-1012", "C-1016"):
+        for kind in LetterKind:
+            html = factory.renderer.render_html(factory.draft(account_id, kind, AS_OF))
+            # The Protocol's Financial Statement lets the debtor propose instalments: only the letter is read.
+            letter = html.split('<section class="annex"')[0]
+            text = re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(head|style)>.*?</\1>", " ", letter)).lower()
+            assert "waive" not in text and "instalment" not in text, (account_id, kind)
