@@ -404,6 +404,22 @@ def _salutation_rule(values: dict[str, Any], file: str, row: int, mapping: dict[
                        "or neither (\"Dear Sir or Madam\")")]
 
 
+def _consumer_problem(accounts: _ParsedTable, config: WorkspaceConfig, row: int,
+                      values: dict[str, Any]) -> Diagnostic | None:
+    """Late Payment Act interest is owed only between businesses: a letter claiming it from an
+    individual would be false, so such a row is set aside with the reason instead."""
+    if config.late_fee.rule != "uk_late_payment" or values.get("debtor_type") is not DebtorType.INDIVIDUAL:
+        return None
+    assert accounts.source is not None
+    headers = accounts.source.headers
+    index = map_columns(headers, ACCOUNT_FIELDS, ACCOUNT_ALIASES, config.columns)[0].get("debtor_type")
+    return Diagnostic(accounts.source.file, row, headers[index] if index is not None else "debtor_type",
+                      "consumer-debtor",
+                      f"{values['account_id']} is an individual, but the late fee rule is uk_late_payment: the Late "
+                      "Payment of Commercial Debts (Interest) Act 1998 applies only between businesses; write "
+                      "sole_trader if they bought for their business, or chase this debt outside this workspace")
+
+
 def load_debtor_data(workspace: Path, config: WorkspaceConfig) -> DebtorData:
     """Read and check the workspace's accounts, arrears and history; keep what is valid."""
     columns = config.columns
@@ -427,7 +443,11 @@ def load_debtor_data(workspace: Path, config: WorkspaceConfig) -> DebtorData:
                     accounts.source.file if accounts.source else "", number, "account_id", "duplicate-account",
                     f"account {account_id} appears on rows {rows}; fix the duplicates, none of them is used")])
             continue
-        number, values, _ = entries[0]
+        number, values, cells = entries[0]
+        consumer = _consumer_problem(accounts, config, number, values)
+        if consumer is not None:
+            accounts.reject(number, cells, [consumer])
+            continue
         source = f"{accounts.source.file if accounts.source else ''}:{number}"
         kept_accounts.append(Account(**values, source=source))
     known = {account.account_id for account in kept_accounts}

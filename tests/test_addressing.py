@@ -157,9 +157,22 @@ def test_a_consumer_gets_no_late_payment_act_letter(copy_sample):
     accounts = json.loads((workspace / "accounts.json").read_text(encoding="utf-8"))
     accounts[0].update(debtor_type="individual", title="Mrs", surname="Price")
     (workspace / "accounts.json").write_text(json.dumps(accounts), encoding="utf-8")
-    factory = LetterFactory(Workspace.open(workspace))
+    result = CliRunner().invoke(cli, ["render", accounts[0]["account_id"], "--kind", "reminder", "-w", str(workspace),
+                                      "--as-of", "2026-11-25", "-o", str(workspace / "x.pdf")])
+    assert result.exit_code == 1 and "its row was rejected; run `letterforge validate`" in result.stderr
+    validate = CliRunner().invoke(cli, ["validate", "-w", str(workspace)])
+    assert "is an individual, but the late fee rule is uk_late_payment" in validate.output + validate.stderr
+    # Data that reaches a letter by another road (a ledger snapshot, say) is refused at composition too.
+    from letterforge.drafts import compose_letter
+    from letterforge.statements import compute_statement
+
+    factory = LetterFactory(Workspace.open(SAMPLES / "receivables-en"))
+    sample = factory.data.account("C-1001")
+    consumer = Account(**{**sample.__dict__, "debtor_type": DebtorType.INDIVIDUAL})
+    statement = compute_statement(consumer, factory.data.arrears_of("C-1001"), factory.workspace.config, AS_OF,
+                                  factory.workspace.base_rates)
     with pytest.raises(UserError, match="is an individual: the Late Payment of Commercial Debts"):
-        factory.draft(accounts[0]["account_id"], LetterKind.REMINDER, AS_OF)
+        compose_letter(LetterKind.REMINDER, statement, factory.workspace.config, factory.library, issued_on=AS_OF)
 
 
 def test_a_letter_of_claim_gives_at_least_the_protocols_thirty_days(copy_sample):

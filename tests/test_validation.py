@@ -207,3 +207,21 @@ def test_wrong_debtor_type_title_or_half_a_salutation_is_named_by_row_and_column
         "Okafor\") or neither (\"Dear Sir or Madam\")",
     ]
     assert [a.account_id for a in data.accounts] == ["C5"]
+
+
+def test_a_consumer_in_a_late_payment_act_workspace_is_set_aside_with_the_reason(copy_sample):
+    import json
+
+    from letterforge.config import load_config
+
+    workspace = copy_sample("receivables-en")
+    accounts = json.loads((workspace / "accounts.json").read_text(encoding="utf-8"))
+    accounts[0].update(debtor_type="Individual", title="Mrs", surname="Price")
+    (workspace / "accounts.json").write_text(json.dumps(accounts), encoding="utf-8")
+    data = load_debtor_data(workspace, load_config(workspace))
+    problem, *others = [str(d).replace(f"{workspace}/", "") for d in data.diagnostics]
+    assert problem.startswith("accounts.json:1: debtor_type: C-1001 is an individual, but the late fee rule is "
+                              "uk_late_payment: the Late Payment of Commercial Debts (Interest) Act 1998 applies only "
+                              "between businesses")
+    assert data.account("C-1001") is None and "C-1001" in data.accounts_with_rejected_rows
+    assert others and all(p.endswith("C-1001: its account was rejected (see the accounts errors)") for p in others)
