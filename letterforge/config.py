@@ -72,10 +72,26 @@ class Creditor(_Settings):
             missing = "registered_office" if self.company_number else "company_number"
             raise ValueError(f"give both company_number and registered_office (missing: {missing}): a company's "
                              "letters state its registered number and registered office")
+        problem = _registry_problem(self.company_number, self.registered_in)
+        if problem:
+            raise ValueError(problem)
         return self
 
     def disclosures_missing(self) -> list[str]:
         return [f"creditor.{key}" for key in ("company_number", "registered_office") if not getattr(self, key).strip()]
+
+
+# Companies House prefixes of the registers outside England and Wales.
+_REGISTER_PREFIXES = {"SC": "Scotland", "SO": "Scotland", "SL": "Scotland", "NI": "Northern Ireland",
+                      "NC": "Northern Ireland", "R0": "Northern Ireland"}
+
+
+def _registry_problem(number: str, registered_in: str) -> str:
+    """A number from the Scottish or Northern Irish register printed as "registered in England and Wales"."""
+    where = _REGISTER_PREFIXES.get(number[:2], "England and Wales")
+    if number and where.lower() not in registered_in.lower():
+        return f"company number {number} is on the register of {where}: set registered_in = \"{where}\""
+    return ""
 
 
 def _registered_number(value: str) -> str:
@@ -205,6 +221,9 @@ class LawFirm(_Settings):
         if bool(self.company_number) != bool(self.registered_office.strip()):
             missing = "registered_office" if self.company_number else "company_number"
             raise ValueError(f"give both company_number and registered_office (missing: {missing})")
+        problem = _registry_problem(self.company_number, self.registered_in)
+        if problem:
+            raise ValueError(problem)
         return self
 
     def missing(self) -> list[str]:
