@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -55,6 +56,7 @@ class Clause:
     text: str
     path: str
     text_line: int  # the file line where the text starts, for messages
+    when: tuple[str, ...] = ()  # conditions on the letter's data, all of which must hold
 
     @property
     def content_hash(self) -> str:
@@ -70,6 +72,51 @@ class Clause:
     def serves(self, kind: str, locale: str, creditor_type: str, category: str) -> bool:
         return (kind in self.kinds and self.locale == locale and creditor_type in self.creditor_types
                 and category in self.categories)
+
+    def applies_to(self, facts: Mapping[str, Any]) -> bool:
+        return all(condition_holds(condition, facts) for condition in self.when)
+
+
+# A clause condition (`when:` in the front matter): `path`, `not path` or `path OP literal`, where OP is
+# ==, !=, >=, <=, >, < and the literal a quoted string or an integer; e.g. `debtor.type != "company"`.
+_CONDITION = re.compile(r"""^\s*(not\s+)?([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)\s*"""
+                        r"""(?:(==|!=|>=|<=|>|<)\s*("[^"]*"|'[^']*'|-?\d+))?\s*$""")
+
+
+def condition_error(condition: str) -> str:
+    """Why a condition cannot be read; empty when it can."""
+    match = _CONDITION.match(condition)
+    if match is None:
+        return (f"condition {condition!r} is not `name`, `not name` or `name OP value` "
+                '(OP one of == != >= <= > <, value a quoted text or a whole number)')
+    if match.group(1) and match.group(3):
+        return f"condition {condition!r}: write `not` only before a name on its own"
+    return ""
+
+
+def condition_holds(condition: str, facts: Mapping[str, Any]) -> bool:
+    """Evaluate one condition against the letter's facts; a name that is not there is empty."""
+    match = _CONDITION.match(condition)
+    if match is None:
+        raise UserError(f"clause condition {condition!r} cannot be read")
+    negate, path, operator, literal = match.groups()
+    value: Any = facts
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    if operator is None:
+        return not value if negate else bool(value)
+    expected: Any = literal[1:-1] if literal[0] in "\"'" else int(literal)
+    if isinstance(expected, int):
+        if not isinstance(value, int) or isinstance(value, bool):
+            return False
+    else:
+        value = "" if value is None else str(value)
+    comparisons = {"==": value == expected, "!=": value != expected}
+    if operator in comparisons:
+        return comparisons[operator]
+    if isinstance(expected, str):
+        return False
+    return {">=": value >= expected, "<=": value <= expected, ">": value > expected, "<": value < expected}[operator]
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -116,6 +163,11 @@ def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]
             problems.append(Diagnostic(file, _key_line(text, key), key, "front-matter",
                                        f"{value!r} is not a date (write 2026-01-01)"))
             dates[key] = None
+    when = _as_tuple(meta.get("when"))
+    for condition in when:
+        error = condition_error(condition)
+        if error:
+            problems.append(Diagnostic(file, _key_line(text, "when"), "when", "front-matter", error))
     if problems:
         return None, problems
     body_line = text[: match.end()].count("\n") + 1
@@ -128,7 +180,7 @@ def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]
         effective_until=dates["effective_until"], status=status, approved_by=str(meta.get("approved_by") or ""),
         approved_on=dates["approved_on"], citations=_as_tuple(meta.get("citations")),
         variables=_as_tuple(meta.get("variables")), text=text[match.end():].strip(), path=file,
-        text_line=body_line,
+        text_line=body_line, when=when,
     )
     return clause, []
 
@@ -189,12 +241,14 @@ def load_clause_library(folders: list[Path]) -> ClauseLibrary:
 
 def select_clauses(
     library: ClauseLibrary, kind: LetterKind, locale: str, creditor_type: str, category: str, on: date,
-    allow_drafts: bool = False, preview: Clause | None = None,
+    allow_drafts: bool = False, preview: Clause | None = None, facts: Mapping[str, Any] | None = None,
 ) -> tuple[Clause, ...]:
     """The one clause for each slot of the letter; none or several is an error naming the slot.
 
     `preview` puts one clause (a draft, say) in its slot, for `letterforge clauses preview`.
+    `facts`: the letter's data that clause conditions (`when:`) are checked against.
     """
+    facts = facts or {}
     usable = ("approved", "draft") if allow_drafts else ("approved",)
     chosen: list[Clause] = []
     problems: list[str] = []
@@ -204,7 +258,7 @@ def select_clauses(
             continue
         candidates = [c for c in library.clauses
                       if c.slot == slot and c.status in usable and c.in_force(on)
-                      and c.serves(kind.value, locale, creditor_type, category)]
+                      and c.serves(kind.value, locale, creditor_type, category) and c.applies_to(facts)]
         if allow_drafts and len(candidates) > 1:
             # In a preview, an approved text wins over drafts of other slots.
             approved = [c for c in candidates if c.status == "approved"]
@@ -212,8 +266,11 @@ def select_clauses(
         if len(candidates) == 1:
             chosen.append(candidates[0])
         elif not candidates:
+            conditional = sorted({f"when {' and '.join(c.when)}" for c in library.clauses
+                                  if c.slot == slot and c.when and c.serves(kind.value, locale, creditor_type, category)})
+            unmet = f" (conditions not met: {'; '.join(conditional)})" if conditional else ""
             problems.append(f"slot {slot!r}: no approved clause in force on {on.isoformat()} for "
-                            f"{kind.value} / {locale} / {creditor_type} / {category}")
+                            f"{kind.value} / {locale} / {creditor_type} / {category}{unmet}")
         else:
             ids = ", ".join(c.label for c in candidates)
             problems.append(f"slot {slot!r}: {len(candidates)} clauses compete ({ids})")

@@ -55,6 +55,52 @@ class Creditor(_Settings):
     phone: str = Field(min_length=1)
     office_hours: str = ""
     email: str = ""
+    # Trading disclosures (Companies Act 2006 s.82, Company, LLP and Business Names (Trading
+    # Disclosures) Regulations 2015): a UK company's letters show these.
+    company_number: str = Field(default="", description="registered number, e.g. 01234567 or SC123456")
+    registered_in: str = Field(default="England and Wales", description="where the company is registered")
+    registered_office: str = Field(default="", description="registered office address")
+
+    @field_validator("company_number")
+    @classmethod
+    def _company_number(cls, value: str) -> str:
+        return _registered_number(value)
+
+    @model_validator(mode="after")
+    def _both_disclosures(self) -> Creditor:
+        if bool(self.company_number) != bool(self.registered_office.strip()):
+            missing = "registered_office" if self.company_number else "company_number"
+            raise ValueError(f"give both company_number and registered_office (missing: {missing}): a company's "
+                             "letters state its registered number and registered office")
+        problem = _registry_problem(self.company_number, self.registered_in)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def disclosures_missing(self) -> list[str]:
+        return [f"creditor.{key}" for key in ("company_number", "registered_office") if not getattr(self, key).strip()]
+
+
+# Companies House prefixes of the registers outside England and Wales.
+_REGISTER_PREFIXES = {"SC": "Scotland", "SO": "Scotland", "SL": "Scotland", "NI": "Northern Ireland",
+                      "NC": "Northern Ireland", "R0": "Northern Ireland"}
+
+
+def _registry_problem(number: str, registered_in: str) -> str:
+    """A number from the Scottish or Northern Irish register printed as "registered in England and Wales"."""
+    where = _REGISTER_PREFIXES.get(number[:2], "England and Wales")
+    if number and where.lower() not in registered_in.lower():
+        return f"company number {number} is on the register of {where}: set registered_in = \"{where}\""
+    return ""
+
+
+def _registered_number(value: str) -> str:
+    """A Companies House number: 8 digits, or 2 letters and 6 digits (SC, NI, OC ...); leading zeros kept."""
+    text = "".join(value.split()).upper()
+    if text and not re.fullmatch(r"[0-9]{8}|[A-Z]{2}[0-9]{6}", text):
+        raise ValueError(f"{value!r} is not a Companies House number: 8 digits (e.g. 01234567) or 2 letters and "
+                         "6 digits (e.g. SC123456); write it as a string, with its leading zeros")
+    return text
 
 
 class BankTransfer(_Settings):
@@ -151,6 +197,34 @@ class LawFirm(_Settings):
     phone: str = ""
     lawyer: str = ""
     certificate_number: str = ""
+    # England and Wales: "Authorised and regulated by the Solicitors Regulation Authority (SRA number …)".
+    sra_number: str = Field(default="", description="the firm's SRA number, needed for en-GB lawyer's letters")
+    company_number: str = Field(default="", description="for an LLP or company firm: its registered number")
+    registered_in: str = "England and Wales"
+    registered_office: str = ""
+
+    @field_validator("sra_number")
+    @classmethod
+    def _sra_number(cls, value: str) -> str:
+        text = "".join(value.split()).upper().removeprefix("SRA")
+        if text and not text.isdigit():
+            raise ValueError(f"{value!r} is not an SRA number (digits, e.g. 612345)")
+        return text
+
+    @field_validator("company_number")
+    @classmethod
+    def _company_number(cls, value: str) -> str:
+        return _registered_number(value)
+
+    @model_validator(mode="after")
+    def _both_disclosures(self) -> LawFirm:
+        if bool(self.company_number) != bool(self.registered_office.strip()):
+            missing = "registered_office" if self.company_number else "company_number"
+            raise ValueError(f"give both company_number and registered_office (missing: {missing})")
+        problem = _registry_problem(self.company_number, self.registered_in)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     def missing(self) -> list[str]:
         """The settings a lawyer's letter needs that are not filled in."""
@@ -293,6 +367,16 @@ class WorkspaceConfig(_Settings):
         if len(value) != 3 or not value.isalpha() or not value.isupper():
             raise ValueError("must be an ISO 4217 code such as CNY or GBP")
         return value
+
+    def letterhead_missing(self, kind: str, locale: str) -> list[str]:
+        """The settings a UK letter cannot go out without: the creditor's trading disclosures on every
+        en-GB letter, and the solicitors' SRA number on a letter before action."""
+        if locale != "en-GB":
+            return []
+        missing = self.creditor.disclosures_missing()
+        if kind == "lawyer" and not self.law_firm.sra_number:
+            missing.append("law_firm.sra_number")
+        return missing
 
     @property
     def region(self) -> str:

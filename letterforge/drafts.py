@@ -10,6 +10,7 @@ from typing import Any
 
 import segno
 
+from letterforge.addressing import PROTOCOL_REPLY_DAYS, address_debtor, pre_action_protocol_applies, uk_letter_problems
 from letterforge.calendars import deadline_after
 from letterforge.clauses import Clause, ClauseLibrary, select_clauses
 from letterforge.config import WorkspaceConfig
@@ -23,6 +24,7 @@ KIND_CODES = {LetterKind.REMINDER: "REM", LetterKind.DEMAND: "DEM", LetterKind.L
 # variable, and a test proves each one resolves in a composed letter.
 CLAUSE_VARIABLES = frozenset({
     "debtor.name", "debtor.address", "debtor.account_id", "debtor.unit", "debtor.building", "debtor.note",
+    "debtor.type", "salutation", "closing",
     "creditor.name", "creditor.address", "creditor.phone", "creditor.office_hours", "creditor.email",
     "law_firm.name", "law_firm.address", "law_firm.phone", "law_firm.lawyer", "law_firm.certificate_number",
     "letter.reference", "letter.issued_on", "letter.deadline", "letter.reply_days",
@@ -178,9 +180,13 @@ def compose_letter(
             raise UserError("a lawyer's letter needs a law firm and a lawyer with a practising certificate; "
                             f"set {', '.join(missing)} in letterforge.toml")
     locale = account.language or config.locale
-    clauses = select_clauses(library, kind, locale, config.creditor.type, account.category.value, issued_on,
-                             allow_drafts=allow_draft_clauses, preview=preview)
+    problems = uk_letter_problems(config, account, kind, locale)
+    if problems:
+        raise UserError(f"no {kind.value} letter for {account.account_id}: " + "; ".join(problems))
     days = reply_days(kind, account.category, config)
+    protocol = pre_action_protocol_applies(account, kind, locale)
+    if protocol:
+        days = max(days, PROTOCOL_REPLY_DAYS)  # the Protocol's 30 days to reply before any claim
     deadline = deadline_after(issued_on, days, config.region)
     reference = reference or default_reference(kind, account.account_id, issued_on)
     waived = statement.late_fees + statement.compensation
@@ -189,6 +195,7 @@ def compose_letter(
                      if letter.account_id == account.account_id and letter.kind is LetterKind.DEMAND
                      and letter.issued_on <= issued_on)
     payment = config.payment
+    address = address_debtor(account, locale)
     context: dict[str, Any] = {
         "letter": {"kind": kind.value, "reference": reference, "issued_on": issued_on, "deadline": deadline,
                    "reply_days": days, "locale": locale},
@@ -196,7 +203,13 @@ def compose_letter(
         "law_firm": config.law_firm.model_dump() if kind is LetterKind.LAWYER else None,
         "debtor": {"account_id": account.account_id, "name": account.name, "address": account.address,
                    "unit": account.unit, "building": account.building, "note": account.note,
-                   "category": account.category.value},
+                   "category": account.category.value, "type": account.debtor_type.value,
+                   "title": account.title, "surname": account.surname},
+        "salutation": address.salutation,
+        "closing": address.closing,
+        "pre_action_protocol": ({"reply_days": PROTOCOL_REPLY_DAYS,
+                                 "reply_by": deadline_after(issued_on, PROTOCOL_REPLY_DAYS, config.region)}
+                                if protocol else None),
         "statement": _statement_context(statement),
         "total": statement.total,
         "total_capitals": statement.total_in_capitals,
@@ -220,5 +233,8 @@ def compose_letter(
         "signatory": config.letters.signatory,
         "return_slip": config.letters.return_slip,
     }
+    # Clause conditions (`when:`) are read against the letter's own data.
+    clauses = select_clauses(library, kind, locale, config.creditor.type, account.category.value, issued_on,
+                             allow_drafts=allow_draft_clauses, preview=preview, facts=context)
     return LetterDraft(kind, locale, account, statement, reference, issued_on, deadline, clauses, context,
                        any(c.status == "draft" for c in clauses))

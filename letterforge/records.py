@@ -18,6 +18,16 @@ class DebtorCategory(StrEnum):
     UNKNOWN = "unknown"
 
 
+class DebtorType(StrEnum):
+    """Who the debtor is in law: it decides how a letter addresses them and, in England and Wales,
+    whether the Pre-Action Protocol for Debt Claims applies (individuals and sole traders only)."""
+
+    INDIVIDUAL = "individual"
+    SOLE_TRADER = "sole_trader"
+    COMPANY = "company"
+    UNKNOWN = "unknown"
+
+
 class LetterKind(StrEnum):
     """The three rungs of the collection ladder."""
 
@@ -40,7 +50,15 @@ class Account:
     hold_reason: str = ""
     hold_until: date | None = None
     note: str = ""  # for a dispute: the complaint and where its handling stands
+    debtor_type: DebtorType = DebtorType.UNKNOWN
+    title: str = ""  # Mr, Mrs, Ms, Dr, 先生, 女士 ...: with the surname, the letter writes "Dear Mr Okafor"
+    surname: str = ""
     source: str = ""
+
+    def __post_init__(self) -> None:
+        # Records rebuilt from a ledger snapshot carry the type as its string value.
+        if not isinstance(self.debtor_type, DebtorType):
+            object.__setattr__(self, "debtor_type", DebtorType(self.debtor_type or DebtorType.UNKNOWN))
 
     def on_hold(self, as_of: date) -> bool:
         return bool(self.hold_reason) and (self.hold_until is None or as_of <= self.hold_until)

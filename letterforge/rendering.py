@@ -271,17 +271,24 @@ class LetterRenderer:
         if firm:
             letterhead = {"name": firm["name"], "details": f"{firm['address']}{labels.sep}{labels.phone} {firm['phone']}",
                           "on_behalf": (f"受{creditor['name']}委托" if chinese
-                                        else f"Solicitors acting for {creditor['name']}")}
+                                        else f"Solicitors acting for {creditor['name']}"
+                                             + (f" (company no. {creditor['company_number']})"
+                                                if creditor.get("company_number") else ""))}
+            if not chinese:
+                letterhead["details"] += "\n" + uk_disclosures(labels, creditor, firm)
             signature = ([firm["name"], "（盖章）", f"承办律师：{firm['lawyer']}", f"执业证号：{firm['certificate_number']}"]
-                         if chinese else ["Yours faithfully,", "", firm["lawyer"], f"For and on behalf of {firm['name']}",
-                                          firm["certificate_number"]])
+                         if chinese else [f"{context['closing']},", "", firm["lawyer"],
+                                          f"For and on behalf of {firm['name']}", firm["certificate_number"]])
         else:
             hours = f"{labels.sep}{creditor['office_hours']}" if creditor["office_hours"] else ""
             letterhead = {"name": creditor["name"], "on_behalf": "",
                           "details": f"{creditor['address']}{labels.sep}{labels.phone} {creditor['phone']}{hours}"}
+            if not chinese and creditor.get("company_number"):
+                letterhead["details"] += "\n" + uk_disclosures(labels, creditor, None)
             signer = context["signatory"]
             signature = ([creditor["name"] + (f"{labels.sep}{signer}" if signer else ""), labels.seal] if chinese
-                         else ["Yours faithfully,", "", signer or "Credit Control", f"For and on behalf of {creditor['name']}"])
+                         else [f"{context['closing']},", "", signer or "Credit Control",
+                               f"For and on behalf of {creditor['name']}"])
         if chinese:
             signature.append(date_filter(context, draft.issued_on))
         online = context["payment"]["online"]
@@ -322,6 +329,13 @@ class LetterRenderer:
                           f"{draft.account.account_id} {draft.kind.value}")
         try:
             template.render(context, jinja_env=self.environment, autoescape=True)
+            if draft.context.get("pre_action_protocol"):
+                from letterforge.annexes import PROTOCOL_PAGES, append_protocol_annexes
+
+                labels = context["t"]
+                pages = [self.environment.get_template(name).render({**self.context_for(draft), "t": labels})
+                         for name in PROTOCOL_PAGES]
+                append_protocol_annexes(template.docx, pages, str(labels.enclosures), str(labels.protocol_enclosures))
         except TemplateError as error:
             raise UserError(f"{path}: {template_error(error, self.template_dirs)}") from None
         properties = template.docx.core_properties
@@ -342,6 +356,17 @@ class LetterRenderer:
         output = io.BytesIO()
         template.save(output)
         return output.getvalue()
+
+
+def uk_disclosures(labels: Any, creditor: dict[str, Any], firm: dict[str, Any] | None) -> str:
+    """The letterhead's legal lines of an English letter, as the PDF letterheads print them."""
+    if firm is not None:
+        line = str(labels.sra_line(firm["sra_number"]))
+        if firm.get("company_number"):
+            line += " " + str(labels.registration(firm["registered_in"], firm["company_number"], firm["registered_office"]))
+        return line
+    return f"{creditor['name']}. " + str(labels.registration(creditor["registered_in"], creditor["company_number"],
+                                                             creditor["registered_office"]))
 
 
 _CUSTOM_PROPERTIES_TYPE = "application/vnd.openxmlformats-officedocument.custom-properties+xml"

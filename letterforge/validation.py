@@ -17,7 +17,7 @@ from letterforge.config import DataFile, WorkspaceConfig
 from letterforge.diagnostics import Diagnostic
 from letterforge.money import AmountError, parse_amount
 from letterforge.readers import Cell, ReadError, Table, read_table
-from letterforge.records import Account, ArrearsItem, DebtorCategory, LetterKind, PriorLetter
+from letterforge.records import Account, ArrearsItem, DebtorCategory, DebtorType, LetterKind, PriorLetter
 
 # Column names as the exports of Chinese property and utility billing systems write them.
 # A workspace adds its own in [columns]; English field names are always understood.
@@ -34,6 +34,10 @@ ACCOUNT_ALIASES = {
     "hold_reason": ("暂缓原因", "暂停原因"),
     "hold_until": ("暂缓至", "暂停至"),
     "note": ("备注", "处理情况", "投诉处理情况"),
+    "debtor_type": ("customer_type", "legal_form", "entity_type", "客户性质", "用户性质", "主体类型", "个人/单位",
+                    "个人或单位"),
+    "title": ("honorific", "称谓", "称呼"),
+    "surname": ("last_name", "family_name", "姓氏"),
 }
 ARREARS_ALIASES = {
     "account_id": ACCOUNT_ALIASES["account_id"],
@@ -68,6 +72,28 @@ CATEGORY_WORDS = {
     "恶意拖欠": DebtorCategory.WILFUL,
     "恶意": DebtorCategory.WILFUL,
 }
+DEBTOR_TYPE_WORDS = {
+    "": DebtorType.UNKNOWN,
+    "person": DebtorType.INDIVIDUAL,
+    "private individual": DebtorType.INDIVIDUAL,
+    "consumer": DebtorType.INDIVIDUAL,
+    "个人": DebtorType.INDIVIDUAL,
+    "自然人": DebtorType.INDIVIDUAL,
+    "sole trader": DebtorType.SOLE_TRADER,
+    "sole-trader": DebtorType.SOLE_TRADER,
+    "个体工商户": DebtorType.SOLE_TRADER,
+    "个体户": DebtorType.SOLE_TRADER,
+    "limited company": DebtorType.COMPANY,
+    "ltd": DebtorType.COMPANY,
+    "plc": DebtorType.COMPANY,
+    "llp": DebtorType.COMPANY,
+    "单位": DebtorType.COMPANY,
+    "企业": DebtorType.COMPANY,
+    "公司": DebtorType.COMPANY,
+    "未知": DebtorType.UNKNOWN,
+}
+# Forms of address a salutation may use with the surname ("Dear Mr Okafor", "尊敬的王先生").
+TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Sir", "Dame", "Lord", "Lady", "Revd", "先生", "女士")
 KIND_WORDS = {
     "提醒": LetterKind.REMINDER,
     "缴费提醒": LetterKind.REMINDER,
@@ -129,6 +155,28 @@ def _category(value: Cell) -> DebtorCategory:
                      f"(use {', '.join(c.value for c in DebtorCategory)})")
 
 
+def _debtor_type(value: Cell) -> DebtorType:
+    text = " ".join(_text(value).lower().split())
+    try:
+        return DebtorType(text.replace(" ", "_"))
+    except ValueError:
+        pass
+    if text in DEBTOR_TYPE_WORDS:
+        return DEBTOR_TYPE_WORDS[text]
+    raise FieldError(f"unknown debtor type {_text(value)!r} (use individual, sole_trader or company; "
+                     "个人, 个体工商户 or 单位)")
+
+
+def _title(value: Cell) -> str:
+    text = _text(value).rstrip(".")
+    if not text:
+        return ""
+    for title in TITLES:
+        if text.lower() == title.lower():
+            return title
+    raise FieldError(f"unknown title {text!r} (use one of {', '.join(TITLES)}; put the full name in name)")
+
+
 def _kind(value: Cell) -> LetterKind:
     text = _text(value)
     try:
@@ -170,6 +218,7 @@ ACCOUNT_FIELDS: dict[str, FieldParser] = {
     "account_id": _text, "name": _text, "address": _text, "unit": _text, "building": _text,
     "category": _category, "language": _locale, "phone": _text, "email": _text,
     "hold_reason": _text, "hold_until": _optional_date, "note": _text,
+    "debtor_type": _debtor_type, "title": _title, "surname": _text,
 }
 ARREARS_FIELDS: dict[str, FieldParser] = {
     "account_id": _text, "period": _text, "fee_item": _text,
@@ -329,6 +378,8 @@ def _row_rules(
     table_name: str, values: dict[str, Any], file: str, row: int, mapping: dict[str, int],
     headers: tuple[str, ...],
 ) -> list[Diagnostic]:
+    if table_name == "accounts":
+        return _salutation_rule(values, file, row, mapping, headers)
     if table_name != "arrears":
         return []
     due, paid = values.get("amount_due"), values.get("amount_paid")
@@ -337,6 +388,36 @@ def _row_rules(
         return [Diagnostic(file, row, column, "paid-above-due",
                            f"amount paid {paid} is more than amount due {due}")]
     return []
+
+
+def _salutation_rule(values: dict[str, Any], file: str, row: int, mapping: dict[str, int],
+                     headers: tuple[str, ...]) -> list[Diagnostic]:
+    """A title without a surname (or the reverse) cannot make "Dear Mr Okafor": say which is missing."""
+    title, surname = values.get("title"), values.get("surname")
+    if title is None or surname is None or bool(title) == bool(surname):
+        return []
+    missing = "surname" if title else "title"
+    column = headers[mapping[missing]] if missing in mapping else missing
+    given = f"title {title!r}" if title else f"surname {surname!r}"
+    return [Diagnostic(file, row, column, "salutation",
+                       f"{given} is given without a {missing}: give both (the letter writes \"Dear Mr Okafor\") "
+                       "or neither (\"Dear Sir or Madam\")")]
+
+
+def _consumer_problem(accounts: _ParsedTable, config: WorkspaceConfig, row: int,
+                      values: dict[str, Any]) -> Diagnostic | None:
+    """Late Payment Act interest is owed only between businesses: a letter claiming it from an
+    individual would be false, so such a row is set aside with the reason instead."""
+    if config.late_fee.rule != "uk_late_payment" or values.get("debtor_type") is not DebtorType.INDIVIDUAL:
+        return None
+    assert accounts.source is not None
+    headers = accounts.source.headers
+    index = map_columns(headers, ACCOUNT_FIELDS, ACCOUNT_ALIASES, config.columns)[0].get("debtor_type")
+    return Diagnostic(accounts.source.file, row, headers[index] if index is not None else "debtor_type",
+                      "consumer-debtor",
+                      f"{values['account_id']} is an individual, but the late fee rule is uk_late_payment: the Late "
+                      "Payment of Commercial Debts (Interest) Act 1998 applies only between businesses; write "
+                      "sole_trader if they bought for their business, or chase this debt outside this workspace")
 
 
 def load_debtor_data(workspace: Path, config: WorkspaceConfig) -> DebtorData:
@@ -362,7 +443,11 @@ def load_debtor_data(workspace: Path, config: WorkspaceConfig) -> DebtorData:
                     accounts.source.file if accounts.source else "", number, "account_id", "duplicate-account",
                     f"account {account_id} appears on rows {rows}; fix the duplicates, none of them is used")])
             continue
-        number, values, _ = entries[0]
+        number, values, cells = entries[0]
+        consumer = _consumer_problem(accounts, config, number, values)
+        if consumer is not None:
+            accounts.reject(number, cells, [consumer])
+            continue
         source = f"{accounts.source.file if accounts.source else ''}:{number}"
         kept_accounts.append(Account(**values, source=source))
     known = {account.account_id for account in kept_accounts}

@@ -695,6 +695,10 @@ address = "Unit 7, Harbour Lane Business Park, Bristol, BS1 6ZZ"
 phone = "0117 496 0123"
 office_hours = "Monday to Friday, 9:00 to 17:00"
 email = "credit.control@harbourlane.example"
+# Trading disclosures (Companies Act 2006): printed on every letter; required for en-GB letters.
+company_number = "09876543"
+registered_in = "England and Wales"
+registered_office = "Unit 7, Harbour Lane Business Park, Bristol, BS1 6ZZ"
 
 [payment.bank_transfer]
 payee = "Harbour Lane Supplies Ltd"
@@ -720,7 +724,11 @@ name = "Whitcombe Rowe Solicitors LLP"
 address = "Floor 2, 14 Merchant Quay, Bristol, BS1 5ZZ"
 phone = "0117 496 0877"
 lawyer = "Eleanor Whitcombe"
-certificate_number = "SRA 612345"
+certificate_number = "SRA ID 287654"
+# "Authorised and regulated by the Solicitors Regulation Authority": required for en-GB lawyer's letters.
+sra_number = "612345"
+company_number = "OC412345"
+registered_office = "Floor 2, 14 Merchant Quay, Bristol, BS1 5ZZ"
 
 [data]
 accounts = "accounts.json"
@@ -771,6 +779,40 @@ CUSTOMERS = (
     ("C-1014", "Avonmere Veterinary Practice Ltd", "1 Avonmere Parade, Keynsham, Bristol, BS31 9ZE",
      "South West", "", "practice@avonmerevets.example", "0117 496 0946"),
 )
+
+# Debtor type, and the title and surname a letter writes "Dear Mr Okafor" with; every other
+# customer is a company, written to as "Dear Sir or Madam".
+CUSTOMER_ADDRESSING = {
+    "C-1012": ("sole_trader", "Mr", "Okafor"),
+    "C-1015": ("sole_trader", "Ms", "Adeyemi"),
+    "C-1016": ("company", "", ""),
+    "C-1017": ("company", "", ""),
+    "C-1018": ("sole_trader", "", ""),
+}
+# Edge accounts the letters must survive: a sole trader with one invoice and no earlier letters, a
+# tiny debt, a very long invoice list, a sole trader without a named contact.
+EDGE_CUSTOMERS = (
+    ("C-1015", "Grace Adeyemi trading as Adeyemi Party Hire", "Flat 2, 9 Orchard Row, Yeovil, BA20 9ZD",
+     "South West", "", "grace@adeyemipartyhire.example", "07700 900683"),
+    ("C-1016", "Kennet Valley Signs Ltd", "Unit 1, Kennet Wharf, Newbury, RG14 9ZC",
+     "London & South East", "forgot", "accounts@kennetsigns.example", "01632 960571"),
+    ("C-1017", "Brunel Event Catering Ltd", "Arches 4-6, Temple Back, Bristol, BS1 9ZB",
+     "South West", "wilful", "finance@bruneleventcatering.example", "0117 496 0662"),
+    ("C-1018", "Rhys Morgan Landscapes", "Ty Newydd, Heol y Cwm, Bridgend, CF31 9ZA",
+     "Wales", "dispute", "rhys@morganlandscapes.example", "07700 900259"),
+)
+# Brunel Event Catering: 40 monthly event invoices, unpaid since July 2023 (a schedule of many pages).
+LONG_INVOICES = tuple(
+    ("C-1017", f"{2023 + (6 + n) // 12}-{(6 + n) % 12 + 1:02d}-28", "Event catering" if n % 3 else "Equipment hire",
+     f"{120 + (n * 37) % 860}.{(n * 13) % 100:02d}", "0")
+    for n in range(40)
+)
+EDGE_INVOICES = (
+    ("C-1015", "2026-05-29", "Equipment hire", "1250.00", "0"),
+    ("C-1016", "2026-09-30", "Delivery", "14.20", "0"),
+    ("C-1018", "2026-06-30", "Landscaping supplies", "2140.00", "0"),
+    ("C-1018", "2026-08-31", "Landscaping supplies", "386.40", "0"),
+) + LONG_INVOICES
 
 # (account_id, due date, fee item, amount due, amount paid); invoice numbers follow the dates.
 INVOICES = (
@@ -825,6 +867,11 @@ RECEIVABLES_LETTERS = (
     ("C-1010", "reminder", "2026-06-15"),
     ("C-1003", "reminder", "2026-07-13"),
     ("C-1001", "reminder", "2026-10-12"),
+    ("C-1012", "reminder", "2026-06-15"), ("C-1012", "demand", "2026-08-17"),
+    ("C-1012", "demand", "2026-10-05"),
+    ("C-1017", "reminder", "2024-02-12"), ("C-1017", "demand", "2024-06-17"),
+    ("C-1017", "demand", "2025-09-15"),
+    ("C-1018", "reminder", "2026-09-14"), ("C-1018", "demand", "2026-10-12"),
 )
 
 
@@ -832,17 +879,27 @@ def write_receivables_en() -> dict[str, object]:
     root = HERE / "receivables-en"
     write_text(root / "letterforge.toml", RECEIVABLES_TOML)
     write_csv(root / "base_rates.csv", ["effective_from", "rate"], [list(r) for r in BASE_RATES], "utf-8", crlf=False)
-    accounts = [
-        {"account_id": a, "name": n, "address": addr, "building": region, "category": cat,
-         "language": "en-GB", "email": email, "phone": phone}
-        for a, n, addr, region, cat, email, phone in CUSTOMERS
-    ]
+    customers = CUSTOMERS + EDGE_CUSTOMERS
+    accounts = []
+    for a, n, addr, region, cat, email, phone in customers:
+        debtor_type, title, surname = CUSTOMER_ADDRESSING.get(a, ("company", "", ""))
+        account = {"account_id": a, "name": n, "address": addr, "building": region, "category": cat,
+                   "language": "en-GB", "email": email, "phone": phone, "debtor_type": debtor_type}
+        if title:
+            account.update(title=title, surname=surname)
+        accounts.append(account)
     write_text(root / "accounts.json", json.dumps(accounts, ensure_ascii=False, indent=2) + "\n")
     numbered = sorted(INVOICES, key=lambda i: (i[1], i[0]))
     counters: dict[int, int] = {}
     rows = []
     for account_id, due, item, amount, paid in numbered:
         year = int(due[:4]) if due[5:7] != "01" else int(due[:4]) - 1  # invoiced 30 days before due
+        counters[year] = counters.get(year, 0) + 1
+        number = f"INV-{year}-{counters[year] * 37 + 100:04d}"
+        rows.append([account_id, number, item, amount, f"{Decimal(paid):.2f}", due])
+    # The edge accounts' invoices are numbered after the others, so the original numbers stay.
+    for account_id, due, item, amount, paid in sorted(EDGE_INVOICES, key=lambda i: (i[1], i[0])):
+        year = int(due[:4]) if due[5:7] != "01" else int(due[:4]) - 1
         counters[year] = counters.get(year, 0) + 1
         number = f"INV-{year}-{counters[year] * 37 + 100:04d}"
         rows.append([account_id, number, item, amount, f"{Decimal(paid):.2f}", due])
@@ -855,9 +912,9 @@ def write_receivables_en() -> dict[str, object]:
         counters[kind] = counters.get(kind, 0) + 1
         letter_rows.append([account_id, kind, issued, f"HLS/{'REM' if kind == 'reminder' else 'DEM'}/{issued[:4]}/{counters[kind]:03d}"])
     write_csv(root / "letters.csv", ["account_id", "kind", "issued_on", "reference"], letter_rows, "utf-8", crlf=False)
-    write_text(root / "README.md", RECEIVABLES_README.format(customers=len(CUSTOMERS), invoices=len(rows),
+    write_text(root / "README.md", RECEIVABLES_README.format(customers=len(customers), invoices=len(rows),
                                                              letters=len(letter_rows)))
-    return {"customers": len(CUSTOMERS), "invoices": len(rows), "letters": len(letter_rows)}
+    return {"customers": len(customers), "invoices": len(rows), "letters": len(letter_rows)}
 
 
 RECEIVABLES_README = """\
@@ -873,7 +930,7 @@ the SRA number are made up. Generated by `samples/make_samples.py`; edit that sc
 | file | what |
 |---|---|
 | accounts.json | {customers} customers; `building` holds the sales region, used to group and spread letters |
-| invoices.csv | {invoices} unpaid or part-paid invoices, due 2025-06-30 .. 2026-10-31 (UTF-8) |
+| invoices.csv | {invoices} unpaid or part-paid invoices, due 2023-07-28 .. 2026-10-31 (UTF-8) |
 | letters.csv | {letters} reminders and demands already sent |
 | base_rates.csv | Bank of England base-rate changes (effective_from, rate in percent) |
 
@@ -881,10 +938,21 @@ Late payment: statutory interest under the Late Payment of Commercial Debts (Int
 1998 at 8% over the base rate (the rate on 31 December for January to June, on 30 June for
 July to December), plus fixed compensation per invoice: £40 under £1,000, £70 from £1,000 to
 £9,999.99, £100 from £10,000. Invoices sit in every band and on its edges (999.99, 1,000.00,
-9,999.99, 10,000.00); several are part-paid. C-1013 owes nothing. C-1012 is a sole trader,
-so the Pre-Action Protocol for Debt Claims applies to a claim against them.
+9,999.99, 10,000.00); several are part-paid. C-1013 owes nothing.
 
-Customers with 2+ demands and 3+ months overdue on 2026-11-25: C-1004, C-1006, C-1011.
+Debtor types (`debtor_type`): every customer is a `company` (letters open "Dear Sir or Madam"
+and close "Yours faithfully"; a letter before action is a plain one) except the sole traders
+C-1012 and C-1015 (with `title` and `surname`: "Dear Mr Okafor … Yours sincerely") and C-1018
+(no named contact). To a sole trader, a letter before action is a Letter of Claim under the
+Pre-Action Protocol for Debt Claims, with the Information Sheet, Reply Form and Financial
+Statement as pages of the letter.
+
+Edge accounts: C-1015 has one invoice and no earlier letters; C-1016 owes £14.20; C-1017 has
+40 unpaid monthly invoices since July 2023 (Schedule 2 runs over several pages); C-1018 is a
+dispute with no note.
+
+Customers with 2+ demands and 3+ months overdue on 2026-11-25: C-1004, C-1006, C-1011, C-1012,
+C-1017.
 
 ## Keep base_rates.csv current
 

@@ -214,3 +214,28 @@ def test_text_differing_from_an_issued_letter_fails_the_check(workspace):
     assert any(p.startswith("privacy_note.md:3: version: the text of zh-CN.property.reminder.privacy_note@1.0.0 "
                             "differs from the one in letter ") and p.endswith("already issued: give the new text a "
                                                                               "new version") for p in found)
+
+
+def test_clause_conditions_are_checked_and_a_gap_names_the_condition(copy_sample):
+    root = copy_sample("receivables-en")
+    folder = root / "legal_clauses"
+    folder.mkdir()
+    shipped = SHIPPED / "en-GB" / "receivables" / "lawyer" / "instruction.company.md"
+    text = shipped.read_text(encoding="utf-8")
+    # The company variant now also needs a demand sent before: letters to companies with none have no instruction.
+    (folder / "narrow.md").write_text(
+        text.replace("version: 1.0.0", "version: 2.0.0")
+            .replace("""when: ['debtor.type == "company"']""", """when: ['debtor.type == "company"', 'demands_sent >= 1']"""),
+        encoding="utf-8")
+    (folder / "bad.md").write_text(text.replace("id: en-GB.receivables.lawyer.instruction.company", "id: bad.when")
+                                   .replace("""when: ['debtor.type == "company"']""", "when: ['debtor.type in companies']"),
+                                   encoding="utf-8")
+    shipped_version = text.replace("status: approved", "status: retired")
+    (folder / "old.md").write_text(shipped_version, encoding="utf-8")
+    index_clause_library(Workspace.open(root))
+    found = problems(root)
+    assert any(p.startswith("bad.md:11: when: condition 'debtor.type in companies' is not `name`") for p in found)
+    gaps = [p for p in found if "missing-slot" not in p and "no approved clause for slot 'instruction'" in p]
+    assert gaps and all("debtor.type company, demands_sent 0" in p for p in gaps)
+    assert all(p.endswith('the conditions debtor.type != "company"; debtor.type == "company" and demands_sent >= 1 '
+                          'do not hold') for p in gaps)

@@ -40,12 +40,15 @@ def test_parse_clause_reads_front_matter_and_text():
 
 
 def test_every_kind_locale_type_and_category_has_one_clause_per_slot():
+    from letterforge.clausecheck import FACT_SCENARIOS
+
     library = load_clause_library([SHIPPED])
     for locale, creditor_type in (("zh-CN", "property"), ("zh-CN", "water"), ("en-GB", "receivables")):
         for kind in LetterKind:
             for category in ("forgot", "hardship", "dispute", "wilful", "unknown"):
-                chosen = select_clauses(library, kind, locale, creditor_type, category, AS_OF)
-                assert [c.slot for c in chosen] == list(LETTER_SLOTS[kind])
+                for facts in FACT_SCENARIOS:
+                    chosen = select_clauses(library, kind, locale, creditor_type, category, AS_OF, facts=facts)
+                    assert [c.slot for c in chosen] == list(LETTER_SLOTS[kind])
 
 
 def test_selection_names_the_slot_when_none_or_several(copy_sample):
@@ -123,7 +126,7 @@ def test_preview_puts_the_draft_in_place_with_a_watermark_on_every_page(copy_sam
 
 
 def test_preview_of_an_approved_version_has_no_watermark(tmp_path):
-    result = CliRunner().invoke(cli, ["clauses", "preview", "en-GB.receivables.lawyer.facts", "--format", "html",
+    result = CliRunner().invoke(cli, ["clauses", "preview", "en-GB.receivables.lawyer.facts.demanded", "--format", "html",
                                       "-w", str(SAMPLES / "receivables-en"), "--as-of", "2026-11-25",
                                       "-o", str(tmp_path / "p.html")])
     assert result.exit_code == 0, result.output
@@ -155,5 +158,42 @@ def test_clauses_list_filters_and_json():
     result = CliRunner().invoke(cli, ["clauses", "list", "--kind", "lawyer", "--locale", "en-GB", "--format", "json",
                                       "-w", str(SAMPLES / "receivables-en")])
     rows = json.loads(result.stdout)
-    assert len(rows) == 13 and all(r["kinds"] == "lawyer" and r["id"].startswith("en-GB") for r in rows)
+    assert len(rows) == 24 and all(r["kinds"] == "lawyer" and r["id"].startswith("en-GB") for r in rows)
     assert {"id", "version", "slot", "kinds", "creditor_types", "status", "effective", "approved"} <= set(rows[0])
+
+
+@pytest.mark.parametrize("condition, expected", [
+    ('debtor.type == "company"', True), ('debtor.type != "company"', False), ("demands_sent >= 2", True),
+    ("demands_sent < 2", False), ("demands_sent == 2", True), ("waiver.offered", False), ("not waiver.offered", True),
+    ("debtor.note", False), ("missing.value", False), ("not missing.value", True), ('missing.value == ""', True),
+    ("debtor.type > 3", False),
+])
+def test_clause_conditions(condition, expected):
+    from letterforge.clauses import condition_error, condition_holds
+
+    facts = {"debtor": {"type": "company", "note": ""}, "demands_sent": 2, "waiver": {"offered": False}}
+    assert condition_error(condition) == ""
+    assert condition_holds(condition, facts) is expected
+
+
+@pytest.mark.parametrize("condition", ["debtor.type in ('a', 'b')", "not demands_sent > 1", "x == y", "{{ x }}", ""])
+def test_clause_conditions_that_cannot_be_read(condition):
+    from letterforge.clauses import condition_error
+
+    assert condition_error(condition)
+
+
+def test_offers_and_debtor_type_choose_the_english_variants(copy_sample):
+    workspace = copy_sample("receivables-en")
+    settings = workspace / "letterforge.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "\n[offers]\nwaive_late_fee = false\ninstalments = false\n",
+                        encoding="utf-8")
+    factory = LetterFactory(Workspace.open(workspace))
+    ids = {c.slot: c.id for c in factory.draft("C-1012", LetterKind.LAWYER, AS_OF).clauses}
+    assert ids["instruction"].endswith(".instruction.protocol") and ids["deadline"].endswith(".protocol.no-waiver")
+    assert ids["category_offer"].endswith(".hardship.protocol.no-instalments")
+    demand = {c.slot: c.id for c in factory.draft("C-1002", LetterKind.DEMAND, AS_OF).clauses}
+    assert demand["deadline_and_choices"].endswith(".in-full") and demand["consequence"].endswith(".no-instalments")
+    company = {c.slot: c.id for c in LetterFactory(Workspace.open(SAMPLES / "receivables-en"))
+               .draft("C-1004", LetterKind.LAWYER, AS_OF).clauses}
+    assert company["instruction"].endswith(".instruction.company") and company["deadline"].endswith(".deadline.company")

@@ -68,7 +68,7 @@ def test_statement_json_is_exact_and_consistent(runner):
                                  "--as-of", "2026-11-25", "--format", "json"])
     assert result.exit_code == 0, result.output
     statements = json.loads(result.stdout)
-    assert len(statements) == 14
+    assert len(statements) == 18
     from decimal import Decimal
 
     for statement in statements:

@@ -88,3 +88,36 @@ def test_missing_file(tmp_path: Path):
 
     with pytest.raises(UserError, match="no letterforge.toml here"):
         load_config(tmp_path)
+
+
+UK = MINIMAL.replace('locale = "zh-CN"', 'locale = "en-GB"')
+
+
+def test_uk_trading_disclosures_and_sra_number_are_checked():
+    disclosures = 'phone = "0571-00000000"\ncompany_number = "0987 6543"\nregistered_office = "1 Quay, Bristol"'
+    good = parse_config(UK.replace('phone = "0571-00000000"', disclosures)
+                        + '\n[law_firm]\nname = "W LLP"\nsra_number = "SRA 612345"\n')
+    assert good.creditor.company_number == "09876543" and good.law_firm.sra_number == "612345"
+    assert good.letterhead_missing("lawyer", "en-GB") == []
+    bare = parse_config(UK)
+    assert bare.letterhead_missing("demand", "en-GB") == ["creditor.company_number", "creditor.registered_office"]
+    assert bare.letterhead_missing("lawyer", "en-GB")[-1] == "law_firm.sra_number"
+    assert bare.letterhead_missing("lawyer", "zh-CN") == []
+    found = problems(UK.replace('phone = "0571-00000000"', 'phone = "0571-00000000"\ncompany_number = "1234567"')
+                     + '\n[law_firm]\nsra_number = "six"\n')
+    assert any(p.startswith("ws/letterforge.toml: creditor.company_number: '1234567' is not a Companies House number")
+               for p in found)
+    assert "ws/letterforge.toml: law_firm.sra_number: 'six' is not an SRA number (digits, e.g. 612345)" in found
+    half = problems(UK.replace('phone = "0571-00000000"', 'phone = "0571-00000000"\ncompany_number = "SC123456"'))
+    assert any("give both company_number and registered_office (missing: registered_office)" in p for p in half)
+
+
+def test_a_scottish_company_number_is_not_printed_as_registered_in_england():
+    scottish = 'phone = "0571-00000000"\ncompany_number = "SC123456"\nregistered_office = "1 Quay, Glasgow"'
+    found = problems(UK.replace('phone = "0571-00000000"', scottish))
+    assert ('ws/letterforge.toml: creditor: company number SC123456 is on the register of Scotland: set '
+            'registered_in = "Scotland"') in found
+    fixed = parse_config(UK.replace('phone = "0571-00000000"', scottish + '\nregistered_in = "Scotland"'))
+    assert fixed.creditor.registered_in == "Scotland"
+    llp = parse_config(UK + '\n[law_firm]\nsra_number = "1"\ncompany_number = "OC412345"\nregistered_office = "x"\n')
+    assert llp.law_firm.registered_in == "England and Wales"

@@ -156,3 +156,72 @@ def test_parse_date_accepts(text, expected):
 def test_parse_date_rejects(text):
     with pytest.raises(FieldError):
         parse_date(text)
+
+
+def test_debtor_type_title_and_surname_from_chinese_and_english_headers(tmp_path):
+    from letterforge.records import DebtorType
+
+    accounts = ("户号,姓名,地址,客户性质,称谓,姓氏\n"
+                "A1,张三,锦绣路1号,个人,先生,张\n"
+                "A2,锦华贸易有限公司,锦绣路2号,单位,,\n"
+                "A3,李四面馆,锦绣路3号,个体工商户,,\n"
+                "A4,王五,锦绣路4号,,,\n")
+    arrears = "户号,账期,收费项目,应收金额,应缴日期\nA1,2026-01,物业服务费,100,2026-01-05\n"
+    data = workspace(tmp_path, accounts, arrears)
+    assert data.diagnostics == ()
+    found = {a.account_id: (a.debtor_type, a.title, a.surname) for a in data.accounts}
+    assert found == {"A1": (DebtorType.INDIVIDUAL, "先生", "张"), "A2": (DebtorType.COMPANY, "", ""),
+                     "A3": (DebtorType.SOLE_TRADER, "", ""), "A4": (DebtorType.UNKNOWN, "", "")}
+
+
+def test_debtor_type_words_and_titles_are_normalised(tmp_path):
+    from letterforge.records import DebtorType
+
+    accounts = ("account_id,name,address,Customer type,Title,Surname\n"
+                "C1,Acme Ltd,1 High St,Limited company,,\n"
+                "C2,Sam Okafor t/a Okafor Catering,2 High St,Sole Trader,mr.,Okafor\n"
+                "C3,Jane Price,3 High St,INDIVIDUAL,Dr,Price\n")
+    data = workspace(tmp_path, accounts, "account_id,period,fee_item,amount_due,due_date\n", encoding="utf-8")
+    assert data.diagnostics == ()
+    assert [(a.debtor_type, a.title) for a in data.accounts] == [
+        (DebtorType.COMPANY, ""), (DebtorType.SOLE_TRADER, "Mr"), (DebtorType.INDIVIDUAL, "Dr")]
+
+
+def test_wrong_debtor_type_title_or_half_a_salutation_is_named_by_row_and_column(tmp_path):
+    accounts = ("account_id,name,address,debtor_type,title,surname\n"
+                "C1,Acme Ltd,1 High St,partnership,,\n"
+                "C2,Sam Okafor,2 High St,sole_trader,Mister Sam,Okafor\n"
+                "C3,Jane Price,3 High St,individual,Mrs,\n"
+                "C4,Tom Hale,4 High St,individual,,Hale\n"
+                "C5,Good Ltd,5 High St,company,,\n")
+    data = workspace(tmp_path, accounts, "account_id,period,fee_item,amount_due,due_date\n", encoding="utf-8")
+    found = [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics]
+    assert found == [
+        "住户.csv:2: debtor_type: unknown debtor type 'partnership' (use individual, sole_trader or company; "
+        "个人, 个体工商户 or 单位)",
+        "住户.csv:3: title: unknown title 'Mister Sam' (use one of Mr, Mrs, Ms, Miss, Mx, Dr, Prof, Sir, Dame, Lord, "
+        "Lady, Revd, 先生, 女士; put the full name in name)",
+        "住户.csv:4: surname: title 'Mrs' is given without a surname: give both (the letter writes \"Dear Mr "
+        "Okafor\") or neither (\"Dear Sir or Madam\")",
+        "住户.csv:5: title: surname 'Hale' is given without a title: give both (the letter writes \"Dear Mr "
+        "Okafor\") or neither (\"Dear Sir or Madam\")",
+    ]
+    assert [a.account_id for a in data.accounts] == ["C5"]
+
+
+def test_a_consumer_in_a_late_payment_act_workspace_is_set_aside_with_the_reason(copy_sample):
+    import json
+
+    from letterforge.config import load_config
+
+    workspace = copy_sample("receivables-en")
+    accounts = json.loads((workspace / "accounts.json").read_text(encoding="utf-8"))
+    accounts[0].update(debtor_type="Individual", title="Mrs", surname="Price")
+    (workspace / "accounts.json").write_text(json.dumps(accounts), encoding="utf-8")
+    data = load_debtor_data(workspace, load_config(workspace))
+    problem, *others = [str(d).replace(f"{workspace}/", "") for d in data.diagnostics]
+    assert problem.startswith("accounts.json:1: debtor_type: C-1001 is an individual, but the late fee rule is "
+                              "uk_late_payment: the Late Payment of Commercial Debts (Interest) Act 1998 applies only "
+                              "between businesses")
+    assert data.account("C-1001") is None and "C-1001" in data.accounts_with_rejected_rows
+    assert others and all(p.endswith("C-1001: its account was rejected (see the accounts errors)") for p in others)
