@@ -25,6 +25,7 @@ from typing import Any
 from letterforge.archive import (ARCHIVE_DIR, archive_has_letters, archive_letter, archive_path, archived_file,
                                  same_file, stored_path, workspace_file)
 from letterforge.diagnostics import UserError
+from letterforge.filenames import letter_file_name, path_inside
 from letterforge.escalation import Decision, SentLetter, decide_letter, history_deadline
 from letterforge.calendars import is_working_day
 from letterforge.ledger import SENT, Hold, Ledger, LedgerError, LedgerLetter, open_ledger, read_ledger
@@ -358,11 +359,11 @@ def _stop_on_signals() -> Iterator[_StopRequest]:
 
 
 def _letter_file(folder: Path, letter: LedgerLetter) -> Path:
-    return folder / "letters" / f"{letter.kind.value}-{letter.account_id}.pdf"
+    return path_inside(folder / "letters", letter_file_name(letter.kind.value, letter.account_id, "pdf"))
 
 
 def _pending_file(folder: Path, letter: LedgerLetter) -> Path:
-    return folder / "letters" / ".pending" / f"{letter.kind.value}-{letter.account_id}.pdf"
+    return path_inside(folder / "letters" / ".pending", letter_file_name(letter.kind.value, letter.account_id, "pdf"))
 
 
 def run_batch(

@@ -136,7 +136,8 @@ def validate(workspace: Path | None, output_format: str, rejects: Path | None) -
               "rejected_rows": len(data.rejects)}
     if output_format == "json":
         click.echo(diagnostics_json(report.diagnostics, **counts,
-                                    rejects_files=[str(p) for p in report.rejects_files]))
+                                    rejects_files=[str(p) for p in report.rejects_files],
+                                    warnings=[w.as_dict() for w in data.warnings]))
     else:
         _echo_problems(report.diagnostics)
         click.echo(f"{counts['accounts']} accounts, {counts['arrears']} arrears items, "
@@ -289,6 +290,7 @@ def clauses_index(workspace: Path | None) -> None:
 def clauses_preview(clause_id: str, version: str, account: str, workspace: Path | None, as_of: Any,
                     output_format: str, output: Path | None) -> None:
     """Show CLAUSE_ID filled in, and write the whole letter with it in place (a draft is watermarked)."""
+    from letterforge.filenames import safe_file_name
     from letterforge.outputs import letter_paths, write_atomic
     from letterforge.pipeline import preview_clause
 
@@ -297,7 +299,7 @@ def clauses_preview(clause_id: str, version: str, account: str, workspace: Path 
                f"account {preview.letter.draft.account.account_id}:")
     for paragraph in preview.paragraphs:
         click.echo(f"  {paragraph}")
-    (path,) = letter_paths([f"preview-{preview.clause.id}@{preview.clause.version}.{output_format}"], output)
+    (path,) = letter_paths([f"preview-{safe_file_name(preview.clause.label, unique_ignoring_case=False)}.{output_format}"], output)
     write_atomic(path, preview.letter.content)
     click.echo(f"wrote {path}")
 
@@ -535,6 +537,7 @@ def ledger_rebuild(workspace: Path | None, out: Path | None) -> None:
 def reprint(reference: str, workspace: Path | None, output: Path | None, rerender: bool) -> None:
     """The issued letter REFERENCE again, byte for byte from the archive, checked against the ledger's SHA-256."""
     from letterforge.archive import reprint as reprint_letter
+    from letterforge.filenames import letter_file_name
     from letterforge.outputs import letter_paths, write_atomic
 
     opened = _open_workspace(workspace)
@@ -544,7 +547,7 @@ def reprint(reference: str, workspace: Path | None, output: Path | None, rerende
         result = reprint_letter(opened, book, reference, rerender)
     finally:
         book.close()
-    (path,) = letter_paths([f"{letter.kind.value}-{letter.account_id}-reprint.pdf"], output)
+    (path,) = letter_paths([letter_file_name(letter.kind.value, letter.account_id, "pdf", tail="-reprint")], output)
     write_atomic(path, result.content)
     click.echo(f"wrote {path}: the issued bytes (SHA-256 {letter.pdf_sha256}, as the ledger records) from {result.source}")
     if result.rerendered is not None:

@@ -11,6 +11,7 @@ from letterforge.clauses import Clause, load_clause_library
 from letterforge.clausecheck import check_clauses, record_index
 from letterforge.diagnostics import Diagnostic, UserError
 from letterforge.drafts import LetterDraft, compose_letter
+from letterforge.filenames import letter_file_name
 from letterforge.outputs import write_rejects
 from letterforge.records import LetterKind, PriorLetter
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
@@ -51,9 +52,9 @@ def compute_statements(
     if account_ids:
         unknown = [a for a in account_ids if data.account(a) is None]
         if unknown:
-            rejected = {r.account_id for r in data.rejects if r.table == "accounts"}
-            reasons = [f"{a} (its row was rejected; run `letterforge validate`)" if a in rejected else a
-                       for a in unknown]
+            rejected = {r.account_id: r for r in data.rejects if r.table == "accounts"}
+            reasons = [f"{a} (its row was rejected: {rejected[a].file}:{rejected[a].row}: "
+                       f"{'; '.join(rejected[a].reasons)})" if a in rejected else a for a in unknown]
             raise UserError(f"unknown account: {', '.join(reasons)}")
         accounts = [data.account(a) for a in account_ids]
     else:
@@ -74,7 +75,8 @@ class RenderedLetter:
 
     @property
     def file_name(self) -> str:
-        return f"{self.draft.account.account_id}-{self.draft.kind.value}.{self.output_format}"
+        return letter_file_name(self.draft.kind.value, self.draft.account.account_id, self.output_format,
+                                account_first=True)
 
 
 class LetterFactory:
