@@ -341,6 +341,21 @@ class Policy(_Settings):
         return int(match.group(1)) if match else None
 
 
+class Limits(_Settings):
+    """Bounds on input, so that one oversized file, field or account cannot stop or swamp a run."""
+
+    max_file_mb: int = Field(default=50, ge=1, le=2048, description="a data file larger than this is not read")
+    max_field_chars: int = Field(default=10_000, ge=100, le=100_000, description="a longer cell rejects its row")
+    max_items_per_account: int = Field(default=2_000, ge=1, le=1_000_000,
+                                       description="an account with more arrears rows is rejected")
+    max_messages_per_file: int = Field(default=100, ge=1, le=100_000,
+                                       description="problems shown per data file; the rest are counted")
+
+
+class Permissions(_Settings):
+    group: str = Field(default="", description="group given read access to every file written, e.g. a print shop's")
+
+
 class WorkspaceConfig(_Settings):
     creditor: Creditor
     locale: str = "zh-CN"
@@ -353,6 +368,8 @@ class WorkspaceConfig(_Settings):
     letters: Letters = Letters()
     offers: Offers = Offers()
     policy: Policy = Policy()
+    limits: Limits = Limits()
+    permissions: Permissions = Permissions()
 
     @field_validator("locale")
     @classmethod

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from letterforge.diagnostics import UserError
+from letterforge.permissions import create_private_file
 from letterforge.records import LetterKind
 
 LEDGER_FILE = "ledger.sqlite"
@@ -242,6 +243,7 @@ class Ledger:
             if read_only:
                 self.connection = _open_for_reading(path)
             else:
+                create_private_file(path)  # sqlite would create it world-readable; its -wal and -shm copy its mode
                 self.connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
                 self.connection.execute("PRAGMA journal_mode=WAL")
                 self.connection.execute("PRAGMA synchronous=FULL")

@@ -6,21 +6,27 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from letterforge.filenames import path_inside
 from letterforge.ledger import Event, LedgerLetter
+from letterforge.permissions import make_folders, protect_descriptor
 from letterforge.records import LetterKind
 from letterforge.validation import DebtorData, RejectedRow
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
-    """Write to a temporary name in the same folder, fsync, then rename: never a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a temporary name in the same folder, fsync, then rename: never a half file.
+    The file gets the permission policy's mode and group (0640; see `permissions`), and folders
+    it needs are created 0750."""
+    make_folders(path.parent)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     try:
+        protect_descriptor(handle)
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
@@ -45,22 +51,18 @@ def write_rejects(rejects: tuple[RejectedRow, ...], folder: Path) -> list[Path]:
         if not rows:
             path.unlink(missing_ok=True)
             continue
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer)
-        writer.writerow(["file", "row", "reason", *rows[0].headers])
-        for reject in rows:
-            cells = ["" if cell is None else str(cell) for cell in reject.cells]
-            writer.writerow([reject.file, reject.row, "; ".join(reject.reasons), *cells])
-        written.append(write_atomic(path, buffer.getvalue().encode("utf-8-sig")))
+        lines = ([reject.file, reject.row, "; ".join(reject.reasons), *reject.cells] for reject in rows)
+        written.append(write_atomic(path, csv_bytes(["file", "row", "reason", *rows[0].headers], lines)))
     return written
 
 
 def letter_paths(file_names: list[str], output: Path | None) -> list[Path]:
-    """Where each rendered letter goes: -o names a file for one letter, else a folder."""
+    """Where each rendered letter goes: -o names a file for one letter, else a folder (each
+    name, made from data, must stay inside it)."""
     if output is not None and len(file_names) == 1 and not output.is_dir() and output.suffix:
         return [output]
     folder = output if output is not None else Path.cwd()
-    return [folder / name for name in file_names]
+    return [path_inside(folder, name) for name in file_names]
 
 
 MANIFEST_COLUMNS = ("reference", "account_id", "kind", "issued_on", "deadline", "principal", "late_fees", "total",
@@ -103,12 +105,33 @@ FOLLOW_UP = {
 }
 
 
-def _csv(columns: tuple[str, ...], rows: Sequence[Mapping[str, object]]) -> bytes:
+# A cell starting with one of these is a formula to Excel, WPS or LibreOffice (OWASP: CSV
+# injection); the full-width forms are included because WPS reads some of them as formulas too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def spreadsheet_cell(value: object) -> str:
+    """A value as a CSV cell that a spreadsheet shows as text and never runs: a cell that would
+    start a formula gets a leading ' (which Excel and WPS hide). Numbers stay numbers."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def csv_bytes(header: Sequence[object], rows: Iterable[Sequence[object]]) -> bytes:
+    """The one CSV writer of letterforge: UTF-8 with BOM (so that Excel and WPS open it), every
+    cell made safe by `spreadsheet_cell`. JSON outputs are written exactly, without this."""
     buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=list(columns))
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buffer)
+    writer.writerow([spreadsheet_cell(cell) for cell in header])
+    writer.writerows([spreadsheet_cell(cell) for cell in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def _csv(columns: tuple[str, ...], rows: Sequence[Mapping[str, object]]) -> bytes:
+    return csv_bytes(columns, ([row.get(column, "") for column in columns] for row in rows))
 
 
 def ledger_csv(letters: list[LedgerLetter], events: list[Event]) -> bytes:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from letterforge.config import CONFIG_FILE, WorkspaceConfig, load_config
 from letterforge.diagnostics import UserError
+from letterforge.permissions import set_file_policy
 from letterforge.latefees import BaseRates, load_base_rates
 from letterforge.validation import DebtorData, load_debtor_data
 
@@ -27,7 +28,9 @@ class Workspace:
         path = path.resolve()
         if not path.is_dir():
             raise UserError(f"{path}: no such workspace folder")
-        return cls(path, load_config(path))
+        config = load_config(path)
+        set_file_policy(config.permissions.group)
+        return cls(path, config)
 
     @property
     def rejects_dir(self) -> Path:
