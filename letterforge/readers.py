@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -21,13 +21,22 @@ class Table:
     headers: tuple[str, ...]
     rows: tuple[tuple[int, tuple[Cell, ...]], ...]
     encoding: str = ""
+    # Rows that could not be read as rows (an unclosed quote running on), with the reason and
+    # what could be read of them: rejected by validation, the rest of the file goes on.
+    broken: tuple[tuple[int, tuple[Cell, ...], str], ...] = ()
+
+
+class NotText(str):
+    """A JSON value that is neither text nor a number (a list, an object, true/false), kept as
+    its JSON text so that validation can reject its row and show what it was."""
 
 
 class ReadError(Exception):
     """The file as a whole cannot be read (missing, undecodable, not a table)."""
 
 
-Reader = Callable[[Path, str, str], Table]
+Reader = Callable[[Path, str, str, int], Table]
+DEFAULT_MAX_FIELD_CHARS = 10_000
 READERS: dict[str, Reader] = {}
 
 
@@ -40,15 +49,21 @@ def reader(*extensions: str) -> Callable[[Reader], Reader]:
     return register
 
 
-def read_table(path: Path, sheet: str = "", encoding: str = "auto") -> Table:
-    """Read one data file; the reader is chosen by the file's extension."""
+def read_table(path: Path, sheet: str = "", encoding: str = "auto", max_bytes: int | None = None,
+               max_field_chars: int = DEFAULT_MAX_FIELD_CHARS) -> Table:
+    """Read one data file; the reader is chosen by the file's extension. A file above
+    `max_bytes` is not read at all (its size is said); `max_field_chars` bounds a CSV field."""
     if not path.is_file():
         raise ReadError(f"{path}: file not found")
     function = READERS.get(path.suffix.lower())
     if function is None:
         known = ", ".join(sorted(READERS))
         raise ReadError(f"{path}: unknown file type {path.suffix!r} (letterforge reads {known})")
-    return function(path, sheet, encoding)
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise ReadError(f"{path}: the file is {size / 2**20:.1f} MB, above the limit of {max_bytes / 2**20:.0f} MB "
+                        "([limits] max_file_mb in letterforge.toml); split it or raise the limit")
+    return function(path, sheet, encoding, max_field_chars)
 
 
 def _clean_header(header: object) -> str:
@@ -73,23 +88,65 @@ def _decode(data: bytes, encoding: str, path: Path) -> tuple[str, str]:
                     "save it as UTF-8 or set the file's encoding in letterforge.toml")
 
 
+def _first_line_cells(line: str, max_field_chars: int) -> tuple[Cell, ...]:
+    """What can be read of a broken row: its first line, each cell cut to the limit."""
+    try:
+        cells = next(csv.reader([line]), [])
+    except csv.Error:
+        cells = [line]
+    return tuple(cell if len(cell) <= max_field_chars else cell[:max_field_chars] + "…" for cell in cells)
+
+
+def _csv_records(text: str, max_field_chars: int) -> Iterator[tuple[tuple[Cell, ...], str]]:
+    """Each record with "" or, for one that cannot be a row, the reason. A quoted field that
+    runs over lines past the limit (an unclosed quote) is cut at the end of its first line and
+    reading goes on from the next line, so one bad quote does not swallow the rest of the file."""
+    lines = io.StringIO(text, newline="").readlines()
+    start = 0
+    while start < len(lines):
+        reader = csv.reader(iter(lines[start:]))
+        restart = None
+        while restart is None:
+            first = start + reader.line_num
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                problem = f"cannot be read as CSV ({error}); an unclosed quote?"
+            else:
+                spans = start + reader.line_num - first
+                longest = max((len(cell) for cell in record), default=0)
+                if spans == 1 or longest <= max_field_chars:
+                    yield tuple(record), ""
+                    continue
+                problem = (f"a quoted field runs over {spans} lines ({longest} characters, above the limit of "
+                           f"{max_field_chars}); an unclosed quote? read again from the next line")
+            yield _first_line_cells(lines[first], max_field_chars), problem
+            restart = first + 1
+        start = restart
+
+
 @reader(".csv", ".txt")
-def read_csv(path: Path, sheet: str, encoding: str) -> Table:
+def read_csv(path: Path, sheet: str, encoding: str, max_field_chars: int) -> Table:
     text, used = _decode(path.read_bytes(), encoding, path)
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    if not records:
+    records = _csv_records(text, max_field_chars)
+    header = next(records, None)
+    if header is None:
         raise ReadError(f"{path}: the file is empty")
-    headers = tuple(_clean_header(h) for h in records[0])
-    rows = tuple(
-        (number, tuple(records_row))
-        for number, records_row in enumerate(records[1:], start=2)
-        if not _is_blank(tuple(records_row))
-    )
-    return Table(str(path), headers, rows, used)
+    headers = tuple(_clean_header(h) for h in header[0])
+    rows: list[tuple[int, tuple[Cell, ...]]] = []
+    broken: list[tuple[int, tuple[Cell, ...], str]] = []
+    for number, (cells, problem) in enumerate(records, start=2):
+        if problem:
+            broken.append((number, cells, problem))
+        elif not _is_blank(cells):
+            rows.append((number, cells))
+    return Table(str(path), headers, tuple(rows), used, tuple(broken))
 
 
 @reader(".xlsx", ".xlsm")
-def read_xlsx(path: Path, sheet: str, encoding: str) -> Table:
+def read_xlsx(path: Path, sheet: str, encoding: str, max_field_chars: int) -> Table:
     import openpyxl  # imported here: only XLSX workspaces pay for it
 
     try:
@@ -115,7 +172,7 @@ def read_xlsx(path: Path, sheet: str, encoding: str) -> Table:
 
 
 @reader(".json")
-def read_json(path: Path, sheet: str, encoding: str) -> Table:
+def read_json(path: Path, sheet: str, encoding: str, max_field_chars: int) -> Table:
     text, used = _decode(path.read_bytes(), "utf-8-sig" if encoding == "auto" else encoding, path)
     try:
         records = json.loads(text)
@@ -136,6 +193,6 @@ def read_json(path: Path, sheet: str, encoding: str) -> Table:
 
 
 def _json_cell(value: object) -> Cell:
-    if value is None or isinstance(value, (str, int, float)):
+    if value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool)):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return NotText(json.dumps(value, ensure_ascii=False))

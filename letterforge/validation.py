@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from letterforge.config import DataFile, WorkspaceConfig
+from letterforge.config import DataFile, Limits, WorkspaceConfig
 from letterforge.diagnostics import Diagnostic
 from letterforge.money import AmountError, parse_amount
-from letterforge.readers import Cell, ReadError, Table, read_table
+from letterforge.readers import Cell, NotText, ReadError, Table, read_table
 from letterforge.records import Account, ArrearsItem, DebtorCategory, DebtorType, LetterKind, PriorLetter
+
+log = logging.getLogger(__name__)
 
 # Column names as the exports of Chinese property and utility billing systems write them.
 # A workspace adds its own in [columns]; English field names are always understood.
@@ -249,6 +252,7 @@ class DebtorData:
     history: tuple[PriorLetter, ...]
     diagnostics: tuple[Diagnostic, ...]
     rejects: tuple[RejectedRow, ...]
+    warnings: tuple[Diagnostic, ...] = ()  # not errors, but likely a mistake: a file with no data rows
 
     @cached_property
     def _accounts_by_id(self) -> dict[str, Account]:
@@ -281,6 +285,8 @@ class _ParsedTable:
     rows: list[tuple[int, dict[str, Any], tuple[Cell, ...]]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rejects: list[RejectedRow] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    too_many: dict[str, int] = field(default_factory=dict)  # accounts over the per-account row limit
 
     def reject(self, row: int, cells: tuple[Cell, ...], problems: list[Diagnostic]) -> None:
         assert self.source is not None
@@ -325,13 +331,59 @@ def map_columns(
     return mapping, problems
 
 
+def _clip(text: str, limit: int = 200) -> str:
+    # A message quotes the cell it is about; a junk cell must not make a junk-sized message.
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _cut_cells(cells: tuple[Cell, ...], limit: int) -> tuple[Cell, ...]:
+    return tuple(c[:limit] + "…" if isinstance(c, str) and len(c) > limit else c for c in cells)
+
+
+def _too_long(cells: tuple[Cell, ...], headers: tuple[str, ...], file: str, row: int,
+              limit: int) -> list[Diagnostic]:
+    return [Diagnostic(file, row, headers[index] if index < len(headers) else f"column {index + 1}", "too-long",
+                       f"{len(cell)} characters, above the limit of {limit} ([limits] max_field_chars)")
+            for index, cell in enumerate(cells) if isinstance(cell, str) and len(cell) > limit]
+
+
+def _over_item_limit(parsed: _ParsedTable, limit: int) -> None:
+    """An account with more rows than the limit is refused whole, before its rows are parsed: one
+    located message for it, every one of its rows kept in the rejects file with the reason."""
+    source, index = parsed.source, parsed.account_column
+    if source is None or index is None:
+        return
+    counts = Counter(_text(cells[index]) if index < len(cells) else "" for _, cells in source.rows)
+    over = {account_id: count for account_id, count in counts.items() if count > limit and account_id}
+    if not over:
+        return
+    reasons = {account_id: (f"{count} rows for this account, above the limit of {limit} "
+                            "([limits] max_items_per_account); none is used",)
+               for account_id, count in over.items()}
+    kept, seen = [], Counter[str]()
+    for number, cells in source.rows:
+        account_id = _text(cells[index]) if index < len(cells) else ""
+        if account_id not in over:
+            kept.append((number, cells))
+            continue
+        seen[account_id] += 1
+        if seen[account_id] == limit + 1:
+            parsed.diagnostics.append(Diagnostic(source.file, number, source.headers[index], "too-many-rows",
+                                                 f"account {account_id}: {reasons[account_id][0]}"))
+        parsed.rejects.append(RejectedRow(parsed.table, source.file, number, source.headers, cells,
+                                          reasons[account_id], account_id))
+    parsed.too_many = over
+    parsed.source = replace(source, rows=tuple(kept))
+
+
 def _parse_table(
     table_name: str, data_file: DataFile, workspace: Path, fields: Mapping[str, FieldParser],
-    aliases: Mapping[str, tuple[str, ...]], workspace_columns: Mapping[str, str],
+    aliases: Mapping[str, tuple[str, ...]], workspace_columns: Mapping[str, str], limits: Limits,
 ) -> _ParsedTable:
     path = workspace / data_file.file
     try:
-        source = read_table(path, data_file.sheet, data_file.encoding)
+        source = read_table(path, data_file.sheet, data_file.encoding, limits.max_file_mb * 2**20,
+                            limits.max_field_chars)
     except ReadError as error:
         parsed = _ParsedTable(table_name, None)
         parsed.diagnostics.append(Diagnostic(str(path), None, None, "unreadable", str(error).split(": ", 1)[-1]))
@@ -346,23 +398,37 @@ def _parse_table(
         parsed.diagnostics.append(Diagnostic(
             source.file, 1, name, "missing-column",
             f"required column missing (accepted headers: {known}; or map yours in [columns])"))
+    for number, cells, problem in source.broken:
+        parsed.reject(number, cells, [Diagnostic(source.file, number, None, "unreadable-row", problem)])
+    if not source.rows and not source.broken:
+        parsed.warnings.append(Diagnostic(source.file, None, None, "no-rows",
+                                          "the file has a header but no data rows; is it the right export?"))
     if missing:
         # Without a required column no row can be used: keep them all, with the reason.
         for number, cells in source.rows:
-            parsed.rejects.append(RejectedRow(table_name, source.file, number, source.headers, cells,
+            parsed.rejects.append(RejectedRow(table_name, source.file, number, source.headers,
+                                              _cut_cells(cells, limits.max_field_chars),
                                               (f"file is missing column(s): {', '.join(missing)}",)))
         return parsed
+    if table_name != "accounts":
+        _over_item_limit(parsed, limits.max_items_per_account)
+        source = parsed.source or source
     for number, cells in source.rows:
         values: dict[str, Any] = {}
-        problems: list[Diagnostic] = []
+        problems = _too_long(cells, source.headers, source.file, number, limits.max_field_chars)
+        if problems:
+            parsed.reject(number, _cut_cells(cells, limits.max_field_chars), problems)
+            continue
         for name, parser in fields.items():
             index = mapping.get(name)
             cell = cells[index] if index is not None and index < len(cells) else None
             header = source.headers[index] if index is not None else name
             try:
+                if isinstance(cell, NotText):
+                    raise FieldError(f"{_clip(cell)} is not text or a number")
                 values[name] = parser(cell)
             except FieldError as error:
-                problems.append(Diagnostic(source.file, number, header, "invalid", str(error)))
+                problems.append(Diagnostic(source.file, number, header, "invalid", _clip(str(error))))
                 continue
             if name in REQUIRED[table_name] and values[name] in ("", None):
                 problems.append(Diagnostic(source.file, number, header, "required", "required value is empty"))
@@ -422,20 +488,33 @@ def _consumer_problem(accounts: _ParsedTable, config: WorkspaceConfig, row: int,
 
 def load_debtor_data(workspace: Path, config: WorkspaceConfig) -> DebtorData:
     """Read and check the workspace's accounts, arrears and history; keep what is valid."""
-    columns = config.columns
-    accounts = _parse_table("accounts", config.data.accounts, workspace, ACCOUNT_FIELDS, ACCOUNT_ALIASES, columns)
-    arrears = _parse_table("arrears", config.data.arrears, workspace, ARREARS_FIELDS, ARREARS_ALIASES, columns)
+    columns, limits = config.columns, config.limits
+    accounts = _parse_table("accounts", config.data.accounts, workspace, ACCOUNT_FIELDS, ACCOUNT_ALIASES, columns,
+                            limits)
+    arrears = _parse_table("arrears", config.data.arrears, workspace, ARREARS_FIELDS, ARREARS_ALIASES, columns,
+                           limits)
     parsed = [accounts, arrears]
     history = None
     if config.data.history is not None:
-        history = _parse_table("history", config.data.history, workspace, HISTORY_FIELDS, HISTORY_ALIASES, columns)
+        history = _parse_table("history", config.data.history, workspace, HISTORY_FIELDS, HISTORY_ALIASES, columns,
+                               limits)
         parsed.append(history)
+    too_many = {account_id: table for table in parsed for account_id in table.too_many}
 
     by_id: dict[str, list[tuple[int, dict[str, Any], tuple[Cell, ...]]]] = defaultdict(list)
     for entry in accounts.rows:
         by_id[entry[1]["account_id"]].append(entry)
     kept_accounts: list[Account] = []
     for account_id, entries in by_id.items():
+        if account_id in too_many:
+            table = too_many[account_id]
+            for number, _, cells in entries:
+                accounts.reject(number, cells, [Diagnostic(
+                    accounts.source.file if accounts.source else "", number, "account_id", "too-many-rows",
+                    f"account {account_id} has {table.too_many[account_id]} rows in "
+                    f"{table.source.file if table.source else table.table}, above the limit of "
+                    f"{limits.max_items_per_account} ([limits] max_items_per_account); it gets no letter")])
+            continue
         if len(entries) > 1:
             rows = ", ".join(str(number) for number, _, _ in entries)
             for number, _, cells in entries:
@@ -475,9 +554,31 @@ def load_debtor_data(workspace: Path, config: WorkspaceConfig) -> DebtorData:
             PriorLetter(**values, source=f"{history.source.file if history.source else ''}:{number}")
             for number, values in known_account(history)
         )
-    diagnostics = tuple(sorted(
+    diagnostics = _first_per_file(sorted(
         (d for table in parsed for d in table.diagnostics),
         key=lambda d: (d.file, d.row or 0, d.column or ""),
-    ))
+    ), limits.max_messages_per_file)
     rejects = tuple(sorted((r for table in parsed for r in table.rejects), key=lambda r: (r.file, r.row)))
-    return DebtorData(tuple(sorted(kept_accounts, key=lambda a: a.account_id)), items, letters, diagnostics, rejects)
+    warnings = tuple(w for table in parsed for w in table.warnings)
+    for warning in warnings:
+        log.warning("%s", warning)
+    return DebtorData(tuple(sorted(kept_accounts, key=lambda a: a.account_id)), items, letters, diagnostics, rejects,
+                      warnings)
+
+
+def _first_per_file(diagnostics: list[Diagnostic], limit: int) -> tuple[Diagnostic, ...]:
+    """The first `limit` problems of each file, then one line counting the rest: a junk file must
+    not bury the terminal or the log. The rejects file still has every rejected row."""
+    shown: list[Diagnostic] = []
+    per_file = Counter(d.file for d in diagnostics)
+    seen: Counter[str] = Counter()
+    for diagnostic in diagnostics:
+        seen[diagnostic.file] += 1
+        if seen[diagnostic.file] <= limit:
+            shown.append(diagnostic)
+        elif seen[diagnostic.file] == per_file[diagnostic.file]:
+            shown.append(Diagnostic(diagnostic.file, None, None, "more-problems",
+                                    f"{per_file[diagnostic.file] - limit} more problem(s) not shown "
+                                    "([limits] max_messages_per_file); every rejected row is in the rejects "
+                                    "file with its reasons"))
+    return tuple(shown)
