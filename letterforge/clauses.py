@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -224,6 +225,11 @@ def load_clause_library(folders: list[Path]) -> ClauseLibrary:
         in_folder: dict[tuple[str, str], str] = {}
         for path in sorted(folder.rglob("*.md")):
             if path.name.upper() == "README.MD":
+                continue
+            real = Path(os.path.realpath(path))
+            if not any(real.is_relative_to(os.path.realpath(f)) for f in folders):
+                problems.append(Diagnostic(str(path), None, None, "outside", f"refused: it resolves to {real}, "
+                                           "outside the clause folders (a symlink?); copy the clause in instead"))
                 continue
             clause, found = parse_clause(path, text_of(path))
             problems.extend(found)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import posixpath
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -26,6 +28,7 @@ from jinja2 import (
     UndefinedError,
     pass_context,
 )
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from letterforge.clauses import render_clause
@@ -85,10 +88,36 @@ class LetterEnvironment(ImmutableSandboxedEnvironment):
         return self._compiled[source]
 
 
+def inside_folders(path: Path | str, folders: list[Path]) -> bool:
+    """Whether `path`, symlinks and `..` resolved, is inside one of the folders (themselves resolved)."""
+    real = Path(os.path.realpath(path))
+    return any(real.is_relative_to(os.path.realpath(folder)) for folder in folders)
+
+
+class FolderBoundLoader(FileSystemLoader):
+    """Jinja's file loader, refusing a template that resolves (through a symlink) outside the
+    template folders, before reading it: a workspace template cannot include /etc/passwd."""
+
+    def __init__(self, folders: list[Path]) -> None:
+        super().__init__([str(d) for d in folders])
+        self.folders = folders
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)
+        for folder in self.searchpath:
+            filename = posixpath.join(folder, *pieces)
+            if os.path.isfile(filename):
+                if not inside_folders(filename, self.folders):
+                    raise TemplateNotFound(template, f"template {template} ({filename}) is refused: it resolves to "
+                                                     f"{os.path.realpath(filename)}, outside the template folders")
+                break
+        return super().get_source(environment, template)
+
+
 def make_environment(template_dirs: list[Path], autoescape: bool = True) -> LetterEnvironment:
     """The Jinja environment for templates and clauses: sandboxed, escaped, strict."""
     environment = LetterEnvironment(
-        loader=FileSystemLoader([str(d) for d in template_dirs]),
+        loader=FolderBoundLoader(template_dirs),
         autoescape=autoescape,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -104,9 +133,6 @@ def template_error(error: TemplateError, template_dirs: list[Path]) -> UserError
     """Name the template file and line (and, for a missing value, the variable)."""
     if isinstance(error, TemplateSyntaxError):
         return UserError(f"{error.filename or error.name}:{error.lineno}: template error: {error.message}")
-    if isinstance(error, TemplateNotFound):
-        where = ", ".join(str(d) for d in template_dirs)
-        return UserError(f"template {error.name} not found in {where}")
     location = ""
     trace = sys.exc_info()[2] if sys.exc_info()[1] is error else error.__traceback__
     while trace is not None:
@@ -114,6 +140,12 @@ def template_error(error: TemplateError, template_dirs: list[Path]) -> UserError
         if filename.endswith((".html", ".xml", ".docx")) or "/templates/" in filename:
             location = f"{filename}:{trace.tb_lineno}: "
         trace = trace.tb_next
+    if isinstance(error, TemplateNotFound):
+        # An include names the file and line that asked for it.
+        if error.message and "refused" in error.message:
+            return UserError(f"{location}{error.message}")
+        where = ", ".join(str(d) for d in template_dirs)
+        return UserError(f"{location}template {error.name} not found in {where}")
     kind = "undefined variable" if isinstance(error, UndefinedError) else "template error"
     return UserError(f"{location}{kind}: {error.message or error}")
 
@@ -237,8 +269,15 @@ class LetterRenderer:
         self.check_glyphs(html, f"{draft.account.account_id} {draft.kind.value}")
         document = HTML(string=html, url_fetcher=self.url_fetcher,
                         base_url=self.template_dirs[-1].as_uri() + "/" if self.template_dirs else None)
-        return bytes(document.write_pdf(font_config=self.font_config, custom_metadata=True,
-                                        finisher=compact_cid_fonts))
+        self.url_fetcher.refused.clear()
+        content = bytes(document.write_pdf(font_config=self.font_config, custom_metadata=True,
+                                           finisher=compact_cid_fonts))
+        if self.url_fetcher.refused:
+            # WeasyPrint only logs a resource it could not fetch; a letter with a hole in it must not go out.
+            raise UserError(f"{draft.account.account_id} {draft.kind.value} ({draft.locale}/{draft.kind.value}.html "
+                            f"and what it includes): {'; '.join(self.url_fetcher.refused)}; remove it from the "
+                            "template or put the file in the template folder")
+        return content
 
     def docx_template(self, draft: LetterDraft) -> Path:
         """The most specific DOCX template: <locale>/<kind>.docx, <locale>/letter.docx, letter.docx."""
@@ -246,6 +285,9 @@ class LetterRenderer:
         for name in names:
             for folder in self.template_dirs:
                 if (folder / name).is_file():
+                    if not inside_folders(folder / name, self.template_dirs):
+                        raise UserError(f"{folder / name}: refused, it resolves to {os.path.realpath(folder / name)}, "
+                                        "outside the template folders")
                     return folder / name
         raise UserError(f"no DOCX template ({', '.join(names)}) in {', '.join(str(d) for d in self.template_dirs)}")
 
@@ -412,15 +454,27 @@ def make_url_fetcher(template_dirs: list[Path]) -> Any:
     allowed = [d.resolve() for d in template_dirs]
 
     class TemplateFolderFetcher(URLFetcher):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.refused: list[str] = []  # what the letter being rendered asked for and did not get
+
         def fetch(self, url: str, headers: Any = None) -> Any:
             parsed = urlparse(url)
             if parsed.scheme == "file":
                 path = Path(unquote(parsed.path)).resolve()
                 if not any(path.is_relative_to(folder) for folder in allowed):
-                    raise ValueError(f"refused: {path} is outside the template folders")
+                    return self.refuse(url, f"{path} is outside the template folders")
             elif parsed.scheme != "data":
-                raise ValueError(f"refused: letters fetch nothing from {parsed.scheme or 'relative'} URLs")
-            return super().fetch(url, headers)
+                return self.refuse(url, f"letters fetch nothing from {parsed.scheme or 'relative'} URLs")
+            try:
+                return super().fetch(url, headers)
+            except Exception as error:  # a missing image is as much a hole in the letter as a refused one
+                return self.refuse(url, str(error))
+
+        def refuse(self, url: str, reason: str) -> Any:
+            shown = url if len(url) <= 120 else url[:120] + "…"
+            self.refused.append(f"the resource {shown} was refused ({reason})")
+            raise ValueError(f"refused: {reason}")
 
     return TemplateFolderFetcher(allowed_protocols=("data", "file"))
 
