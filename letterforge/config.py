@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import (
     BaseModel,
@@ -129,7 +130,8 @@ class OnlinePayment(_Settings):
         return url
 
     def for_account(self, account_id: str) -> str:
-        return self.url.replace("{account_id}", account_id)
+        # Percent-encoded: an id is data, and must not add a path, query or fragment to the payment link.
+        return self.url.replace("{account_id}", quote(account_id, safe="-_.~"))
 
 
 class PaymentChannels(_Settings):
