@@ -151,6 +151,11 @@ def test_batch_keeps_hostile_ids_in_its_folder_maps_them_in_the_manifest_and_neu
     follow_ups = (out / AS_OF / "follow-ups.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in follow_ups and ",=HYPERLINK" not in follow_ups
 
+    reference = next(row["reference"] for row in manifest if row["account_id"] == "../../../../../../x")
+    reprints = tmp_path / "reprints"
+    assert run("-w", str(root), "reprint", reference, "-o", str(reprints)).exit_code == 0
+    assert [p.parent for p in reprints.iterdir()] == [reprints]
+
     export = tmp_path / "evidence.csv"
     assert run("-w", str(root), "ledger", "export", "-o", str(export)).exit_code == 0
     cells = [cell for row in csv.reader(io.StringIO(export.read_text(encoding="utf-8-sig"))) for cell in row]
@@ -364,3 +369,33 @@ def test_the_group_setting_gives_files_to_a_group_and_an_unknown_group_is_refuse
                       encoding="utf-8")
     result = run("-w", str(root), "validate")
     assert result.exit_code == 1 and "permissions.group: no group 'no-such-group-x'" in result.stderr
+
+
+def test_clause_preview_and_reprint_file_names_are_made_safe(hostile, tmp_path):
+    root = hostile([account_row("../../evil")], [arrears_row("../../evil")])
+    shipped = Path(__file__).resolve().parent.parent / "legal_clauses" / "zh-CN" / "property" / "reminder"
+    text = (shipped / "opening.md").read_text(encoding="utf-8")
+    text = text.replace("id: zh-CN.property.reminder.opening", "id: ../../../../preview-evil")
+    text = text.replace("version: 1.0.0", "version: 9.0.0").replace("status: approved", "status: draft")
+    (root / "legal_clauses").mkdir()
+    (root / "legal_clauses" / "evil.md").write_text(text, encoding="utf-8")
+    out = tmp_path / "previews"
+    out.mkdir()
+    before = files_under(tmp_path)
+    result = run("-w", str(root), "clauses", "preview", "../../../../preview-evil", "--account", "../../evil",
+                 "--as-of", AS_OF, "--format", "html", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    (written,) = files_under(tmp_path) - before
+    assert written.parent == out and written.name.startswith("preview-")
+
+
+def test_a_symlinked_docx_template_is_refused(hostile, tmp_path):
+    outside = tmp_path / "outside.docx"
+    outside.write_bytes((Path(__file__).resolve().parent.parent / "templates" / "letter.docx").read_bytes())
+    root = hostile([account_row("D-1")], [arrears_row("D-1")])
+    (root / "templates").mkdir()
+    (root / "templates" / "letter.docx").symlink_to(outside)
+    result = run("-w", str(root), "render", "D-1", "--kind", "reminder", "--as-of", AS_OF, "--format", "docx",
+                 "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert f"{root / 'templates' / 'letter.docx'}: refused, it resolves to {outside}" in result.stderr
