@@ -169,6 +169,8 @@ def test_batch_keeps_hostile_ids_in_its_folder_maps_them_in_the_manifest_and_neu
             assert mode == 0o640, (path, oct(mode))
     for folder in (out, out / AS_OF, letters):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o750, folder
+    archived = list((root / "archive").rglob("*"))
+    assert archived and all(stat.S_IMODE(p.stat().st_mode) == (0o750 if p.is_dir() else 0o640) for p in archived)
 
 
 def test_every_csv_cell_that_would_start_a_formula_is_neutralised():
