@@ -37,6 +37,7 @@ class ReadError(Exception):
 
 Reader = Callable[[Path, str, str, int], Table]
 DEFAULT_MAX_FIELD_CHARS = 10_000
+MAX_JSON_COLUMNS = 1_000
 READERS: dict[str, Reader] = {}
 
 
@@ -178,17 +179,24 @@ def read_json(path: Path, sheet: str, encoding: str, max_field_chars: int) -> Ta
         records = json.loads(text)
     except json.JSONDecodeError as error:
         raise ReadError(f"{path}:{error.lineno}: not valid JSON: {error.msg}") from None
+    except RecursionError:
+        raise ReadError(f"{path}: not a table: lists or objects nested too deeply") from None
     if isinstance(records, dict) and sheet:
         records = records.get(sheet)
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ReadError(f"{path}: expected a list of objects, one per row")
-    headers: list[str] = []
-    for record in records:
-        headers.extend(key for key in record if key not in headers)
-    rows = tuple(
-        (number, tuple(_json_cell(record.get(h)) for h in headers))
-        for number, record in enumerate(records, start=1)
-    )
+    headers = list(dict.fromkeys(key for record in records for key in record))
+    if len(headers) > MAX_JSON_COLUMNS:
+        # Every row gets every key as a column: many different keys would multiply into a huge table.
+        raise ReadError(f"{path}: the objects have {len(headers)} different keys (at most {MAX_JSON_COLUMNS}); "
+                        "is it the right export?")
+    try:
+        rows = tuple(
+            (number, tuple(_json_cell(record.get(h)) for h in headers))
+            for number, record in enumerate(records, start=1)
+        )
+    except RecursionError:
+        raise ReadError(f"{path}: a value has lists or objects nested too deeply") from None
     return Table(str(path), tuple(_clean_header(h) for h in headers), rows, used)
 
 

@@ -401,3 +401,15 @@ def test_a_symlinked_docx_template_is_refused(hostile, tmp_path):
                  "-o", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert f"{root / 'templates' / 'letter.docx'}: refused, it resolves to {outside}" in result.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    (json.dumps([{f"key{n}": 1} for n in range(5_000)]), "5000 different keys (at most 1000)"),
+])
+def test_json_that_would_blow_up_is_a_located_error_not_a_crash(copy_sample, content, message):
+    root = copy_sample("receivables-en")
+    (root / "accounts.json").write_text(content, encoding="utf-8")
+    result = run("-w", str(root), "validate")
+    assert result.exit_code == 1
+    assert f"{root / 'accounts.json'}: " in result.stderr and message in result.stderr
