@@ -38,6 +38,7 @@ class ReadError(Exception):
 Reader = Callable[[Path, str, str, int], Table]
 DEFAULT_MAX_FIELD_CHARS = 10_000
 MAX_JSON_COLUMNS = 1_000
+MAX_XLSX_CELLS = 10_000_000
 READERS: dict[str, Reader] = {}
 
 
@@ -158,17 +159,25 @@ def read_xlsx(path: Path, sheet: str, encoding: str, max_field_chars: int) -> Ta
         if sheet and sheet not in workbook.sheetnames:
             raise ReadError(f"{path}: no sheet named {sheet!r} (sheets: {', '.join(workbook.sheetnames)})")
         worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
-        values = list(worksheet.iter_rows(values_only=True))
+        header: tuple[Cell, ...] | None = None
+        rows = []
+        seen_cells = 0
+        for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            # A small file can declare a huge sheet (one cell at XFD1048576): count what is read.
+            seen_cells += len(row)
+            if seen_cells > MAX_XLSX_CELLS:
+                raise ReadError(f"{path}: the sheet reaches row {number} and column {len(row)}, more than "
+                                f"{MAX_XLSX_CELLS:,} cells; delete the empty rows and columns at its end")
+            cells = tuple(cell.date() if isinstance(cell, datetime) else cell for cell in row)
+            if header is None:
+                header = cells
+            elif not _is_blank(cells):
+                rows.append((number, cells))
     finally:
         workbook.close()
-    if not values:
+    if header is None:
         raise ReadError(f"{path}: the sheet is empty")
-    headers = tuple(_clean_header(h) for h in values[0])
-    rows = []
-    for number, row in enumerate(values[1:], start=2):
-        cells = tuple(cell.date() if isinstance(cell, datetime) else cell for cell in row)
-        if not _is_blank(cells):
-            rows.append((number, cells))
+    headers = tuple(_clean_header(h) for h in header)
     return Table(str(path), headers, tuple(rows), "xlsx")
 
 

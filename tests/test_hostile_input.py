@@ -413,3 +413,18 @@ def test_json_that_would_blow_up_is_a_located_error_not_a_crash(copy_sample, con
     result = run("-w", str(root), "validate")
     assert result.exit_code == 1
     assert f"{root / 'accounts.json'}: " in result.stderr and message in result.stderr
+
+
+def test_a_small_xlsx_that_declares_a_huge_sheet_is_refused_not_read_forever(tmp_path):
+    import openpyxl
+
+    from letterforge.readers import ReadError, read_table
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["户号", "姓名", "地址"])
+    sheet.append(["A-1", "张三", "浙江省杭州市"])
+    sheet["XFD1048576"] = "x"  # the last cell of the sheet: a few KB on disk, 17 billion cells if read
+    workbook.save(tmp_path / "bomb.xlsx")
+    with pytest.raises(ReadError, match="more than 10,000,000 cells"):
+        read_table(tmp_path / "bomb.xlsx")
