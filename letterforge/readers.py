@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -99,17 +100,38 @@ def _first_line_cells(line: str, max_field_chars: int) -> tuple[Cell, ...]:
     return tuple(cell if len(cell) <= max_field_chars else cell[:max_field_chars] + "…" for cell in cells)
 
 
+class _ReplayableLines:
+    """The lines of a text, one at a time, keeping only those of the record being read, so that
+    the lines after the first of a broken record can be read again."""
+
+    def __init__(self, text: str) -> None:
+        self._source = io.StringIO(text, newline="")
+        self._again: deque[str] = deque()
+        self.record: list[str] = []
+
+    def __iter__(self) -> _ReplayableLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.popleft() if self._again else self._source.readline()
+        if not line:
+            raise StopIteration
+        self.record.append(line)
+        return line
+
+    def read_again(self, lines: list[str]) -> None:
+        self._again.extendleft(reversed(lines))
+
+
 def _csv_records(text: str, max_field_chars: int) -> Iterator[tuple[tuple[Cell, ...], str]]:
     """Each record with "" or, for one that cannot be a row, the reason. A quoted field that
     runs over lines past the limit (an unclosed quote) is cut at the end of its first line and
     reading goes on from the next line, so one bad quote does not swallow the rest of the file."""
-    lines = io.StringIO(text, newline="").readlines()
-    start = 0
-    while start < len(lines):
-        reader = csv.reader(iter(lines[start:]))
-        restart = None
-        while restart is None:
-            first = start + reader.line_num
+    lines = _ReplayableLines(text)
+    while True:
+        reader = csv.reader(lines)
+        while True:
+            lines.record = []
             try:
                 record = next(reader)
             except StopIteration:
@@ -117,16 +139,16 @@ def _csv_records(text: str, max_field_chars: int) -> Iterator[tuple[tuple[Cell, 
             except csv.Error as error:
                 problem = f"cannot be read as CSV ({error}); an unclosed quote?"
             else:
-                spans = start + reader.line_num - first
                 longest = max((len(cell) for cell in record), default=0)
-                if spans == 1 or longest <= max_field_chars:
+                if len(lines.record) == 1 or longest <= max_field_chars:
                     yield tuple(record), ""
                     continue
-                problem = (f"a quoted field runs over {spans} lines ({longest} characters, above the limit of "
-                           f"{max_field_chars}); an unclosed quote? read again from the next line")
-            yield _first_line_cells(lines[first], max_field_chars), problem
-            restart = first + 1
-        start = restart
+                problem = (f"a quoted field runs over {len(lines.record)} lines ({longest} characters, above the "
+                           f"limit of {max_field_chars}); an unclosed quote? read again from the next line")
+            first, rest = lines.record[0], lines.record[1:]
+            yield _first_line_cells(first, max_field_chars), problem
+            lines.read_again(rest)
+            break  # a fresh reader: the csv module keeps no state across readers
 
 
 @reader(".csv", ".txt")

@@ -94,6 +94,10 @@ def inside_folders(path: Path | str, folders: list[Path]) -> bool:
     return any(real.is_relative_to(os.path.realpath(folder)) for folder in folders)
 
 
+class TemplateRefused(TemplateNotFound):
+    """A template file that exists but resolves outside the template folders."""
+
+
 class FolderBoundLoader(FileSystemLoader):
     """Jinja's file loader, refusing a template that resolves (through a symlink) outside the
     template folders, before reading it: a workspace template cannot include /etc/passwd."""
@@ -108,7 +112,7 @@ class FolderBoundLoader(FileSystemLoader):
             filename = posixpath.join(folder, *pieces)
             if os.path.isfile(filename):
                 if not inside_folders(filename, self.folders):
-                    raise TemplateNotFound(template, f"template {template} ({filename}) is refused: it resolves to "
+                    raise TemplateRefused(template, f"template {template} ({filename}) is refused: it resolves to "
                                                      f"{os.path.realpath(filename)}, outside the template folders")
                 break
         return super().get_source(environment, template)
@@ -142,7 +146,7 @@ def template_error(error: TemplateError, template_dirs: list[Path]) -> UserError
         trace = trace.tb_next
     if isinstance(error, TemplateNotFound):
         # An include names the file and line that asked for it.
-        if error.message and "refused" in error.message:
+        if isinstance(error, TemplateRefused):
             return UserError(f"{location}{error.message}")
         where = ", ".join(str(d) for d in template_dirs)
         return UserError(f"{location}template {error.name} not found in {where}")
