@@ -346,7 +346,7 @@ class Policy(_Settings):
 class Limits(_Settings):
     """Bounds on input, so that one oversized file, field or account cannot stop or swamp a run."""
 
-    max_file_mb: int = Field(default=50, ge=1, le=2048, description="a data file larger than this is not read")
+    max_file_mb: int = Field(default=20, ge=1, le=2048, description="a data file larger than this is not read")
     max_field_chars: int = Field(default=10_000, ge=100, le=100_000, description="a longer cell rejects its row")
     max_items_per_account: int = Field(default=2_000, ge=1, le=1_000_000,
                                        description="an account with more arrears rows is rejected")
