@@ -11,7 +11,7 @@ from letterforge.batch import (DayPlan, refuse_unsafe_day, earlier_letters, expl
                                record_issue, workspace_lock)
 from letterforge.diagnostics import UserError
 from letterforge.ledger import Ledger, open_ledger, read_ledger
-from letterforge.pipeline import LetterFactory, RenderedLetter
+from letterforge.pipeline import LetterFactory, RenderedLetter, require_accounts
 from letterforge.records import LetterKind
 from letterforge.validation import DebtorData
 from letterforge.workspace import Workspace
@@ -40,6 +40,7 @@ def draft_letters(workspace: Workspace, account_ids: tuple[str, ...], kind: Lett
     """Unnumbered previews watermarked 草稿/DRAFT, for any account and kind (every account with
     overdue arrears when none are given); eligibility is reported, not enforced."""
     factory = LetterFactory(workspace)
+    require_accounts(factory.data, account_ids)
     ledger = read_ledger(workspace.path)
     try:
         day_plan = plan_letters(workspace, factory.data, ledger, as_of)
@@ -67,6 +68,7 @@ def issue_letters(workspace: Workspace, account_ids: tuple[str, ...], kind: Lett
         raise UserError(f"an issued letter is a PDF or a DOCX; use --draft for an {output_format} preview")
     with workspace_lock(workspace):
         data = workspace.load_data()
+        require_accounts(data, account_ids)
         ledger = open_ledger(workspace.path, now)
         try:
             refuse_unsafe_day(workspace, ledger, data, as_of, workspace.path / "out")

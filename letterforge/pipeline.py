@@ -44,18 +44,23 @@ def validate_workspace(workspace: Workspace, rejects_dir: Path | None = None) ->
     return ValidationReport(data, tuple(written))
 
 
+def require_accounts(data: DebtorData, account_ids: tuple[str, ...]) -> None:
+    """Refuse account ids that are not in the data, saying where and why a rejected one was rejected."""
+    unknown = [a for a in account_ids if data.account(a) is None]
+    if unknown:
+        rejected = {r.account_id: r for r in data.rejects if r.table == "accounts"}
+        reasons = [f"{a} (its row was rejected: {rejected[a].file}:{rejected[a].row}: "
+                   f"{'; '.join(rejected[a].reasons)})" if a in rejected else a for a in unknown]
+        raise UserError(f"unknown account: {', '.join(reasons)}")
+
+
 def compute_statements(
     workspace: Workspace, account_ids: tuple[str, ...], as_of: date, data: DebtorData | None = None
 ) -> list[Statement]:
     """Statements of the given accounts (all accounts when none are given) on the as-of date."""
     data = data or workspace.load_data()
     if account_ids:
-        unknown = [a for a in account_ids if data.account(a) is None]
-        if unknown:
-            rejected = {r.account_id: r for r in data.rejects if r.table == "accounts"}
-            reasons = [f"{a} (its row was rejected: {rejected[a].file}:{rejected[a].row}: "
-                       f"{'; '.join(rejected[a].reasons)})" if a in rejected else a for a in unknown]
-            raise UserError(f"unknown account: {', '.join(reasons)}")
+        require_accounts(data, account_ids)
         accounts = [data.account(a) for a in account_ids]
     else:
         accounts = list(data.accounts)

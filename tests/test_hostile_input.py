@@ -112,7 +112,7 @@ def test_render_writes_every_hostile_id_inside_the_output_folder(hostile, tmp_pa
     out.mkdir(parents=True)
     before = files_under(tmp_path)
     result = run("-w", str(root), "render", *TRAVERSAL_IDS, "--kind", "reminder", "--as-of", AS_OF,
-                 "--format", "html", "-o", str(out))
+                 "--format", "html", "--draft", "-o", str(out))
     assert result.exit_code == 0, result.output
     written = files_under(tmp_path) - before
     assert written and all(p.parent == out for p in written)
@@ -232,7 +232,7 @@ def test_an_account_with_200000_rows_is_refused_with_a_located_message_and_other
     root = hostile([account_row("BIG-1"), account_row("OK-1")], [arrears_row("OK-1")])
     with open(root / "欠费明细.csv", "a", encoding="utf-8") as file:
         file.writelines(f"BIG-1,2026-08,物业服务费{n},1.00,,2026-08-05\n" for n in range(200_000))
-    result = run("-w", str(root), "render", "BIG-1", "--kind", "reminder", "--as-of", AS_OF, "--format", "html",
+    result = run("-w", str(root), "render", "BIG-1", "--kind", "reminder", "--as-of", AS_OF, "--format", "html", "--draft",
                  "-o", str(root / "out"))
     assert result.exit_code == 1
     assert "BIG-1" in result.stderr and "200000 rows" in result.stderr and "above the limit of 2000" in result.stderr
@@ -306,7 +306,7 @@ def test_a_symlinked_template_cannot_read_a_file_outside_and_the_include_is_name
                         '{% extends "base.html" %}\n{% block letterhead %}{% include "leak.txt" %}{% endblock %}\n')
     (root / "templates" / "leak.txt").symlink_to(secret)
     out = tmp_path / "out"
-    result = run("-w", str(root), "render", "T-1", "--kind", "reminder", "--as-of", AS_OF, "--format", "html",
+    result = run("-w", str(root), "render", "T-1", "--kind", "reminder", "--as-of", AS_OF, "--format", "html", "--draft",
                  "-o", str(out))
     assert result.exit_code == 1
     assert f"{template}:2: template leak.txt" in result.stderr and f"refused: it resolves to {secret}" in result.stderr
@@ -314,7 +314,7 @@ def test_a_symlinked_template_cannot_read_a_file_outside_and_the_include_is_name
 
     template.write_text('{% extends "base.html" %}\n\n{% block letterhead %}{% include "/etc/passwd" %}{% endblock %}\n',
                         encoding="utf-8")
-    result = run("-w", str(root), "render", "T-1", "--kind", "reminder", "--as-of", AS_OF, "--format", "html",
+    result = run("-w", str(root), "render", "T-1", "--kind", "reminder", "--as-of", AS_OF, "--format", "html", "--draft",
                  "-o", str(out))
     assert result.exit_code == 1 and f"{template}:3: template /etc/passwd not found" in result.stderr
     assert not out.exists()
@@ -359,7 +359,7 @@ def test_the_group_setting_gives_files_to_a_group_and_an_unknown_group_is_refuse
     (root / "letterforge.toml").write_text(text.replace(f'[permissions]\ngroup = "{group}"\n', "")
                                            + f'\n[permissions]\ngroup = "{group}"\n', encoding="utf-8")
     out = tmp_path / "out"
-    result = run("-w", str(root), "render", "P-1", "--kind", "reminder", "--as-of", AS_OF, "--format", "html",
+    result = run("-w", str(root), "render", "P-1", "--kind", "reminder", "--as-of", AS_OF, "--format", "html", "--draft",
                  "-o", str(out / "new"))
     assert result.exit_code == 0, result.output
     (letter,) = (out / "new").iterdir()
