@@ -100,8 +100,13 @@ def _issue_one(workspace: Workspace, data: DebtorData, ledger: Ledger, factory: 
     (reserved,) = ledger.reserve_references(planned, lambda k, year, n: policy.reference(k.value, year, n), as_of)
     if force_reason:
         ledger.note(reserved, "forced", f"issued by a clerk against the rules: {force_reason} (the rules said: {why})")
-    draft = factory.draft(account_id, kind, as_of, reserved.reference or "", earlier=earlier)
-    rendered = factory.render(draft, output_format)
+    try:
+        draft = factory.draft(account_id, kind, as_of, reserved.reference or "", earlier=earlier)
+        rendered = factory.render(draft, output_format)
+    except UserError as error:
+        # The number stays in the series, void, with the reason: the clerk sees why at once.
+        ledger.cancel(reserved, f"the letter could not be made: {error}")
+        raise
     record_issue(workspace, ledger, reserved, as_of, rendered.content,
                  letter_facts(factory, draft, rendered.content, earlier), None, f".{output_format}",
                  issued_by="clerk", forced=force_reason)

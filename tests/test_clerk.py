@@ -127,3 +127,15 @@ def test_an_issued_letter_is_a_pdf_or_a_docx(workspace, tmp_path):
     result = invoke(workspace, "render", "JX-1-0201", "--kind", "reminder", "--as-of", "2026-11-25", "--format", "html",
                     "-o", str(tmp_path))
     assert result.exit_code == 1 and "use --draft for an html preview" in result.output
+
+
+def test_a_letter_that_cannot_be_made_voids_its_number_at_once(workspace, tmp_path):
+    override = workspace / "templates" / "zh-CN" / "reminder.html"
+    override.parent.mkdir(parents=True)
+    override.write_text('{% extends "base.html" %}{% block letterhead %}<img src="file:///etc/hostname">'
+                        '{% endblock %}', encoding="utf-8")
+    result = invoke(workspace, "render", "JX-1-0201", "--kind", "reminder", "--as-of", "2026-11-25", "-o", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    (letter,) = ledger_letters(workspace, account_id="JX-1-0201")
+    assert letter.status == "cancelled" and letter.reference  # void, in the series, never reserved forever
+    assert invoke(workspace, "ledger", "check").exit_code == 0
