@@ -32,7 +32,7 @@ from letterforge.ledger import SENT, Hold, Ledger, LedgerError, LedgerLetter, op
 from letterforge.outputs import write_atomic, write_batch_files, write_rejects
 from letterforge.planning import Candidate, Plan, PlannedLetter, plan_issue
 from letterforge.records import Account, DebtorCategory, LetterKind, PriorLetter
-from letterforge.statements import Statement
+from letterforge.statements import LimitationFlag, Statement, limitation_flags, limitation_summary, limitation_years
 from letterforge.validation import DebtorData
 from letterforge.workspace import Workspace
 
@@ -89,6 +89,7 @@ class DayPlan:
     sent: dict[str, list[SentLetter]]
     holds: dict[str, Hold]
     issued_today: frozenset[int] = frozenset()  # ledger ids of the letters already issued on the day
+    limitation: dict[str, tuple[LimitationFlag, ...]] = field(default_factory=dict)
 
     def due_on(self, day: date) -> list[PlannedLetter]:
         """The letters still to go out on a day (not those an earlier run of it issued)."""
@@ -149,7 +150,12 @@ def plan_letters(workspace: Workspace, data: DebtorData, ledger: Ledger, as_of: 
                         if letter.kind is LetterKind.LAWYER and since < letter.issued_on < as_of)
     plan = plan_issue(candidates, existing, workspace.config.policy, workspace.config.region, as_of,
                       lawyer_before, horizon, overdue)
-    return DayPlan(plan, decisions, pending, statements, sent, holds, frozenset(l.id for l in issued_today))
+    years = limitation_years(workspace.config)
+    limitation = {account_id: flags for account_id, statement in statements.items()
+                  if (flags := limitation_flags((line.item for line in statement.lines),
+                                                (letter.issued_on for letter in sent.get(account_id, [])), as_of, years))}
+    return DayPlan(plan, decisions, pending, statements, sent, holds, frozenset(l.id for l in issued_today),
+                   limitation)
 
 
 def explain(day_plan: DayPlan, account_id: str) -> str:
@@ -166,6 +172,8 @@ def explain(day_plan: DayPlan, account_id: str) -> str:
         text += f" Planned for {planned.issue_on.isoformat()} (staggered issue)."
     elif day_plan.decisions[account_id].kind is not None:
         text += " No day within the planning horizon has room for it yet."
+    if account_id in day_plan.limitation:
+        text += " " + limitation_summary(day_plan.limitation[account_id])
     return text
 
 
@@ -668,6 +676,22 @@ def _render_all(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter
     report.left = len(tasks)
 
 
+def _limitation_notes(ledger: Ledger, letters: list[LedgerLetter], data: DebtorData, years: int) -> dict[str, str]:
+    """For the follow-up list: the items of each letter's account that may be time-barred, judged on the
+    letters sent before it (the letter itself says nothing of it)."""
+    notes = {}
+    sent = [(l.account_id, l.issued_on) for l in ledger.letters() if l.status in SENT and l.issued_on]
+    sent += [(p.account_id, p.issued_on) for p in data.history]
+    for letter in letters:
+        if letter.issued_on is None:
+            continue
+        before = [day for account_id, day in sent if account_id == letter.account_id and day < letter.issued_on]
+        flags = limitation_flags(data.arrears_of(letter.account_id), before, letter.issued_on, years)
+        if flags:
+            notes[letter.account_id] = limitation_summary(flags)
+    return notes
+
+
 def _write_day_files(workspace: Workspace, ledger: Ledger, out: Path, data: DebtorData,
                      report: BatchReport) -> list[Path]:
     """Print pack, manifest and follow-ups for every day whose files do not yet list all the
@@ -689,7 +713,8 @@ def _write_day_files(workspace: Workspace, ledger: Ledger, out: Path, data: Debt
                                        f"{', '.join(lost)} is left (see `letterforge ledger check`)")
                 continue
             try:
-                written.extend(write_batch_files(folder, letters, data, workspace.path))
+                written.extend(write_batch_files(folder, letters, data, workspace.path, _limitation_notes(
+                    ledger, letters, data, limitation_years(workspace.config))))
             except OSError as error:
                 reason = _stops_the_day(error)
                 if not reason:

@@ -8,14 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from letterforge.clauses import LETTER_SLOTS, Clause, ClauseLibrary
+from letterforge.clauses import LETTER_SLOTS, Clause, ClauseLibrary, describe_case, fact_cases
 from letterforge.config import SUPPORTED_LOCALES, WorkspaceConfig
 from letterforge.diagnostics import Diagnostic
 from letterforge.drafts import CLAUSE_VARIABLES
 from letterforge.outputs import write_atomic
-from letterforge.records import DebtorCategory, DebtorType, LetterKind
+from letterforge.records import DebtorCategory, LetterKind
 
 INDEX_FILE = "index.json"
 CLAUSE_FILTERS = ("money", "date", "capitals", "percent")
@@ -189,46 +188,20 @@ def _overlap(first: Clause, second: Clause) -> bool:
     return first.effective_from <= second_end and second.effective_from <= first_end
 
 
-# The letters' facts that clause conditions (`when:`) may depend on, in every combination a
-# letter can meet: coverage is checked for each.
-FACT_SCENARIOS = tuple(
-    {"debtor": {"type": debtor_type.value}, "demands_sent": demands, "instalments": {"offered": instalments},
-     "waiver": {"offered": waiver}}
-    for debtor_type in DebtorType for demands in (0, 1, 3) for instalments in (True, False) for waiver in (True, False)
-)
-
-
-def _scenario_label(facts: dict[str, Any], conditional: bool) -> str:
-    if not conditional:
-        return ""
-    return (f" (debtor.type {facts['debtor']['type']}, demands_sent {facts['demands_sent']}, "
-            f"instalments.offered {facts['instalments']['offered']}, waiver.offered {facts['waiver']['offered']})")
-
-
 @check
 def _coverage(library: ClauseLibrary, context: CheckContext) -> list[Diagnostic]:
-    """For the workspace's locale and creditor type: one approved clause in force per slot, for
-    every combination of the facts clause conditions depend on."""
+    """For the workspace's locale and creditor type: one approved clause in force per slot."""
     problems = []
     folder = f"legal_clauses/{context.locale}/{context.creditor_type}"
     for kind, slots in LETTER_SLOTS.items():
         for slot in slots:
-            for category, facts in ((c, f) for c in DebtorCategory for f in FACT_SCENARIOS):
-                all_serving = [c for c in library.clauses
-                               if _serves(c, kind.value, context.creditor_type, category.value, slot, context.locale)]
-                conditional = any(c.when for c in all_serving)
-                serving = [c for c in all_serving if c.applies_to(facts)]
+            for category in DebtorCategory:
+                serving = [c for c in library.clauses
+                           if _serves(c, kind.value, context.creditor_type, category.value, slot, context.locale)]
                 chosen = [c for c in serving if c.status == "approved" and c.in_force(context.as_of)]
-                case = (f"{kind.value} / {context.locale} / {context.creditor_type} / {category.value}"
-                        f"{_scenario_label(facts, conditional)}")
-                if len(chosen) == 1:
-                    continue
-                if len(chosen) > 1:
-                    first, *others = chosen
-                    for other in others:
-                        problems.append(Diagnostic(other.path, _key_line(other, "slot"), "slot", "competing",
-                                                   f"competes with {first.label} ({first.path}) for slot {slot!r} "
-                                                   f"of {case}"))
+                case = f"{kind.value} / {context.locale} / {context.creditor_type} / {category.value}"
+                if chosen:
+                    problems.extend(_conditions_cover(chosen, slot, case))
                     continue
                 drafts = [c for c in serving if c.status == "draft"]
                 expired = [c for c in serving if c.status == "approved" and not c.in_force(context.as_of)]
@@ -244,12 +217,33 @@ def _coverage(library: ClauseLibrary, context: CheckContext) -> list[Diagnostic]
                                                    f"{context.as_of.isoformat()} (effective {old.effective_from.isoformat()} "
                                                    f"to {until}) and nothing replaces it"))
                 else:
-                    unmet = sorted({" and ".join(c.when) for c in all_serving
-                                    if c.when and c.status == "approved" and c.in_force(context.as_of)})
-                    detail = f"; the conditions {'; '.join(unmet)} do not hold" if unmet else ""
                     problems.append(Diagnostic(folder, None, None, "missing-slot",
-                                               f"no approved clause for slot {slot!r} of {case}{detail}"))
+                                               f"no approved clause for slot {slot!r} of {case}"))
     return _unique(problems)
+
+
+def _conditions_cover(chosen: list[Clause], slot: str, case: str) -> list[Diagnostic]:
+    """Exactly one of the clauses for a slot applies in every case their conditions tell apart."""
+    problems = []
+    for facts in fact_cases(chosen):
+        applying = [c for c in chosen if c.applies(facts)]
+        if len(applying) == 1:
+            continue
+        when = describe_case(facts, chosen)
+        when = f" when {when}" if when else ""
+        if not applying:
+            conditions = "; ".join(f"{c.label}: {c.when_text}" for c in chosen)
+            first = chosen[0]
+            problems.append(Diagnostic(first.path, _key_line(first, "when"), "when", "missing-slot",
+                                       f"slot {slot!r} of {case}{when}: no clause whose conditions hold "
+                                       f"({conditions})"))
+            continue
+        first, *others = applying
+        for other in others:
+            problems.append(Diagnostic(other.path, _key_line(other, "when" if other.when else "slot"),
+                                       "when" if other.when else "slot", "competing",
+                                       f"competes with {first.label} ({first.path}) for slot {slot!r} of {case}{when}"))
+    return problems
 
 
 @check
@@ -261,11 +255,9 @@ def _competing_versions(library: ClauseLibrary, context: CheckContext) -> list[D
         for second in approved[index + 1:]:
             if first.slot != second.slot or first.locale != second.locale or not _overlap(first, second):
                 continue
-            if first.when != second.when and first.when and second.when:
-                continue  # meant for different facts; the coverage check finds any case both would fill
             shared = (set(first.kinds) & set(second.kinds), set(first.creditor_types) & set(second.creditor_types),
                       set(first.categories) & set(second.categories))
-            if all(shared):
+            if all(shared) and any(first.applies(f) and second.applies(f) for f in fact_cases([first, second])):
                 problems.append(Diagnostic(second.path, _key_line(second, "slot"), "slot", "competing",
                                            f"competes with {first.label} ({first.path}) for slot {second.slot!r}: "
                                            "their kinds, creditor types, categories and effective dates overlap"))

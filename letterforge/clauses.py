@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,6 +35,163 @@ _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 Run = tuple[str, bool]  # text, bold
 Paragraph = tuple[Run, ...]
 
+# The facts about a letter's data that a clause's `when:` may test, with their kind: "count" (a
+# whole number), "flag" (true/false), "text" (tested for being given or not) or the tuple of the
+# values a choice may take. drafts.letter_facts computes exactly these for every letter.
+CONDITION_FACTS: dict[str, str | tuple[str, ...]] = {
+    "demands_sent": "count",  # demand letters to the account before this one (history and ledger)
+    "reminders_sent": "count",
+    "letters_sent": "count",  # letters of every kind before this one
+    "debtor.note": "text",
+    "debtor.type": ("individual", "sole_trader", "company", "unknown"),
+    "statement.items": "count",  # unpaid overdue items
+    "statement.billing_periods": "count",  # distinct billing periods among them
+    "statement.billing": ("monthly", "bimonthly", "quarterly", "other"),
+    "late_fee.charged": "flag",  # the letter claims a late fee (or interest) above zero
+    "late_fee.capped": "flag",
+    "waiver.offered": "flag",
+    "instalments.offered": "flag",
+}
+_COMPARISON = re.compile(r'^\s*(not\s+)?([a-z_][a-z0-9_.]*)\s*(?:(==|!=|>=|<=|>|<)\s*(.+?))?\s*$')
+_ORDERING = (">=", "<=", ">", "<")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on a fact of the letter's data: `demands_sent >= 1`, `debtor.note`, `not waiver.offered`,
+    `debtor.type == "company"`."""
+
+    fact: str
+    operator: str  # ==, !=, >=, <=, >, <; or "given" / "not given" for a bare fact
+    value: int | str | bool | None
+    text: str
+
+    def holds(self, facts: Mapping[str, object]) -> bool:
+        """Whether the condition holds; a fact the letter does not state is zero, false or empty."""
+        actual = _fact(facts, self.fact)
+        if actual is None:
+            actual = 0 if CONDITION_FACTS.get(self.fact) == "count" else ("" if self.operator in ("==", "!=") else False)
+        if self.operator == "given":
+            return bool(actual)
+        if self.operator == "not given":
+            return not actual
+        if self.operator == "==":
+            return actual == self.value
+        if self.operator == "!=":
+            return actual != self.value
+        number, limit = int(actual), int(self.value)  # type: ignore[arg-type]
+        return {">=": number >= limit, "<=": number <= limit, ">": number > limit, "<": number < limit}[self.operator]
+
+    def problem(self) -> str:
+        """Why this condition cannot be evaluated on a letter's facts; empty when it can."""
+        kind = CONDITION_FACTS.get(self.fact)
+        if kind is None:
+            return f"unknown fact {self.fact!r} in `when: {self.text}` (facts: {', '.join(CONDITION_FACTS)})"
+        if self.operator in ("given", "not given"):
+            return "" if kind in ("flag", "text") else (f"`{self.text}`: compare {self.fact} with a value "
+                                                        f"({'a number' if kind == 'count' else 'one of its values'})")
+        if kind == "count":
+            return "" if isinstance(self.value, int) and not isinstance(self.value, bool) else \
+                f"`{self.text}`: {self.fact} is a count; compare it with a whole number"
+        if self.operator in _ORDERING:
+            return f"`{self.text}`: {self.operator} compares counts only"
+        if kind == "flag":
+            return "" if isinstance(self.value, bool) else f"`{self.text}`: {self.fact} is true or false"
+        if kind == "text":
+            return f"`{self.text}`: test whether {self.fact} is given (`{self.fact}` or `not {self.fact}`)"
+        if self.value not in kind:
+            return f"`{self.text}`: {self.value!r} is not a value of {self.fact} (use {', '.join(kind)})"
+        return ""
+
+
+# Typical values of the facts, for a case that does not test them.
+TYPICAL_FACTS: dict[str, object] = {
+    "demands_sent": 2, "reminders_sent": 2, "letters_sent": 4, "debtor.note": False, "debtor.type": "individual",
+    "statement.items": 3, "statement.billing_periods": 3, "statement.billing": "monthly", "late_fee.charged": True,
+    "late_fee.capped": True, "waiver.offered": True, "instalments.offered": True,
+}
+
+
+def fact_cases(clauses: Sequence[Clause]) -> list[dict[str, object]]:
+    """Every combination of fact values that the clauses' conditions can tell apart (for a count,
+    zero and each compared number with its neighbours), each a complete set of facts."""
+    values: dict[str, list[object]] = {}
+    for condition in (c for clause in clauses for c in clause.when):
+        kind = CONDITION_FACTS[condition.fact]
+        if kind in ("flag", "text"):
+            values[condition.fact] = [False, True]
+        elif kind == "count":
+            numbers = set(values.get(condition.fact, [0])) | {0}
+            limit = int(condition.value)  # type: ignore[arg-type]
+            numbers |= {n for n in (limit - 1, limit, limit + 1) if n >= 0}
+            values[condition.fact] = sorted(numbers)  # type: ignore[type-var]
+        else:
+            values[condition.fact] = list(kind)
+    cases = [dict(TYPICAL_FACTS)]
+    for fact, choices in values.items():
+        cases = [{**case, fact: choice} for case in cases for choice in choices]
+    return cases
+
+
+def describe_case(case: Mapping[str, object], clauses: Sequence[Clause]) -> str:
+    """The facts of a case that the clauses test, in words: `demands_sent is 0, debtor.note is not given`."""
+    tested = dict.fromkeys(c.fact for clause in clauses for c in clause.when)
+    parts = []
+    for fact in tested:
+        value = case[fact]
+        if CONDITION_FACTS[fact] == "text":
+            parts.append(f"{fact} is {'given' if value else 'not given'}")
+        else:
+            parts.append(f"{fact} is {str(value).lower() if isinstance(value, bool) else value}")
+    return ", ".join(parts)
+
+
+def _fact(facts: Mapping[str, object], name: str) -> object:
+    """A fact by its name (`debtor.type`), from the flat facts of drafts.letter_facts or, failing that,
+    along the dotted path of a nested letter context."""
+    if name in facts:
+        return facts[name]
+    value: object = facts
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def parse_conditions(value: Any) -> tuple[tuple[Condition, ...], list[str]]:
+    """`when:` as one condition, several joined by `and`, or a list of them (all must hold)."""
+    texts = [str(v) for v in value] if isinstance(value, list) else ([] if value is None else [str(value)])
+    conditions: list[Condition] = []
+    problems: list[str] = []
+    for text in texts:
+        for part in re.split(r"\s+and\s+", text.strip()):
+            match = _COMPARISON.match(part)
+            if match is None or (match[1] and match[3]) or (match[3] and not match[4]):
+                problems.append(f"`when: {part}` is not a condition (write e.g. `demands_sent >= 1`, `debtor.note`, "
+                                f"`not waiver.offered`, `debtor.type == \"company\"`)")
+                continue
+            negated, fact, operator, literal = match.groups()
+            if operator is None:
+                conditions.append(Condition(fact, "not given" if negated else "given", None, part.strip()))
+                continue
+            parsed = _literal(literal)
+            if parsed is None:
+                problems.append(f"`when: {part}`: {literal!r} is not a value (write a whole number, true, false "
+                                "or a quoted text)")
+                continue
+            conditions.append(Condition(fact, operator, parsed, part.strip()))
+    return tuple(conditions), problems
+
+
+def _literal(text: str) -> int | str | bool | None:
+    text = text.strip()
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    if text in ("true", "false"):
+        return text == "true"
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return None
+
 
 @dataclass(frozen=True)
 class Clause:
@@ -57,11 +214,22 @@ class Clause:
     text: str
     path: str
     text_line: int  # the file line where the text starts, for messages
-    when: tuple[str, ...] = ()  # conditions on the letter's data, all of which must hold
+    when: tuple[Condition, ...] = ()
 
     @property
     def content_hash(self) -> str:
-        return hashlib.sha256(self.text.strip().encode("utf-8")).hexdigest()
+        """The text's hash; with conditions, the conditions too, since they decide which letters carry it."""
+        hashed = self.text.strip()
+        if self.when:
+            hashed += "\n---when: " + " and ".join(c.text for c in self.when)
+        return hashlib.sha256(hashed.encode("utf-8")).hexdigest()
+
+    @property
+    def when_text(self) -> str:
+        return " and ".join(c.text for c in self.when)
+
+    def applies(self, facts: Mapping[str, object]) -> bool:
+        return all(condition.holds(facts) for condition in self.when)
 
     @property
     def label(self) -> str:
@@ -73,51 +241,6 @@ class Clause:
     def serves(self, kind: str, locale: str, creditor_type: str, category: str) -> bool:
         return (kind in self.kinds and self.locale == locale and creditor_type in self.creditor_types
                 and category in self.categories)
-
-    def applies_to(self, facts: Mapping[str, Any]) -> bool:
-        return all(condition_holds(condition, facts) for condition in self.when)
-
-
-# A clause condition (`when:` in the front matter): `path`, `not path` or `path OP literal`, where OP is
-# ==, !=, >=, <=, >, < and the literal a quoted string or an integer; e.g. `debtor.type != "company"`.
-_CONDITION = re.compile(r"""^\s*(not\s+)?([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)\s*"""
-                        r"""(?:(==|!=|>=|<=|>|<)\s*("[^"]*"|'[^']*'|-?\d+))?\s*$""")
-
-
-def condition_error(condition: str) -> str:
-    """Why a condition cannot be read; empty when it can."""
-    match = _CONDITION.match(condition)
-    if match is None:
-        return (f"condition {condition!r} is not `name`, `not name` or `name OP value` "
-                '(OP one of == != >= <= > <, value a quoted text or a whole number)')
-    if match.group(1) and match.group(3):
-        return f"condition {condition!r}: write `not` only before a name on its own"
-    return ""
-
-
-def condition_holds(condition: str, facts: Mapping[str, Any]) -> bool:
-    """Evaluate one condition against the letter's facts; a name that is not there is empty."""
-    match = _CONDITION.match(condition)
-    if match is None:
-        raise UserError(f"clause condition {condition!r} cannot be read")
-    negate, path, operator, literal = match.groups()
-    value: Any = facts
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    if operator is None:
-        return not value if negate else bool(value)
-    expected: Any = literal[1:-1] if literal[0] in "\"'" else int(literal)
-    if isinstance(expected, int):
-        if not isinstance(value, int) or isinstance(value, bool):
-            return False
-    else:
-        value = "" if value is None else str(value)
-    comparisons = {"==": value == expected, "!=": value != expected}
-    if operator in comparisons:
-        return comparisons[operator]
-    if isinstance(expected, str):
-        return False
-    return {">=": value >= expected, "<=": value <= expected, ">": value > expected, "<": value < expected}[operator]
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -164,11 +287,10 @@ def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]
             problems.append(Diagnostic(file, _key_line(text, key), key, "front-matter",
                                        f"{value!r} is not a date (write 2026-01-01)"))
             dates[key] = None
-    when = _as_tuple(meta.get("when"))
-    for condition in when:
-        error = condition_error(condition)
-        if error:
-            problems.append(Diagnostic(file, _key_line(text, "when"), "when", "front-matter", error))
+    conditions, wrong = parse_conditions(meta.get("when"))
+    problems.extend(Diagnostic(file, _key_line(text, "when"), "when", "condition", message) for message in wrong)
+    problems.extend(Diagnostic(file, _key_line(text, "when"), "when", "condition", c.problem())
+                    for c in conditions if c.problem())
     if problems:
         return None, problems
     body_line = text[: match.end()].count("\n") + 1
@@ -181,7 +303,7 @@ def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]
         effective_until=dates["effective_until"], status=status, approved_by=str(meta.get("approved_by") or ""),
         approved_on=dates["approved_on"], citations=_as_tuple(meta.get("citations")),
         variables=_as_tuple(meta.get("variables")), text=text[match.end():].strip(), path=file,
-        text_line=body_line, when=when,
+        text_line=body_line, when=conditions,
     )
     return clause, []
 
@@ -247,12 +369,13 @@ def load_clause_library(folders: list[Path]) -> ClauseLibrary:
 
 def select_clauses(
     library: ClauseLibrary, kind: LetterKind, locale: str, creditor_type: str, category: str, on: date,
-    allow_drafts: bool = False, preview: Clause | None = None, facts: Mapping[str, Any] | None = None,
+    allow_drafts: bool = False, preview: Clause | None = None, facts: Mapping[str, object] | None = None,
 ) -> tuple[Clause, ...]:
-    """The one clause for each slot of the letter; none or several is an error naming the slot.
+    """The one clause for each slot of the letter whose conditions hold on the letter's facts; none
+    or several is an error naming the slot (and, for none, the conditions that failed).
 
     `preview` puts one clause (a draft, say) in its slot, for `letterforge clauses preview`.
-    `facts`: the letter's data that clause conditions (`when:`) are checked against.
+    `facts`: the letter's facts (drafts.letter_facts) that the clauses' `when:` are checked against.
     """
     facts = facts or {}
     usable = ("approved", "draft") if allow_drafts else ("approved",)
@@ -262,27 +385,34 @@ def select_clauses(
         if preview is not None and preview.slot == slot:
             chosen.append(preview)
             continue
-        candidates = [c for c in library.clauses
-                      if c.slot == slot and c.status in usable and c.in_force(on)
-                      and c.serves(kind.value, locale, creditor_type, category) and c.applies_to(facts)]
+        serving = [c for c in library.clauses
+                   if c.slot == slot and c.status in usable and c.in_force(on)
+                   and c.serves(kind.value, locale, creditor_type, category)]
+        candidates = [c for c in serving if c.applies(facts)]
         if allow_drafts and len(candidates) > 1:
             # In a preview, an approved text wins over drafts of other slots.
             approved = [c for c in candidates if c.status == "approved"]
             candidates = approved or candidates
         if len(candidates) == 1:
             chosen.append(candidates[0])
+        elif not candidates and serving:
+            failed = "; ".join(f"{c.label} needs {c.when_text} ({_actual(c, facts)})" for c in serving)
+            problems.append(f"slot {slot!r}: no clause whose conditions hold for {kind.value} / {locale} / "
+                            f"{creditor_type} / {category}: {failed}")
         elif not candidates:
-            conditional = sorted({f"when {' and '.join(c.when)}" for c in library.clauses
-                                  if c.slot == slot and c.when and c.serves(kind.value, locale, creditor_type, category)})
-            unmet = f" (conditions not met: {'; '.join(conditional)})" if conditional else ""
             problems.append(f"slot {slot!r}: no approved clause in force on {on.isoformat()} for "
-                            f"{kind.value} / {locale} / {creditor_type} / {category}{unmet}")
+                            f"{kind.value} / {locale} / {creditor_type} / {category}")
         else:
             ids = ", ".join(c.label for c in candidates)
             problems.append(f"slot {slot!r}: {len(candidates)} clauses compete ({ids})")
     if problems:
         raise UserError("the letter's clauses cannot be chosen:\n" + "\n".join(problems))
     return tuple(chosen)
+
+
+def _actual(clause: Clause, facts: Mapping[str, object]) -> str:
+    failing = dict.fromkeys(c.fact for c in clause.when if not c.holds(facts))
+    return ", ".join(f"{fact} is {_fact(facts, fact)!r}" for fact in failing)
 
 
 def render_clause(environment: Environment, clause: Clause, context: dict[str, Any]) -> tuple[Paragraph, ...]:

@@ -157,7 +157,7 @@ def validate(workspace: Path | None, output_format: str, rejects: Path | None) -
 def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | None, as_of: Any,
               output_format: str) -> None:
     """Show what ACCOUNTS owe on the as-of date: items, days overdue, late fees, total."""
-    from letterforge.pipeline import compute_statements
+    from letterforge.pipeline import compute_statements, limitation_of
     from letterforge.reports import statement_dict, statement_text, to_json
 
     if bool(accounts) == all_accounts:
@@ -168,10 +168,12 @@ def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | N
         click.echo(f"warning: {len(data.diagnostics)} data problem(s); rejected rows are left out "
                    "(run `letterforge validate`)", err=True)
     statements = compute_statements(opened, accounts, _as_of(as_of), data)
+    flags = limitation_of(opened, statements, data)
     if output_format == "json":
-        click.echo(to_json([statement_dict(s) for s in statements]))
+        click.echo(to_json([statement_dict(s, flags.get(s.account.account_id, ())) for s in statements]))
     else:
-        click.echo("\n\n".join(statement_text(s, opened.config.locale) for s in statements))
+        click.echo("\n\n".join(statement_text(s, opened.config.locale, flags.get(s.account.account_id, ()))
+                                for s in statements))
 
 
 @cli.command()

@@ -266,6 +266,10 @@ class Offers(_Settings):
     waive_late_fee: bool = Field(default=True, description="waive the late fee if paid in full by the deadline")
     instalments: bool = Field(default=True, description="offer an instalment plan")
     instalment_months: int = Field(default=6, ge=2, le=36)
+    # A plan is offered only where it is in proportion: a debt of at least this total, in
+    # instalments of at least this amount (fewer months when the debt is small).
+    instalment_minimum_total: ExactDecimal = Field(default=Decimal("500"), ge=0)
+    instalment_minimum_amount: ExactDecimal = Field(default=Decimal("100"), ge=0)
 
 
 KINDS = ("reminder", "demand", "lawyer")

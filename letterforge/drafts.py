@@ -16,6 +16,16 @@ from letterforge.clauses import Clause, ClauseLibrary, select_clauses
 from letterforge.config import WorkspaceConfig
 from letterforge.diagnostics import UserError
 from letterforge.money import round_money
+from letterforge.phrasing import (
+    billing_cycle,
+    cap_in_words,
+    count_periods,
+    number_in_words,
+    period_count,
+    period_span,
+    rate_in_words,
+    times_in_words,
+)
 from letterforge.records import Account, DebtorCategory, LetterKind, PriorLetter
 from letterforge.statements import Statement
 
@@ -30,9 +40,11 @@ CLAUSE_VARIABLES = frozenset({
     "letter.reference", "letter.issued_on", "letter.deadline", "letter.reply_days",
     "statement.principal", "statement.late_fees", "statement.compensation", "statement.first_period",
     "statement.last_period", "statement.periods", "statement.months_in_arrears", "statement.oldest_due_date",
+    "statement.period_span", "statement.period_count",
     "total", "total_capitals", "late_fee.rate_text", "late_fee.cap_text", "late_fee.grace_days",
     "waiver.amount", "waiver.pay_by", "waiver.total_after", "instalments.months", "instalments.first_amount",
-    "demands_sent", "previous_demand_date",
+    "demands_sent", "demands_sent_text", "letters_sent_text", "previous_demand_date", "previous_reminder_date",
+    "previous_letter_date",
 })
 
 
@@ -73,33 +85,44 @@ def reply_days(kind: LetterKind, category: DebtorCategory, config: WorkspaceConf
 
 
 def rate_text(config: WorkspaceConfig, locale: str) -> str:
-    """How the late fee is computed, in the letter's words."""
+    """How the late fee is computed, in the letter's words: 每日万分之三, 0.05% a day."""
     rule = config.late_fee
-    chinese = locale.startswith("zh")
-    if rule.rule == "daily_rate":
-        per_ten_thousand = rule.rate * 10000
-        if chinese:
-            if per_ten_thousand == per_ten_thousand.to_integral_value():
-                return f"每日万分之{int(per_ten_thousand)}"
-            return f"每日{(rule.rate * 100).normalize():f}%"
-        return f"{(rule.rate * 100).normalize():f}% a day"
-    if rule.rule == "annual_rate":
-        percent = f"{(rule.rate * 100).normalize():f}%"
-        return f"年利率{percent}" if chinese else f"{percent} a year"
-    if rule.rule == "uk_late_payment":
-        return f"{rule.margin.normalize():f}% a year above the Bank of England base rate"
-    return "无" if chinese else "none"
+    return rate_in_words(rule.rule, rule.rate, rule.margin, locale)
 
 
 def cap_text(config: WorkspaceConfig, locale: str) -> str:
-    cap = config.late_fee.cap
-    chinese = locale.startswith("zh")
-    if cap == "none":
-        return ""
-    if cap == "principal":
-        return "以欠费本金为上限" if chinese else "capped at the principal"
-    percent = f"{(Decimal(cap) * 100).normalize():f}%"
-    return f"以欠费本金的{percent}为上限" if chinese else f"capped at {percent} of the principal"
+    """The cap on the late fee as a statement (滞纳金累计不超过欠费本金); empty when there is none."""
+    return cap_in_words(config.late_fee.cap, locale)
+
+
+def make_offers(statement: Statement, config: WorkspaceConfig) -> Offers:
+    offers = config.offers
+    waived = statement.late_fees + statement.compensation
+    # As many months as the plan allows while each instalment stays at or above the minimum.
+    months = min(offers.instalment_months, int(statement.total // offers.instalment_minimum_amount)
+                 if offers.instalment_minimum_amount > 0 else offers.instalment_months)
+    plan = offers.instalments and statement.total >= offers.instalment_minimum_total and months >= 2
+    months = months if plan else offers.instalment_months
+    return Offers(offers.waive_late_fee and waived > 0, waived, plan, months, round_money(statement.total / months))
+
+
+def letter_facts(context: dict[str, Any], statement: Statement) -> dict[str, object]:
+    """The facts a clause's `when:` may test (clauses.CONDITION_FACTS), read off the letter's context."""
+    facts: dict[str, object] = {
+        "demands_sent": context["demands_sent"],
+        "reminders_sent": context["reminders_sent"],
+        "letters_sent": context["letters_sent"],
+        "debtor.note": bool(context["debtor"]["note"].strip()),
+        "debtor.type": context["debtor"]["type"],
+        "statement.items": len(statement.lines),
+        "statement.billing_periods": count_periods([line.item.period for line in statement.lines]),
+        "statement.billing": context["statement"]["billing"],
+        "late_fee.charged": statement.late_fees + statement.compensation > 0,
+        "late_fee.capped": bool(context["late_fee"]["cap_text"]),
+        "waiver.offered": context["waiver"]["offered"],
+        "instalments.offered": context["instalments"]["offered"],
+    }
+    return facts
 
 
 def qr_data_uri(url: str) -> str:
@@ -108,7 +131,7 @@ def qr_data_uri(url: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def _statement_context(statement: Statement) -> dict[str, Any]:
+def _statement_context(statement: Statement, locale: str) -> dict[str, Any]:
     lines = [
         {
             "period": line.item.period,
@@ -129,6 +152,7 @@ def _statement_context(statement: Statement) -> dict[str, Any]:
         }
         for line in statement.lines
     ]
+    periods = [line.item.period for line in statement.lines]
     subtotals = [
         {"fee_item": s.fee_item, "periods": s.periods, "principal": s.principal, "late_fees": s.late_fees,
          "compensation": s.compensation, "total": s.total}
@@ -147,6 +171,9 @@ def _statement_context(statement: Statement) -> dict[str, Any]:
         "last_period": statement.lines[-1].item.period if statement.lines else "",
         "months_in_arrears": statement.months_in_arrears,
         "oldest_due_date": statement.oldest_due_date,
+        "billing": billing_cycle(periods),
+        "period_span": period_span(periods, locale),
+        "period_count": period_count(periods, locale),
     }
 
 
@@ -189,11 +216,12 @@ def compose_letter(
         days = max(days, PROTOCOL_REPLY_DAYS)  # the Protocol's 30 days to reply before any claim
     deadline = deadline_after(issued_on, days, config.region)
     reference = reference or default_reference(kind, account.account_id, issued_on)
-    waived = statement.late_fees + statement.compensation
-    months = config.offers.instalment_months
-    demands = sorted(letter.issued_on for letter in history
-                     if letter.account_id == account.account_id and letter.kind is LetterKind.DEMAND
-                     and letter.issued_on <= issued_on)
+    offers = make_offers(statement, config)
+    earlier = sorted((letter for letter in history
+                      if letter.account_id == account.account_id and letter.issued_on <= issued_on),
+                     key=lambda letter: letter.issued_on)
+    demands = [letter.issued_on for letter in earlier if letter.kind is LetterKind.DEMAND]
+    reminders = [letter.issued_on for letter in earlier if letter.kind is LetterKind.REMINDER]
     payment = config.payment
     address = address_debtor(account, locale)
     context: dict[str, Any] = {
@@ -210,18 +238,25 @@ def compose_letter(
         "pre_action_protocol": ({"reply_days": PROTOCOL_REPLY_DAYS,
                                  "reply_by": deadline_after(issued_on, PROTOCOL_REPLY_DAYS, config.region)}
                                 if protocol else None),
-        "statement": _statement_context(statement),
+        "statement": _statement_context(statement, locale),
         "total": statement.total,
         "total_capitals": statement.total_in_capitals,
         "currency": config.currency,
         "late_fee": {"rule": config.late_fee.rule, "rate_text": rate_text(config, locale),
                      "cap_text": cap_text(config, locale), "grace_days": config.late_fee.grace_days},
-        "waiver": {"offered": config.offers.waive_late_fee and waived > 0, "amount": waived, "pay_by": deadline,
+        "waiver": {"offered": offers.waiver_offered, "amount": offers.waived, "pay_by": deadline,
                    "total_after": statement.principal},
-        "instalments": {"offered": config.offers.instalments, "months": months,
-                        "first_amount": round_money(statement.total / months)},
+        "instalments": {"offered": offers.instalments_offered, "months": offers.months,
+                        "first_amount": offers.first_amount},
         "demands_sent": len(demands),
+        "demands_sent_text": (times_in_words(len(demands), locale) if locale.startswith("zh")
+                              else number_in_words(len(demands), locale)),
         "previous_demand_date": demands[-1] if demands else None,
+        "reminders_sent": len(reminders),
+        "previous_reminder_date": reminders[-1] if reminders else None,
+        "letters_sent": len(earlier),
+        "letters_sent_text": times_in_words(len(earlier), locale),
+        "previous_letter_date": earlier[-1].issued_on if earlier else None,
         "payment": {
             "bank_transfer": payment.bank_transfer.model_dump() if payment.bank_transfer else None,
             "counter": payment.counter.model_dump() if payment.counter else None,
@@ -233,8 +268,8 @@ def compose_letter(
         "signatory": config.letters.signatory,
         "return_slip": config.letters.return_slip,
     }
-    # Clause conditions (`when:`) are read against the letter's own data.
+    facts = letter_facts(context, statement)
     clauses = select_clauses(library, kind, locale, config.creditor.type, account.category.value, issued_on,
-                             allow_drafts=allow_draft_clauses, preview=preview, facts=context)
+                             allow_drafts=allow_draft_clauses, preview=preview, facts=facts)
     return LetterDraft(kind, locale, account, statement, reference, issued_on, deadline, clauses, context,
                        any(c.status == "draft" for c in clauses))

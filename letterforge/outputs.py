@@ -69,10 +69,12 @@ MANIFEST_COLUMNS = ("reference", "account_id", "kind", "issued_on", "deadline", 
                     "file", "sha256", "clauses")
 
 
-def write_batch_files(folder: Path, letters: list[LedgerLetter], data: DebtorData, workspace: Path) -> list[Path]:
+def write_batch_files(folder: Path, letters: list[LedgerLetter], data: DebtorData, workspace: Path,
+                      limitation: Mapping[str, str] | None = None) -> list[Path]:
     """The day's print pack (sorted by building and address, for the delivery round), manifest
     (CSV and JSON) and follow-up list, made from the ledger's record of the day's letters (whose
-    file paths are relative to the workspace)."""
+    file paths are relative to the workspace). `limitation`: per account, the items that may be
+    time-barred, for the follow-up list."""
     from letterforge.printpack import make_print_pack
 
     order = {a.account_id: (a.building, a.address, a.account_id) for a in data.accounts}
@@ -91,7 +93,8 @@ def write_batch_files(folder: Path, letters: list[LedgerLetter], data: DebtorDat
     ]
     follow_ups = sorted(({"follow_up_on": l.deadline.isoformat() if l.deadline else "", "account_id": l.account_id,
                           "kind": l.kind.value, "reference": l.reference,
-                          "what": FOLLOW_UP[l.kind]} for l in letters),
+                          "what": " ".join(filter(None, (FOLLOW_UP[l.kind], (limitation or {}).get(l.account_id))))}
+                         for l in letters),
                         key=lambda row: (row["follow_up_on"], row["account_id"]))
     written.append(write_atomic(folder / "follow-ups.csv",
                                 _csv(("follow_up_on", "account_id", "kind", "reference", "what"), follow_ups)))

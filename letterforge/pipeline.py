@@ -10,12 +10,12 @@ from pathlib import Path
 from letterforge.clauses import Clause, load_clause_library
 from letterforge.clausecheck import check_clauses, record_index
 from letterforge.diagnostics import Diagnostic, UserError
-from letterforge.drafts import LetterDraft, compose_letter
+from letterforge.drafts import LetterDraft, compose_letter, letter_facts
 from letterforge.filenames import letter_file_name
 from letterforge.outputs import write_rejects
 from letterforge.records import LetterKind, PriorLetter
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
-from letterforge.statements import Statement, compute_statement
+from letterforge.statements import LimitationFlag, Statement, compute_statement, limitation_flags, limitation_years
 from letterforge.validation import DebtorData
 from letterforge.workspace import PROJECT_ROOT, Workspace
 
@@ -70,6 +70,35 @@ def compute_statements(
         for account in accounts
         if account is not None
     ]
+
+
+def letter_dates(workspace: Workspace, data: DebtorData) -> dict[str, list[date]]:
+    """When each account was sent a letter: the history file's and the ledger's."""
+    from letterforge.ledger import SENT, read_ledger
+
+    dates: dict[str, list[date]] = {}
+    for prior in data.history:
+        dates.setdefault(prior.account_id, []).append(prior.issued_on)
+    ledger = read_ledger(workspace.path)
+    try:
+        for letter in ledger.letters():
+            if letter.status in SENT and letter.issued_on:
+                dates.setdefault(letter.account_id, []).append(letter.issued_on)
+    finally:
+        ledger.close()
+    return dates
+
+
+def limitation_of(workspace: Workspace, statements: list[Statement], data: DebtorData,
+                  dates: dict[str, list[date]] | None = None) -> dict[str, tuple[LimitationFlag, ...]]:
+    """Per account, the items whose limitation period may have run (for `statement`, the plan's
+    explanation and the follow-up list; never for the letter)."""
+    dates = letter_dates(workspace, data) if dates is None else dates
+    years = limitation_years(workspace.config)
+    flags = {s.account.account_id: limitation_flags((line.item for line in s.lines),
+                                                    dates.get(s.account.account_id, ()), s.as_of, years)
+             for s in statements}
+    return {account_id: found for account_id, found in flags.items() if found}
 
 
 @dataclass(frozen=True)
@@ -182,7 +211,10 @@ def preview_clause(workspace: Workspace, clause_id: str, version: str, account_i
         if not candidates:
             raise UserError(f"no account owes anything on {as_of.isoformat()} in the categories "
                             f"{', '.join(clause.categories)}: give one with --account")
-        account_id = candidates[0].account.account_id
+        # The first account whose letter the clause would really be in (its `when:` holds), if any.
+        account_id = next((s.account.account_id for s in candidates
+                           if _applies(factory, clause, s.account.account_id, kind, as_of)),
+                          candidates[0].account.account_id)
     draft = factory.draft(account_id, kind, as_of, preview=clause)
     if draft.account.category.value not in clause.categories:
         raise UserError(f"{clause.label} serves {', '.join(clause.categories)} debtors; "
@@ -190,6 +222,13 @@ def preview_clause(workspace: Workspace, clause_id: str, version: str, account_i
     filled = factory.renderer.context_for(draft)["clauses"][clause.slot]["paragraphs"]
     paragraphs = tuple("".join(text for text, _ in paragraph) for paragraph in filled)
     return ClausePreview(clause, paragraphs, factory.render(draft, output_format))
+
+
+def _applies(factory: LetterFactory, clause: Clause, account_id: str, kind: LetterKind, as_of: date) -> bool:
+    if not clause.when:
+        return True
+    draft = factory.draft(account_id, kind, as_of, preview=clause)
+    return clause.applies(letter_facts(draft.context, draft.statement))
 
 
 def diff_clause(workspace: Workspace, clause_id: str, old: str, new: str) -> str:

@@ -16,7 +16,7 @@ from letterforge.planning import Plan
 from letterforge.records import LetterKind
 from letterforge.diagnostics import Diagnostic
 from letterforge.money import format_money
-from letterforge.statements import Statement
+from letterforge.statements import LimitationFlag, Statement, limitation_summary
 
 STATEMENT_HEADINGS = {
     "zh-CN": ("账期", "收费项目", "应收", "已缴", "欠费", "应缴日期", "逾期天数", "滞纳金"),
@@ -48,7 +48,7 @@ def format_table(headings: Sequence[str], rows: Sequence[Sequence[str]], right: 
     return "\n".join(lines)
 
 
-def statement_text(statement: Statement, locale: str) -> str:
+def statement_text(statement: Statement, locale: str, limitation: tuple[LimitationFlag, ...] = ()) -> str:
     account = statement.account
     labels = TOTAL_LABELS[locale]
     money = lambda amount: format_money(amount, statement.currency, locale)  # noqa: E731
@@ -69,10 +69,12 @@ def statement_text(statement: Statement, locale: str) -> str:
     parts.extend(f"{labels[key]}: {money(amount)}" for key, amount in totals)
     if statement.total_in_capitals:
         parts.append(f"{labels['capitals']}: {statement.total_in_capitals}")
+    if limitation:
+        parts.append(limitation_summary(limitation))
     return "\n".join(parts)
 
 
-def statement_dict(statement: Statement) -> dict[str, Any]:
+def statement_dict(statement: Statement, limitation: tuple[LimitationFlag, ...] = ()) -> dict[str, Any]:
     account = statement.account
     return {
         "account_id": account.account_id,
@@ -106,6 +108,9 @@ def statement_dict(statement: Statement) -> dict[str, Any]:
         "total": str(statement.total),
         "total_in_capitals": statement.total_in_capitals,
         "not_yet_due": str(statement.not_yet_due),
+        "limitation": [{"period": f.item.period, "fee_item": f.item.fee_item, "due_date": f.item.due_date.isoformat(),
+                        "runs_from": f.runs_from.isoformat(), "ran_out_on": f.ran_out_on.isoformat(),
+                        "years": f.years} for f in limitation],
     }
 
 
@@ -117,7 +122,7 @@ def clause_rows(library: ClauseLibrary, kind: str | None, locale: str | None) ->
         rows.append({
             "id": clause.id, "version": clause.version, "slot": clause.slot, "kinds": ",".join(clause.kinds),
             "creditor_types": ",".join(clause.creditor_types), "categories": ",".join(clause.categories),
-            "status": clause.status, "effective": f"{clause.effective_from.isoformat()}.."
+            "when": clause.when_text, "status": clause.status, "effective": f"{clause.effective_from.isoformat()}.."
             f"{clause.effective_until.isoformat() if clause.effective_until else ''}",
             "approved": f"{clause.approved_by} {clause.approved_on.isoformat() if clause.approved_on else ''}".strip(),
         })

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -116,3 +117,57 @@ def compute_statement(
         late_fee = compute_late_fee(item, as_of, config.late_fee, base_rates)
         lines.append(StatementLine(item, (as_of - item.due_date).days, late_fee))
     return Statement(account, as_of, config.currency, tuple(lines), not_yet_due)
+
+
+@dataclass(frozen=True)
+class LimitationFlag:
+    """An unpaid item whose limitation period may have run: for a person to decide, never for the letter."""
+
+    item: ArrearsItem
+    runs_from: date  # the due date, or the last letter sent after it
+    ran_out_on: date
+    years: int
+
+    def explain(self) -> str:
+        since = "" if self.runs_from == self.item.due_date else f", last letter {self.runs_from.isoformat()}"
+        return (f"{self.item.period} {self.item.fee_item} (due {self.item.due_date.isoformat()}{since}): "
+                f"{self.years}-year period ran out on {self.ran_out_on.isoformat()}")
+
+
+def limitation_summary(flags: tuple[LimitationFlag, ...]) -> str:
+    """One sentence for a person: which items may be time-barred, and why."""
+    if not flags:
+        return ""
+    law = "Civil Code arts. 188, 195" if flags[0].years == 3 else "Limitation Act 1980 s. 5"
+    return (f"Limitation ({law}): {len(flags)} item(s) older than {flags[0].years} years with no letter since may be "
+            f"time-barred; a person should decide before they are claimed: {'; '.join(f.explain() for f in flags)}.")
+
+
+def limitation_years(config: WorkspaceConfig) -> int:
+    """Three years for Chinese claims (Civil Code art. 188); six for a simple contract debt in
+    England and Wales (Limitation Act 1980 s. 5)."""
+    return 6 if config.locale == "en-GB" else 3
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def limitation_flags(items: Iterable[ArrearsItem], letters: Iterable[date], as_of: date,
+                     years: int = 3) -> tuple[LimitationFlag, ...]:
+    """Unpaid items older than the limitation period with no letter since: the period runs from the
+    due date and starts again with each letter sent after it (a demand interrupts it, art. 195)."""
+    sent = sorted(letters)
+    flags = []
+    for item in sorted(items, key=lambda i: (i.due_date, i.period, i.fee_item)):
+        if item.outstanding <= 0 or item.due_date >= as_of:
+            continue
+        after = [day for day in sent if item.due_date <= day <= as_of]
+        runs_from = after[-1] if after else item.due_date
+        ran_out_on = _years_after(runs_from, years)
+        if ran_out_on <= as_of:
+            flags.append(LimitationFlag(item, runs_from, ran_out_on, years))
+    return tuple(flags)

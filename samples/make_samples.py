@@ -172,6 +172,7 @@ LAYOUTS = {
     2: {1: Decimal("143.26"), 2: Decimal("97.81")},
     3: {1: Decimal("62.45"), 2: Decimal("118.73")},
     5: {1: Decimal("176.92"), 2: Decimal("108.16")},
+    6: {1: Decimal("92.18"), 2: Decimal("135.60")},
 }
 
 
@@ -189,6 +190,8 @@ class Household:
     parking: bool = False
     letters: list[tuple[str, date]] = field(default_factory=list)
     hold: tuple[str, date] | None = None
+    note: str = ""
+    items: tuple[str, ...] = ("物业服务费", "公共能耗分摊")  # the monthly items billed
 
     @property
     def account_id(self) -> str:
@@ -327,20 +330,23 @@ def property_arrears(h: Household, rng: random.Random) -> list[tuple[str, str, D
         paid = Decimal("0.00")
         if h.style == "partial" and rng.random() < 0.6:
             paid = Decimal(rng.choice([n for n in (50, 100, 150, 200) if n < fee]))
-        items.append((period, "物业服务费", fee, paid, due_date))
-        if h.style != "dispute":
-            items.append((period, "公共能耗分摊", cents(h.area * ENERGY_RATES[index]), Decimal("0.00"), due_date))
-        if index == 2 and h.parking:
+        if "物业服务费" in h.items:
+            items.append((period, "物业服务费", fee, paid, due_date))
+        if h.style != "dispute" and "公共能耗分摊" in h.items:
+            items.append((period, "公共能耗分摊", cents(h.area * ENERGY_RATES[index % 12]), Decimal("0.00"), due_date))
+        if index % 12 == 2 and h.parking:
             paid_parking = Decimal("720.00") if h.style == "partial" else Decimal("0.00")
             items.append((period, "车位管理费", PARKING_YEAR, paid_parking, due_date))
     return items
 
 
-def letter_references(households: list[Household]) -> dict[tuple[str, str, date], str]:
-    """Numbers letters as the office does: per kind and year, in the order they were sent."""
+def letter_references(households: list[Household],
+                      counters: dict[tuple[str, int], int] | None = None) -> dict[tuple[str, str, date], str]:
+    """Numbers letters as the office does: per kind and year, in the order they were sent
+    (`counters`: the last numbers already given, to continue a series)."""
     prefixes = {"催缴通知": "锦物通字", "催费函": "锦物催字", "律师函": "浙衡律函字"}
     sent = sorted((when, h.account_id, kind) for h in households for kind, when in h.letters)
-    counters: dict[tuple[str, int], int] = {}
+    counters = {} if counters is None else counters
     references = {}
     for when, account_id, kind in sent:
         key = (kind, when.year)
@@ -349,35 +355,72 @@ def letter_references(households: list[Household]) -> dict[tuple[str, str, date]
     return references
 
 
+EDGE_DESCRIPTIONS = {
+    "edge-one-item": "one item only (物业服务费 2026-09), no earlier letters",
+    "edge-tiny": "a tiny debt (公共能耗分摊 for two months, about ¥40): no instalment plan is offered",
+    "edge-dispute-note": "a dispute with a note (备注) on where the complaint stands; two demand letters sent",
+    "edge-dispute-plain": "a dispute without a note; one reminder sent",
+    "edge-old-long": ("unpaid since 2023-03 (a very long arrears table, parking fees included) with one reminder in "
+                      "April 2023 and nothing since: the oldest items are past the three-year limitation period"),
+}
+
+
+def edge_households() -> list[Household]:
+    """Accounts at the edges of what the letters must say truthfully (building 6, fixed data,
+    its own random stream so that the other households stay as they were)."""
+    one_item = Household(6, 2, 1, "edge-one-item", "欧阳建平", "", "13800000601", [10], items=("物业服务费",))
+    tiny = Household(6, 3, 2, "edge-tiny", "司马静", CATEGORIES["forgot"], "13800000602", [10, 11],
+                     items=("公共能耗分摊",))
+    dispute_note = Household(6, 4, 1, "edge-dispute-note", "诸葛文", CATEGORIES["dispute"], "13800000603",
+                             [8, 9, 10, 11], "dispute",
+                             letters=[("催缴通知", on(9, 12)), ("催费函", on(10, 15)), ("催费函", on(11, 20))],
+                             note="您反映的6栋4楼走廊渗水问题，已于2026年11月10日完成维修，正在回访确认。")
+    dispute_plain = Household(6, 5, 2, "edge-dispute-plain", "东方明", CATEGORIES["dispute"], "13800000604",
+                              [10, 11], "dispute", letters=[("催缴通知", on(11, 12))])
+    # Unpaid since 2023-03 (44 months, 91 items): one reminder in April 2023 and nothing since, so
+    # the oldest items are past the three-year limitation period on the as-of date.
+    old_long = Household(6, 6, 1, "edge-old-long", "慕容海", CATEGORIES["wilful"], "13800000605",
+                         list(range(-32, 12)), parking=True, letters=[("催缴通知", date(2023, 4, 12))])
+    return [one_item, tiny, dispute_note, dispute_plain, old_long]
+
+
 def write_property_zh() -> dict[str, object]:
     rng = random.Random(SEED)
-    households = property_households(rng)
+    edge_rng = random.Random(SEED + 6)
+    households = property_households(rng) + edge_households()
+    pick = lambda h: edge_rng if h.profile.startswith("edge-") else rng  # noqa: E731
     root = HERE / "property-zh"
     write_text(root / "letterforge.toml", PROPERTY_TOML + PROPERTY_HISTORY_TOML + PROPERTY_LETTERS_TOML)
 
     account_rows = []
     for h in households:
-        hold_reason, hold_until = (h.hold[0], cn_date(h.hold[1], rng)) if h.hold else ("", "")
+        hold_reason, hold_until = (h.hold[0], cn_date(h.hold[1], pick(h))) if h.hold else ("", "")
         account_rows.append([h.account_id, h.name, f"{h.building}栋", h.unit,
                              f"{ADDRESS_PREFIX}{h.building}栋{h.unit}室", h.category, h.phone,
-                             hold_reason, hold_until])
-    write_csv(root / "住户.csv", ["户号", "姓名", "楼栋", "房号", "地址", "欠费类型", "联系电话", "暂缓原因", "暂缓至"],
-              account_rows, "gbk", crlf=True)
+                             hold_reason, hold_until, h.note])
+    write_csv(root / "住户.csv", ["户号", "姓名", "楼栋", "房号", "地址", "欠费类型", "联系电话", "暂缓原因", "暂缓至",
+                                 "备注"], account_rows, "gbk", crlf=True)
 
     arrears_rows = []
     for h in households:
-        for period, item, due, paid, due_date in property_arrears(h, rng):
-            paid_text = "" if paid == 0 and rng.random() < 0.3 else cn_amount(paid, rng)
-            arrears_rows.append([h.account_id, period, item, cn_amount(due, rng), paid_text,
-                                 cn_date(due_date, rng)])
+        for period, item, due, paid, due_date in property_arrears(h, pick(h)):
+            paid_text = "" if paid == 0 and pick(h).random() < 0.3 else cn_amount(paid, pick(h))
+            arrears_rows.append([h.account_id, period, item, cn_amount(due, pick(h)), paid_text,
+                                 cn_date(due_date, pick(h))])
     write_csv(root / "欠费明细.csv", ["户号", "账期", "收费项目", "应收金额", "已缴金额", "应缴日期"],
               arrears_rows, "gbk", crlf=True)
 
-    references = letter_references(households)
+    # The edge accounts' letters are numbered after the others, so that the series of the
+    # original households keep their numbers.
+    counters: dict[tuple[str, int], int] = {}
+    references = letter_references([h for h in households if not h.profile.startswith("edge-")], counters)
+    references.update(letter_references([h for h in households if h.profile.startswith("edge-")], counters))
     history_rows = []
     for when, account_id, kind in sorted((w, h.account_id, k) for h in households for k, w in h.letters):
         reference = references[(account_id, kind, when)]
-        if kind == "催缴通知" and rng.random() < 0.3:
+        if kind == "催缴通知" and account_id.startswith("JX-6-"):
+            pass  # the edge accounts' letters keep their numbers
+        elif kind == "催缴通知" and rng.random() < 0.3:
             reference = ""  # reminders handed out at the front desk were not always numbered
         history_rows.append([account_id, kind, when.isoformat(), reference])
     write_csv(root / "已发函件.csv", ["户号", "函件类型", "发函日期", "文号"], history_rows, "gbk", crlf=True)
@@ -389,6 +432,7 @@ def write_property_zh() -> dict[str, object]:
         "two_demands_short": [h.account_id for h in households if h.profile == "two-demands-recent"],
         "one_demand_long": [h.account_id for h in households if h.profile == "one-demand"],
         "paid_up": [h.account_id for h in households if not h.unpaid],
+        "edges": [(h.account_id, h.profile) for h in households if h.profile.startswith("edge-")],
     }
     write_text(root / "README.md", property_readme(households, summary))
     return summary
@@ -399,6 +443,7 @@ def property_readme(households: list[Household], s: dict) -> str:
     holds = "\n".join(f"  - {a}: {reason}, 暂缓至 {until}" + (" (expired on the as-of date)" if until < AS_OF.isoformat() else "")
                       for a, reason, until in s["holds"])
     candidates = ", ".join(s["candidates"])
+    edges = "\n".join(f"  - {account_id}: {EDGE_DESCRIPTIONS[profile]}" for account_id, profile in s["edges"])
     return f"""\
 # 锦绣华庭: sample property-fee workspace (zh-CN)
 
@@ -410,8 +455,8 @@ Generated by `samples/make_samples.py`; edit that script, not the files.
 
 | file | what | encoding |
 |---|---|---|
-| 住户.csv | {len(households)} households in 1栋, 2栋, 3栋, 5栋 (户号 JX-building-floor/room) | GBK |
-| 欠费明细.csv | unpaid and part-paid items, 2025-11 .. 2026-10; fully paid items are left out | GBK |
+| 住户.csv | {len(households)} households in 1栋, 2栋, 3栋, 5栋 and 6栋 (the edge accounts) (户号 JX-building-floor/room) | GBK |
+| 欠费明细.csv | unpaid and part-paid items, 2025-11 .. 2026-10 (one edge account from 2023-03); fully paid items are left out | GBK |
 | 已发函件.csv | reminders (催缴通知), demand letters (催费函) and one lawyer's letter already sent | GBK |
 
 Fees: 物业服务费 = area × 2.80 元/㎡ per month, 公共能耗分摊 monthly by area, 车位管理费
@@ -430,6 +475,8 @@ What the data is built to show on 2026-11-25:
 - Holds:
 {holds}
 - Names with rarer characters for font checks: {rare}.
+- Edge accounts (6栋), which every letter must describe truthfully:
+{edges}
 
 Check the data: `letterforge -w samples/property-zh validate` should report no problems.
 """
@@ -517,6 +564,58 @@ WATER_PROFILES = {
 }
 
 
+def quarter(year: int, number: int) -> tuple[str, date]:
+    """A quarter's bill: its label and due date (the 25th of the month after the quarter)."""
+    month_after = number * 3 + 1
+    return f"{year}年第{number}季度", date(year + month_after // 13, (month_after - 1) % 12 + 1, 25)
+
+
+WATER_EDGE_DESCRIPTIONS = (
+    ("04000101", "one item only (污水处理费 of 2026年第3季度), no earlier letters"),
+    ("04000102", "a tiny debt (3 m³, under ¥12): no instalment plan is offered"),
+    ("04000103", "billed every two months (2026年5-6月 .. 2026年9-10月), one reminder and one 催费函"),
+    ("04000104", "a dispute over a meter reading, with a note (备注) on where it stands"),
+    ("04000105", "unpaid since 2023年第2季度 (a long arrears table) with one reminder in August 2023 and "
+                 "nothing since: the oldest bills are past the three-year limitation period"),
+)
+
+
+def water_edge_accounts() -> tuple[list[list[object]], list[list[object]], list[tuple[str, str, date]]]:
+    """Users at the edges of what the letters must say truthfully, in 城南片区 (whose users the
+    utility took over from a former operator, still on two-monthly bills); fixed data."""
+    zone, district = "城南片区", "云湖市城南区"
+    water_rate, sewage_rate = TARIFFS["居民"]
+    users: list[list[object]] = []
+    bills: list[list[object]] = []
+    letters: list[tuple[str, str, date]] = []
+
+    def bill(account_id: str, label: str, due_date: date, usage: int, items: tuple[str, ...] = ("水费", "污水处理费")) -> None:
+        if "水费" in items:
+            bills.append([account_id, label, "水费", cents(usage * water_rate), Decimal(0), due_date])
+        if "污水处理费" in items:
+            bills.append([account_id, label, "污水处理费", cents(usage * sewage_rate), Decimal(0), due_date])
+
+    users.append(["04000101", "慕容芳", zone, f"{district}南湖路12号3幢1单元501室", "", "13800000401", None])
+    bill("04000101", *quarter(2026, 3), 41, ("污水处理费",))
+    users.append(["04000102", "上官敏", zone, f"{district}南湖路18号1幢2单元302室", "遗忘", "13800000402", None])
+    bill("04000102", *quarter(2026, 3), 3)
+    users.append(["04000103", "欧阳红梅", zone, f"{district}文昌街7号2幢3单元1102室", "恶意拖欠", "13800000403", None])
+    for first, usage in ((5, 22), (7, 27), (9, 24)):
+        bill("04000103", f"2026年{first}-{first + 1}月", date(2026, first + 2, 15), usage)
+    letters += [("04000103", "催缴通知", date(2026, 8, 10)), ("04000103", "催费函", date(2026, 10, 12))]
+    users.append(["04000104", "皇甫强", zone, f"{district}文昌街21号5幢1单元203室", "争议", "13800000404",
+                  "您对2026年第2季度水表读数提出的异议，本公司已于2026年11月5日上门复核，复核结果将另行书面通知。"])
+    bill("04000104", *quarter(2026, 2), 58)
+    bill("04000104", *quarter(2026, 3), 36)
+    letters.append(("04000104", "催缴通知", date(2026, 8, 10)))
+    users.append(["04000105", "令狐伟", zone, f"{district}南湖路40号6幢2单元801室", "恶意拖欠", "13800000405", None])
+    for year, number in [(2023, 2), (2023, 3), (2023, 4)] + [(y, q) for y in (2024, 2025) for q in (1, 2, 3, 4)] \
+            + [(2026, 1), (2026, 2), (2026, 3)]:
+        bill("04000105", *quarter(year, number), 30 + (year * 4 + number) % 17)
+    letters.append(("04000105", "催缴通知", date(2023, 8, 10)))
+    return users, bills, letters
+
+
 def write_water_zh() -> dict[str, object]:
     import openpyxl
     from openpyxl.styles import Font
@@ -563,7 +662,7 @@ def write_water_zh() -> dict[str, object]:
             elif profile == "unknown":
                 unpaid = [rng.choice((3, 4))]
             users.append([account_id, name, zone_name, address, category,
-                          f"0000-8{rng.randrange(10**6):06d}" if shop else mobile(rng)])
+                          f"0000-8{rng.randrange(10**6):06d}" if shop else mobile(rng), None])
             water_rate, sewage_rate = TARIFFS["非居民" if shop else "居民"]
             for quarter in unpaid:
                 usage = Decimal(rng.randint(120, 420) if shop else rng.randint(18, 65))
@@ -585,20 +684,26 @@ def write_water_zh() -> dict[str, object]:
             elif profile == "one-quarter" and rng.random() < 0.4:
                 letters.append((account_id, "催缴通知", date(2026, 11, 9)))
 
+    edge_users, edge_bills, edge_letters = water_edge_accounts()
+    users += edge_users
+    bills += edge_bills
+    letters += edge_letters
+
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "用户"
-    sheet.append(["用户编号", "户名", "片区", "用水地址", "欠费类型", "联系电话"])
+    sheet.append(["用户编号", "户名", "片区", "用水地址", "欠费类型", "联系电话", "备注"])
     for row in sorted(users):
         sheet.append(row)
         sheet.cell(sheet.max_row, 1).number_format = "@"
-    for column, width in zip("ABCDEF", (12, 20, 10, 44, 10, 16)):
+    for column, width in zip("ABCDEFG", (12, 20, 10, 44, 10, 16, 40)):
         sheet.column_dimensions[column].width = width
     bill_sheet = workbook.create_sheet("账单")
     bill_sheet.append(["用户编号", "计费周期", "费用名称", "账单金额", "实收金额", "到期日"])
     bills.sort(key=lambda b: (b[0], b[5], b[2] != "水费"))
     for account_id, label, item, due, paid, due_date in bills:
-        paid_cell = None if paid == 0 and rng.random() < 0.4 else float(paid)
+        edge = account_id.startswith("04")  # the edge users' cells draw nothing from the random stream
+        paid_cell = None if paid == 0 and (edge or rng.random() < 0.4) else float(paid)
         bill_sheet.append([account_id, label, item, float(due), paid_cell, due_date])
         r = bill_sheet.max_row
         bill_sheet.cell(r, 1).number_format = "@"
@@ -630,7 +735,8 @@ def write_water_zh() -> dict[str, object]:
     demands = {a for a, k, _ in letters if k == "催费函"}
     candidates = sorted(a for a in demands if sum(1 for x, k, _ in letters if x == a and k == "催费函") >= 2)
     summary = {"users": len(users), "bills": len(bills), "letters": len(history_rows), "candidates": candidates,
-               "zones": {a: by_id[a][2] for a in candidates}}
+               "zones": {a: by_id[a][2] for a in candidates},
+               "edges": "\n".join(f"- {a}: {what}" for a, what in WATER_EDGE_DESCRIPTIONS)}
     write_text(root / "README.md", water_readme(summary))
     return summary
 
@@ -664,7 +770,7 @@ Generated by `samples/make_samples.py`; edit that script, not the files.
 
 | file | what |
 |---|---|
-| 水费台账.xlsx, sheet 用户 | {s["users"]} users in three 片区 (read as the building/group column) |
+| 水费台账.xlsx, sheet 用户 | {s["users"]} users in four 片区 (read as the building/group column); 备注 is the note on a dispute |
 | 水费台账.xlsx, sheet 账单 | {s["bills"]} unpaid or part-paid bill lines (水费 and 污水处理费 for each quarter), 2025年第3季度 .. 2026年第3季度; amounts are number cells, 到期日 real date cells |
 | 已发函件.csv | {s["letters"]} letters already sent (UTF-8) |
 
@@ -675,6 +781,9 @@ On 2026-11-25 the lawyer's-letter candidates (3+ months unpaid, 2 催费函 alre
 {candidates}. One more wilful user has only one 催费函 so far.
 A shop (非居民 tariff) is among the wilful debtors, so larger bills appear too. The user
 刘犇 exercises a rarer character.
+
+Edge users (城南片区), which every letter must describe truthfully:
+{s["edges"]}
 
 Check the data: `letterforge -w samples/water-zh validate` should report no problems.
 """
@@ -1090,8 +1199,8 @@ Invented data only: no real person, company, phone number or account. Demo as-of
 
 | workspace | what |
 |---|---|
-| property-zh | 锦绣华庭, a residential community: monthly property fees, GBK CSV exports, letters already sent |
-| water-zh | 云湖市自来水: quarterly water bills in one XLSX workbook (sheets 用户 and 账单) |
+| property-zh | 锦绣华庭, a residential community: monthly property fees, GBK CSV exports, letters already sent; edge accounts in 6栋 (one item only, a tiny debt, a dispute with and without a note, arrears since 2023 past the limitation period) |
+| water-zh | 云湖市自来水: quarterly water bills in one XLSX workbook (sheets 用户 and 账单); edge users in 城南片区 (one item only, a tiny debt, two-monthly bills, a dispute with a note, arrears since 2023) |
 | receivables-en | Harbour Lane Supplies Ltd, Bristol: overdue B2B invoices, UK late-payment interest |
 | broken-property-zh | deliberate data mistakes; EXPECTED.md lists the diagnostics they must produce |
 

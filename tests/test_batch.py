@@ -403,7 +403,7 @@ def test_the_lawyers_letter_cites_the_demands_letterforge_sent(workspace):
     (workspace / "lawyer.pdf").write_bytes(real_pdf)
     text = subprocess.run(["pdftotext", str(workspace / "lawyer.pdf"), "-"], capture_output=True,
                           text=True).stdout.replace("\n", "")
-    assert "先后2次" in text
+    assert "先后两次" in text
     assert f"{demand.issued_on.year}年{demand.issued_on.month}月{demand.issued_on.day}日" in text
 
 

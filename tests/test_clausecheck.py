@@ -216,6 +216,70 @@ def test_text_differing_from_an_issued_letter_fails_the_check(workspace):
                                                                               "new version") for p in found)
 
 
+def with_when(path: Path, when: str) -> Path:
+    """Add a `when:` line after the slot line of a clause file."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\nslot:", f"\nwhen: {when}\nslot:", 1), encoding="utf-8")
+    return path
+
+
+def test_conditions_that_cannot_be_evaluated_are_named_with_their_line(workspace):
+    folder = workspace / "legal_clauses"
+    with_when(clause(folder, "unknown_fact.md", "正文。"), "reminders >= 1")
+    with_when(clause(folder, "not_a_condition.md", "正文。"), "demands_sent => 1")
+    with_when(clause(folder, "text_compared.md", "正文。"), "debtor.note == 1")
+    with_when(clause(folder, "count_as_flag.md", "正文。"), "demands_sent")
+    with_when(clause(folder, "bad_choice.md", "正文。"), 'debtor.type == "partnership"')
+    with_when(clause(folder, "ordered_flag.md", "正文。"), "waiver.offered >= 1")
+    found = [p for p in problems(workspace) if ": when: " in p]
+    assert found == [
+        "bad_choice.md:10: when: `debtor.type == \"partnership\"`: 'partnership' is not a value of debtor.type "
+        "(use individual, sole_trader, company, unknown)",
+        "count_as_flag.md:10: when: `demands_sent`: compare demands_sent with a value (a number)",
+        "not_a_condition.md:10: when: `when: demands_sent => 1` is not a condition (write e.g. `demands_sent >= 1`, "
+        "`debtor.note`, `not waiver.offered`, `debtor.type == \"company\"`)",
+        "ordered_flag.md:10: when: `waiver.offered >= 1`: >= compares counts only",
+        "text_compared.md:10: when: `debtor.note == 1`: test whether debtor.note is given (`debtor.note` or "
+        "`not debtor.note`)",
+        "unknown_fact.md:10: when: unknown fact 'reminders' in `when: reminders >= 1` (facts: demands_sent, "
+        "reminders_sent, letters_sent, debtor.note, debtor.type, statement.items, statement.billing_periods, "
+        "statement.billing, late_fee.charged, late_fee.capped, waiver.offered, instalments.offered)",
+    ]
+
+
+def test_a_case_the_conditions_leave_open_or_fill_twice_is_reported(workspace):
+    """The shipped lawyer's-letter facts cover 0, 1 and 2+ demands; a workspace variant for 1+ overlaps
+    with them, and without the 0 variant the case of no demand is left open."""
+    folder = workspace / "legal_clauses"
+    facts = SHIPPED / "zh-CN" / "property" / "lawyer"
+    (folder / "facts.no_demand.md").write_text(
+        (facts / "facts.no_demand.md").read_text(encoding="utf-8").replace("status: approved", "status: retired"),
+        encoding="utf-8")
+    (folder / "facts.any.md").write_text(
+        (facts / "facts.one_demand.md").read_text(encoding="utf-8")
+        .replace("id: zh-CN.property.lawyer.facts.one_demand", "id: ws.lawyer.facts.any")
+        .replace("when: demands_sent == 1", "when: demands_sent >= 1"), encoding="utf-8")
+    index_clause_library(Workspace.open(workspace))
+    found = problems(workspace)
+    open_case = [p for p in found if "no clause whose conditions hold" in p]
+    assert open_case and all("slot 'facts' of lawyer / zh-CN / property" in p and "when demands_sent is 0" in p
+                             for p in open_case)
+    twice = [p for p in found if p.startswith("facts.any.md:11: when: competes with")]
+    assert any("when demands_sent is 1" in p for p in twice) and any("when demands_sent is 2" in p for p in twice)
+    assert not any("when demands_sent is 0" in p for p in twice)
+
+
+def test_changing_a_clauses_conditions_needs_a_new_version(workspace):
+    folder = workspace / "legal_clauses"
+    shipped = SHIPPED / "zh-CN" / "property" / "lawyer" / "facts.md"
+    (folder / "facts.md").write_text(shipped.read_text(encoding="utf-8").replace("when: demands_sent >= 2",
+                                                                                 "when: demands_sent >= 3"),
+                                     encoding="utf-8")
+    found = problems(workspace)
+    assert any(p.startswith("facts.md:3: version: the text of zh-CN.property.lawyer.facts@1.1.0 changed but its "
+                            "version did not") for p in found)
+
+
 def test_clause_conditions_are_checked_and_a_gap_names_the_condition(copy_sample):
     root = copy_sample("receivables-en")
     folder = root / "legal_clauses"
@@ -234,8 +298,9 @@ def test_clause_conditions_are_checked_and_a_gap_names_the_condition(copy_sample
     (folder / "old.md").write_text(shipped_version, encoding="utf-8")
     index_clause_library(Workspace.open(root))
     found = problems(root)
-    assert any(p.startswith("bad.md:11: when: condition 'debtor.type in companies' is not `name`") for p in found)
-    gaps = [p for p in found if "missing-slot" not in p and "no approved clause for slot 'instruction'" in p]
-    assert gaps and all("debtor.type company, demands_sent 0" in p for p in gaps)
-    assert all(p.endswith('the conditions debtor.type != "company"; debtor.type == "company" and demands_sent >= 1 '
-                          'do not hold') for p in gaps)
+    assert any(p.startswith("bad.md:11: when: `when: debtor.type in companies` is not a condition") for p in found)
+    gaps = [p for p in found if "no clause whose conditions hold" in p and "slot 'instruction'" in p]
+    assert gaps and all("when debtor.type is company, demands_sent is 0" in p for p in gaps)
+    assert all(p.endswith('(en-GB.receivables.lawyer.instruction.protocol@1.0.0: debtor.type != "company"; '
+                          'en-GB.receivables.lawyer.instruction.company@2.0.0: debtor.type == "company" and '
+                          'demands_sent >= 1)') for p in gaps)
