@@ -95,6 +95,18 @@ def cap_text(config: WorkspaceConfig, locale: str) -> str:
     return cap_in_words(config.late_fee.cap, locale)
 
 
+@dataclass(frozen=True)
+class Offers:
+    """What the letter offers, in proportion to the debt: a plan only above a minimum total and
+    a minimum instalment, a waiver only of a late fee actually charged."""
+
+    waiver_offered: bool
+    waived: Decimal
+    instalments_offered: bool
+    months: int
+    first_amount: Decimal
+
+
 def make_offers(statement: Statement, config: WorkspaceConfig) -> Offers:
     offers = config.offers
     waived = statement.late_fees + statement.compensation
