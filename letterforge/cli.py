@@ -559,6 +559,26 @@ def reprint(reference: str, workspace: Path | None, output: Path | None, rerende
 
 
 @cli.command()
+@click.argument("file_or_ref")
+@workspace_option
+@format_option("text", "json")
+def proof(file_or_ref: str, workspace: Path | None, output_format: str) -> None:
+    """Read a letter (a PDF, DOCX or HTML file, or a reference in the ledger) as the proof-reader
+    does before a letter is written; exit 1 if it finds anything."""
+    from letterforge.pipeline import proofread_letter
+    from letterforge.reports import to_json
+
+    path = Path(file_or_ref)
+    report = proofread_letter(None if path.is_file() else _open_workspace(workspace), file_or_ref)
+    if output_format == "json":
+        click.echo(to_json([{"check": f.check, "where": f.where, "message": f.message} for f in report.findings]))
+    else:
+        _echo_problems(report.findings)
+        click.echo(f"{file_or_ref}: {len(report.findings)} problem(s)" if report.findings else f"{file_or_ref}: ok")
+    sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
+
+
+@cli.command()
 @click.argument("account")
 @workspace_option
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)

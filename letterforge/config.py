@@ -272,6 +272,11 @@ class Offers(_Settings):
     instalment_minimum_amount: ExactDecimal = Field(default=Decimal("100"), ge=0)
 
 
+class Proof(_Settings):
+    enforce: bool = Field(default=True, description="a letter the proof-reader stops is not written "
+                                                      "(false: its findings are only reported)")
+
+
 KINDS = ("reminder", "demand", "lawyer")
 
 
@@ -376,6 +381,7 @@ class WorkspaceConfig(_Settings):
     policy: Policy = Policy()
     limits: Limits = Limits()
     permissions: Permissions = Permissions()
+    proof: Proof = Proof()
 
     @field_validator("locale")
     @classmethod

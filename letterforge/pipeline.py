@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,12 +15,14 @@ from letterforge.drafts import LetterDraft, compose_letter, letter_facts
 from letterforge.filenames import letter_file_name
 from letterforge.outputs import write_rejects
 from letterforge.records import LetterKind, PriorLetter
+from letterforge.proof import ProofReport
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
 from letterforge.statements import LimitationFlag, Statement, compute_statement, limitation_flags, limitation_years
 from letterforge.validation import DebtorData
 from letterforge.workspace import PROJECT_ROOT, Workspace
 
 LEGAL_CLAUSES = PROJECT_ROOT / "legal_clauses"
+log = logging.getLogger(__name__)
 
 
 def clause_folders(workspace: Workspace) -> list[Path]:
@@ -106,6 +109,7 @@ class RenderedLetter:
     draft: LetterDraft
     output_format: str
     content: bytes
+    proof: ProofReport = ProofReport(())
 
     @property
     def file_name(self) -> str:
@@ -131,12 +135,18 @@ class LetterFactory:
                               reference=reference, history=self.data.history + earlier,
                               allow_draft_clauses=preview is not None, preview=preview)
 
-    def render(self, draft: LetterDraft, output_format: str) -> RenderedLetter:
-        try:
-            render = RENDERERS[output_format]
-        except KeyError:
-            raise UserError(f"unknown format {output_format!r} (use {', '.join(RENDERERS)})") from None
-        return RenderedLetter(draft, output_format, render(self.renderer, draft))
+    def render(self, draft: LetterDraft, output_format: str, enforce: bool | None = None) -> RenderedLetter:
+        """The letter in a format, read by the proof-reader first: a letter it stops is not made
+        (`[proof] enforce`, default true; `enforce=False` only reports, e.g. for a clause preview)."""
+        if output_format not in RENDERERS:
+            raise UserError(f"unknown format {output_format!r} (use {', '.join(RENDERERS)})")
+        content, report = self.renderer.render_proofread(draft, output_format)
+        if not report.ok:
+            what = f"{draft.account.account_id} {draft.kind.value} letter"
+            if self.workspace.config.proof.enforce if enforce is None else enforce:
+                raise UserError(report.summary(what))
+            log.warning("%s", report.summary(what))
+        return RenderedLetter(draft, output_format, content, report)
 
 
 def render_letters(
@@ -221,7 +231,7 @@ def preview_clause(workspace: Workspace, clause_id: str, version: str, account_i
                         f"{account_id} is {draft.account.category.value}")
     filled = factory.renderer.context_for(draft)["clauses"][clause.slot]["paragraphs"]
     paragraphs = tuple("".join(text for text, _ in paragraph) for paragraph in filled)
-    return ClausePreview(clause, paragraphs, factory.render(draft, output_format))
+    return ClausePreview(clause, paragraphs, factory.render(draft, output_format, enforce=False))
 
 
 def _applies(factory: LetterFactory, clause: Clause, account_id: str, kind: LetterKind, as_of: date) -> bool:
@@ -251,3 +261,26 @@ def diff_clause(workspace: Workspace, clause_id: str, old: str, new: str) -> str
         Path(first.path).read_text(encoding="utf-8").splitlines(keepends=True),
         Path(second.path).read_text(encoding="utf-8").splitlines(keepends=True),
         fromfile=f"{first.label} ({first.path})", tofile=f"{second.label} ({second.path})"))
+
+
+def proofread_letter(workspace: Workspace | None, file_or_ref: str) -> ProofReport:
+    """`letterforge proof`: a letter file read back, or the file the ledger issued under a reference."""
+    from letterforge.proof import format_of, proof_file
+
+    path = Path(file_or_ref)
+    if workspace is not None and not path.is_file():
+        from letterforge.ledger import read_ledger
+
+        ledger = read_ledger(workspace.path)
+        try:
+            letter = ledger.letter(file_or_ref)
+        finally:
+            ledger.close()
+        if not letter.pdf_file:
+            raise UserError(f"{file_or_ref} is {letter.status}: it was never issued, there is no file to read")
+        path = Path(letter.pdf_file)
+    if not path.is_file():
+        raise UserError(f"{path}: no such letter file")
+    if format_of(path) not in RENDERERS:
+        raise UserError(f"{path}: the proof-reader reads .pdf, .docx and .html files")
+    return proof_file(path.read_bytes(), format_of(path), LetterRenderer([PROJECT_TEMPLATES]).layout)

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import posixpath
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -36,6 +37,7 @@ from letterforge.diagnostics import UserError
 from letterforge.drafts import LetterDraft
 from letterforge.money import capital_numerals, format_money
 from letterforge.pdffonts import compact_cid_fonts
+from letterforge.proof import ProofReport, proof_letter, read_docx, read_pdf_metadata
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,27 @@ def date_filter(context: Mapping[str, Any], day: date | None) -> str:
     if day is None:
         return ""
     return format_date(day, "long", locale=_locale_of(context).replace("-", "_"))
+
+
+_ISO_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+
+
+def period_span_words(first: str, last: str) -> str:
+    """A Chinese span of billing periods for prose: 2026年10月; 2026年1月至10月; 2025年12月至2026年2月;
+    2025年第4季度至2026年第3季度. The smallest version of the pre-phrased period span that the
+    clause variables (issue 12, part C) provide; periods that are not months stay as written."""
+    def month(period: str) -> tuple[int, int] | None:
+        match = _ISO_MONTH.fullmatch(period.strip())
+        return (int(match.group(1)), int(match.group(2))) if match else None
+
+    start, end = month(first), month(last)
+    if start and end:
+        if start == end:
+            return f"{start[0]}年{start[1]}月"
+        if start[0] == end[0]:
+            return f"{start[0]}年{start[1]}月至{end[1]}月"
+        return f"{start[0]}年{start[1]}月至{end[0]}年{end[1]}月"
+    return first if first == last else f"{first}至{last}"
 
 
 def capitals_filter(amount: Decimal) -> str:
@@ -130,6 +153,7 @@ def make_environment(template_dirs: list[Path], autoescape: bool = True) -> Lett
     )
     environment.filters.update(money=money_filter, date=date_filter, capitals=capitals_filter,
                                percent=percent_filter)
+    environment.globals["period_span"] = period_span_words
     return environment
 
 
@@ -266,22 +290,39 @@ class LetterRenderer:
     def url_fetcher(self) -> Any:
         return make_url_fetcher(self.template_dirs)
 
-    def render_pdf(self, draft: LetterDraft) -> bytes:
+    def layout(self, html: str) -> Any:
+        """The HTML laid out on A4 pages by WeasyPrint: the boxes the proof-reader measures."""
         from weasyprint import HTML
 
-        html = self.render_html(draft)
-        self.check_glyphs(html, f"{draft.account.account_id} {draft.kind.value}")
         document = HTML(string=html, url_fetcher=self.url_fetcher,
                         base_url=self.template_dirs[-1].as_uri() + "/" if self.template_dirs else None)
-        self.url_fetcher.refused.clear()
-        content = bytes(document.write_pdf(font_config=self.font_config, custom_metadata=True,
-                                           finisher=compact_cid_fonts))
-        if self.url_fetcher.refused:
-            # WeasyPrint only logs a resource it could not fetch; a letter with a hole in it must not go out.
-            raise UserError(f"{draft.account.account_id} {draft.kind.value} ({draft.locale}/{draft.kind.value}.html "
-                            f"and what it includes): {'; '.join(self.url_fetcher.refused)}; remove it from the "
-                            "template or put the file in the template folder")
-        return content
+        return document.render(font_config=self.font_config)
+
+    def render_pdf(self, draft: LetterDraft) -> bytes:
+        return self.render_proofread(draft, "pdf")[0]
+
+    def render_proofread(self, draft: LetterDraft, output_format: str) -> tuple[bytes, ProofReport]:
+        """The letter in a format, and what the proof-reader found in it (read from the very HTML,
+        laid-out pages and file that the debtor gets)."""
+        html = self.render_html(draft)
+        if output_format == "pdf":
+            self.check_glyphs(html, f"{draft.account.account_id} {draft.kind.value}")
+            self.url_fetcher.refused.clear()
+            document = self.layout(html)
+            content = bytes(document.write_pdf(custom_metadata=True, finisher=compact_cid_fonts))
+            if self.url_fetcher.refused:
+                # WeasyPrint only logs a resource it could not fetch; a letter with a hole in it must not go out.
+                raise UserError(f"{draft.account.account_id} {draft.kind.value} ({draft.locale}/{draft.kind.value}"
+                                f".html and what it includes): {'; '.join(self.url_fetcher.refused)}; remove it "
+                                "from the template or put the file in the template folder")
+            return content, proof_letter(draft, html, document, read_pdf_metadata(content))
+        if output_format == "docx":
+            content = self.render_docx(draft)
+            return content, proof_letter(draft, html, None, read_docx(content))
+        if output_format == "html":
+            content = html.encode("utf-8")
+            return content, proof_letter(draft, html)
+        raise UserError(f"unknown format {output_format!r} (use {', '.join(RENDERERS)})")
 
     def docx_template(self, draft: LetterDraft) -> Path:
         """The most specific DOCX template: <locale>/<kind>.docx, <locale>/letter.docx, letter.docx."""
@@ -311,9 +352,9 @@ class LetterRenderer:
                 rich = RichText()
                 for text, bold in paragraph:
                     rich.add(text, bold=bold)
-                body.append(rich)
+                body.append({"text": rich, "boxed": False})
             if clause.slot in ("statement_of_debt", "facts"):
-                body.extend(self._docx_summary(context, labels))
+                body.extend({"text": line, "boxed": True} for line in self._docx_summary(context, labels))
         if firm:
             letterhead = {"name": firm["name"], "details": f"{firm['address']}{labels.sep}{labels.phone} {firm['phone']}",
                           "on_behalf": (f"受{creditor['name']}委托" if chinese
@@ -345,8 +386,10 @@ class LetterRenderer:
             segno.make(online["url"], error="m").save(image, kind="png", scale=6, border=2)
             image.seek(0)
             online = {**online, "qr": InlineImage(template, image, width=Mm(30))}
+        address = context["debtor"]["address"]
         return {**context, "t": labels, "title": str(labels.kind_title(kind, creditor_type)), "body": body,
-                "chinese": chinese,
+                "chinese": chinese, "address_lines": [address] if chinese else address.split(", "),
+                "sender": firm or creditor, "capped": any(line["late_fee_capped"] for line in context["statement"]["lines"]),
                 "letterhead": letterhead, "signature": signature, "payment": {**context["payment"], "online": online}}
 
     @staticmethod
@@ -354,9 +397,17 @@ class LetterRenderer:
         from docxtpl import RichText
 
         total = money_filter(context, context["total"])
+        statement = context["statement"]
         lines = [RichText(f"{labels.total_due}{total}", bold=True)]
         if context["total_capitals"]:
             lines.append(RichText(f"{labels.capitals}{context['total_capitals']}", bold=True))
+        # The same "made up of" line as the PDF's summary box, from the same labels.
+        made_of = (f"{labels.of_which}{labels.principal} {money_filter(context, statement['principal'])}"
+                   f"{labels.list_sep}{labels.late_fees} {money_filter(context, statement['late_fees'])}")
+        if statement["compensation"]:
+            made_of += f"{labels.list_sep}{labels.compensation} {money_filter(context, statement['compensation'])}"
+        made_of += str(labels.periods_text(statement["periods"], statement["first_period"], statement["last_period"]))
+        lines.append(RichText(made_of))
         lines.append(RichText(f"{labels.pay_by}{date_filter(context, context['letter']['deadline'])}", bold=True))
         waiver = context["waiver"]
         if waiver["offered"]:
@@ -389,15 +440,15 @@ class LetterRenderer:
         properties.author = draft.context["creditor"]["name"]
         properties.subject = str(context["t"].subject(draft.kind.value, draft.context["creditor"]["type"]))
         properties.keywords = draft.reference
-        _set_custom_properties(template.docx, {
-            "letterforge.reference": draft.reference,
-            **{f"letterforge.clause.{c['slot']}": f"{c['id']}@{c['version']}#{c['sha256']}"
-               for c in draft.clause_versions},
-        })
+        # The reference only: clause ids name how the debtor is classed (…category_offer.wilful), and
+        # the debtor can read a file's properties. The ledger and the manifest keep the clause versions.
+        _set_custom_properties(template.docx, {"letterforge.reference": draft.reference})
         properties.language = draft.locale
+        _set_language(template.docx, draft.locale)
         moment = datetime(draft.issued_on.year, draft.issued_on.month, draft.issued_on.day)
         properties.created = properties.modified = moment
         properties.last_modified_by = "letterforge"
+        properties.comments = ""
         properties.revision = 1
         output = io.BytesIO()
         template.save(output)
@@ -439,6 +490,20 @@ def _set_custom_properties(document: Any, values: dict[str, str]) -> None:
     package = document.part.package
     part = Part(PackURI("/docProps/custom.xml"), _CUSTOM_PROPERTIES_TYPE, xml.encode("utf-8"), package)
     package.relate_to(part, _CUSTOM_PROPERTIES_REL)
+
+
+def _set_language(document: Any, locale: str) -> None:
+    """The letter's language and East Asian language in the document defaults: Word and WPS choose
+    spelling and fonts by them (python-docx's own default, en-US / ja-JP, takes Chinese for Japanese)."""
+    from docx.oxml.ns import qn
+
+    run_defaults = document.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    language = run_defaults.find(qn("w:lang"))
+    if language is None:
+        language = run_defaults.makeelement(qn("w:lang"), {})
+        run_defaults.append(language)
+    language.set(qn("w:val"), locale)
+    language.set(qn("w:eastAsia"), "zh-CN")
 
 
 def _plain(value: Any) -> Any:

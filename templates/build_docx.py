@@ -35,6 +35,20 @@ def set_fonts(style_or_run, latin: str, east_asian: str) -> None:
     fonts.set(qn("w:eastAsia"), east_asian)
 
 
+def set_language(document, locale: str) -> None:
+    """The document's language and East Asian language (python-docx's default is en-US / ja-JP,
+    which makes Word and WPS treat Chinese as Japanese for spelling and fonts)."""
+    styles = document.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    run_defaults = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    language = run_defaults.find(qn("w:lang"))
+    if language is None:
+        language = run_defaults.makeelement(qn("w:lang"), {})
+        run_defaults.append(language)
+    language.set(qn("w:val"), locale)
+    language.set(qn("w:eastAsia"), "zh-CN")
+
+
 def paragraph(document, text: str = "", *, size: float | None = None, bold: bool = False,
               align=None, space_after: float = 4, color: RGBColor | None = None, sans: bool = False):
     para = document.add_paragraph()
@@ -54,7 +68,7 @@ def paragraph(document, text: str = "", *, size: float | None = None, bold: bool
 
 
 def table(document, headers: list[str], loop: str, cells: list[str], widths_mm: list[int],
-          totals: list[str] | None = None, numeric_from: int = 1):
+          totals: list[str] | None = None, numeric_from: int = 1, font_size: float = 8.5):
     """A real Word table: header row, one row per item (docxtpl {%tr %} loop), totals row."""
     rows = 4 + (1 if totals else 0)
     grid = document.add_table(rows=rows, cols=len(headers))
@@ -94,19 +108,56 @@ def table(document, headers: list[str], loop: str, cells: list[str], widths_mm: 
             for para in cell.paragraphs:
                 para.paragraph_format.space_after = Pt(0)
                 for run in para.runs:
-                    run.font.size = Pt(8.5)
+                    run.font.size = Pt(font_size)
+            margins = cell._tc.get_or_add_tcPr().makeelement(qn("w:tcMar"), {})
+            for side in ("left", "right"):  # narrow cell margins: the figures fit their columns unwrapped
+                margins.append(margins.makeelement(qn(f"w:{side}"), {qn("w:w"): "57", qn("w:type"): "dxa"}))
+            cell._tc.get_or_add_tcPr().append(margins)
     return grid
 
 
 def body_and_signature(document, indent, signature_align) -> None:
     """The clause paragraphs (docxtpl {%p %} loop over `body`), then the signature lines."""
     paragraph(document, "{%p for para in body %}", space_after=0)
-    paragraph(document, "{{r para }}").paragraph_format.first_line_indent = indent
+    paragraph(document, "{%p if para.boxed %}", space_after=0)
+    boxed(paragraph(document, "{{r para.text }}", space_after=0))
+    paragraph(document, "{%p else %}", space_after=0)
+    paragraph(document, "{{r para.text }}").paragraph_format.first_line_indent = indent
+    paragraph(document, "{%p endif %}", space_after=0)
     paragraph(document, "{%p endfor %}", space_after=0)
     paragraph(document, "", space_after=10)
     paragraph(document, "{%p for line in signature %}", space_after=0)
     paragraph(document, "{{ line }}", space_after=0, align=signature_align)
     paragraph(document, "{%p endfor %}", space_after=0)
+
+
+def field(paragraph, instruction: str, size: float) -> None:
+    """A Word field (PAGE, NUMPAGES) that Word, WPS and LibreOffice fill in when they lay out."""
+    def run(tag: str, **attributes: str):
+        element = paragraph.add_run()
+        element.font.size = Pt(size)
+        child = element._r.makeelement(qn(tag), {qn(k): v for k, v in attributes.items()})
+        if tag == "w:instrText":
+            child.text = instruction
+            child.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        element._r.append(child)
+    run("w:fldChar", **{"w:fldCharType": "begin"})
+    run("w:instrText")
+    run("w:fldChar", **{"w:fldCharType": "separate"})
+    paragraph.add_run("1").font.size = Pt(size)
+    run("w:fldChar", **{"w:fldCharType": "end"})
+
+
+def boxed(para) -> None:
+    """A paragraph of the summary box: framed and shaded; neighbouring boxed paragraphs share one frame."""
+    properties = para._p.get_or_add_pPr()
+    borders = properties.makeelement(qn("w:pBdr"), {})
+    for side in ("top", "left", "bottom", "right"):
+        borders.append(borders.makeelement(qn(f"w:{side}"), {qn("w:val"): "single", qn("w:sz"): "6",
+                                                             qn("w:space"): "4", qn("w:color"): "999999"}))
+    properties.append(borders)
+    properties.append(properties.makeelement(qn("w:shd"), {qn("w:val"): "clear", qn("w:color"): "auto",
+                                                           qn("w:fill"): "F6F4EF"}))
 
 
 def page_break(document) -> None:
@@ -119,6 +170,7 @@ def build(target: Path) -> None:
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin = section.bottom_margin = Mm(22)
     section.left_margin, section.right_margin = Mm(22), Mm(20)
+    set_language(document, "zh-CN")  # the renderer sets each letter's own
     normal = document.styles["Normal"]
     set_fonts(normal, LATIN_SERIF, CJK_SERIF)
     normal.font.size = Pt(10.5)
@@ -127,8 +179,11 @@ def build(target: Path) -> None:
         document.styles[name].font.color.rgb = RGBColor(0x11, 0x11, 0x11)
 
     footer = section.footer.paragraphs[0]
-    footer.text = "{{ t.reference_label }}{{ letter.reference }}"
+    footer.text = "{{ t.reference_label }}{{ letter.reference }}\t\t"
     footer.runs[0].font.size = Pt(7.5)
+    field(footer, "PAGE", 8)
+    footer.add_run(" / ").font.size = Pt(8)
+    field(footer, "NUMPAGES", 8)
 
     accent = RGBColor(0x8B, 0x1A, 0x1A)
     paragraph(document, "{{ letterhead.name }}", size=16, bold=True, color=accent, space_after=0, sans=True)
@@ -140,7 +195,10 @@ def build(target: Path) -> None:
     paragraph(document, "{{ t.reference_label }}{{ letter.reference }}", size=9, space_after=0)
     paragraph(document, "{{ t.date_label }}{{ letter.issued_on | date }}", size=9, space_after=10)
     paragraph(document, "{{ debtor.name }}{{ t.addressee_suffix }}", bold=True, space_after=0)
-    paragraph(document, "{{ debtor.address }}", space_after=14)
+    paragraph(document, "{%p for line in address_lines %}", space_after=0)
+    paragraph(document, "{{ line }}", space_after=0)
+    paragraph(document, "{%p endfor %}", space_after=0)
+    paragraph(document, "", space_after=10)
     paragraph(document, "{{ title }}", size=18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=10,
               sans=True)
     # Chinese letters indent their paragraphs by two characters and sign on the right; British
@@ -156,14 +214,26 @@ def build(target: Path) -> None:
     page_break(document)
     document.add_heading("{{ t.schedule1 }}", level=1)
     paragraph(document, "{{ t.schedule_intro(debtor.name, letter.reference, statement.as_of | date) }}", size=8.5)
+    # The same columns as the PDF's Schedule 1: a compensation column only where there is compensation.
+    paragraph(document, "{%p if statement.compensation %}", space_after=0)
+    table(document, ["{{ t.fee_item }}", "{{ t.periods_col }}", "{{ t.principal }}", "{{ t.late_fees }}",
+                     "{{ t.compensation }}", "{{ t.subtotal }}"],
+          "for s in statement.subtotals",
+          ["{{ s.fee_item }}", "{{ s.periods }}", "{{ s.principal | money }}", "{{ s.late_fees | money }}",
+           "{{ s.compensation | money }}", "{{ s.total | money }}"],
+          [40, 16, 28, 28, 28, 28],
+          ["{{ t.grand_total }}", "{{ statement.periods }}", "{{ statement.principal | money }}",
+           "{{ statement.late_fees | money }}", "{{ statement.compensation | money }}", "{{ total | money }}"])
+    paragraph(document, "{%p else %}", space_after=0)
     table(document, ["{{ t.fee_item }}", "{{ t.periods_col }}", "{{ t.principal }}", "{{ t.late_fees }}",
                      "{{ t.subtotal }}"],
           "for s in statement.subtotals",
           ["{{ s.fee_item }}", "{{ s.periods }}", "{{ s.principal | money }}",
-           "{{ (s.late_fees + s.compensation) | money }}", "{{ s.total | money }}"],
-          [52, 16, 34, 33, 33],
+           "{{ s.late_fees | money }}", "{{ s.total | money }}"],
+          [52, 16, 33, 33, 34],
           ["{{ t.grand_total }}", "{{ statement.periods }}", "{{ statement.principal | money }}",
-           "{{ (statement.late_fees + statement.compensation) | money }}", "{{ total | money }}"])
+           "{{ statement.late_fees | money }}", "{{ total | money }}"])
+    paragraph(document, "{%p endif %}", space_after=0)
     paragraph(document, "{%p if waiver.offered %}", space_after=0)
     paragraph(document, "{{ t.waiver_row(letter.deadline | date) }}: −{{ waiver.amount | money }}", size=9)
     paragraph(document, "{{ t.total_if_paid_by(letter.deadline | date) }}: {{ waiver.total_after | money }}",
@@ -189,14 +259,16 @@ def build(target: Path) -> None:
            "{{ line.amount_paid | money }}", "{{ line.outstanding | money }}", "{{ line.due_date.isoformat() }}",
            "{{ line.days_overdue }}", "{{ line.late_fee_days }}",
            "{{ (line.late_fee + line.compensation) | money }}{% if line.late_fee_capped %}*{% endif %}"],
-          [16, 23, 19, 17, 21, 22, 13, 14, 23],
+          [21, 18, 20, 17, 20, 19, 11, 11, 22],
           ["{{ t.grand_total }}", "", "", "", "{{ statement.principal | money }}", "", "", "",
-           "{{ (statement.late_fees + statement.compensation) | money }}"], numeric_from=2)
-    paragraph(document, "{{ t.detail_note(late_fee.rate_text) }}", size=8.5)
+           "{{ (statement.late_fees + statement.compensation) | money }}"], numeric_from=2, font_size=7.5)
+    paragraph(document, "{{ t.detail_note(late_fee.rate_text, late_fee.cap_text) }}{% if capped %}{{ t.capped_note }}{% endif %}"
+                        "{% if statement.compensation %} {{ t.compensation_note }}{% endif %}", size=8.5)
 
     page_break(document)
     document.add_heading("{{ t.schedule3 }}", level=1)
-    paragraph(document, "{{ t.instructions_intro(total | money, letter.deadline | date) }}", size=9)
+    paragraph(document, "{{ t.instructions_intro(total | money, letter.deadline | date, "
+                        "waiver.total_after | money if waiver.offered else '') }}", size=9)
     paragraph(document, "{%p if payment.bank_transfer %}", space_after=0)
     document.add_heading("{{ t.bank_transfer }}", level=2)
     paragraph(document, "{{ t.payee }}：{{ payment.bank_transfer.payee }}", space_after=0)
@@ -225,11 +297,16 @@ def build(target: Path) -> None:
     paragraph(document, "{%p if return_slip %}", space_after=0)
     page_break(document)
     document.add_heading("{{ t.return_slip }}", level=1)
-    for label, value in (("t.reference_label", "letter.reference"), ("t.document", "title"),
-                         ("t.account", "debtor.account_id"), ("t.recipient", "debtor.name")):
+    paragraph(document, "{{ t.slip_note }}", size=8.5)
+    paragraph(document, "{{ t.receipt_statement(debtor.name, sender.name, letter.issued_on | date, title, "
+                        "letter.reference) }}____{{ t.receipt_pages_after }}", space_after=8)
+    for label, value in (("t.account", "debtor.account_id"), ("t.reference_label", "letter.reference"),
+                         ("t.recipient", "debtor.name")):
         paragraph(document, "{{ " + label + " }} {{ " + value + " }}", space_after=6)
-    for label in ("t.received_on", "t.signature", "t.delivered_by"):
+    for label in ("t.signature", "t.relationship", "t.received_on", "t.delivered_by"):
         paragraph(document, "{{ " + label + " }} ____________________________", space_after=12)
+    paragraph(document, "{{ t.relationship_choices }}", size=9)
+    paragraph(document, "{{ t.return_to(sender.name, sender.address, sender.phone) }}", size=9)
     paragraph(document, "{%p endif %}", space_after=0)
 
     # python-docx's default template carries a thumbnail of another document, and a Word 2010
