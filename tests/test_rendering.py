@@ -1,4 +1,5 @@
 import io
+import re
 import subprocess
 from datetime import date
 
@@ -277,3 +278,65 @@ def test_long_arrears_table_repeats_its_header_on_every_page(copy_sample):
     periods = [f"INV-2025-{n:04d}" for n in range(90)]
     found = "".join(detail_pages)
     assert all(found.count(period) == 1 for period in periods)  # no row lost or split in two
+
+
+# -- DOCX parity with the PDF ------------------------------------------------------------------------
+
+def test_docx_has_page_numbers_the_letters_language_and_a_framed_summary(factories):
+    for sample, locale in (("property-zh", "zh-CN"), ("receivables-en", "en-GB")):
+        factory = factories[sample]
+        draft = factory.draft(CASES[sample], LetterKind.DEMAND, AS_OF)
+        document = Document(io.BytesIO(factory.render(draft, "docx", enforce=False).content))
+        footer = document.sections[0].footer._element.xml
+        assert "PAGE" in footer and "NUMPAGES" in footer
+        styles = document.styles.element.xml
+        assert f'w:val="{locale}"' in styles and 'w:eastAsia="zh-CN"' in styles and "ja-JP" not in styles
+        boxed = [p for p in document.paragraphs if p._p.pPr is not None and p._p.pPr.find(
+            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}pBdr") is not None]
+        total = format_money(draft.statement.total, draft.statement.currency, draft.locale)
+        assert boxed and any(total in p.text for p in boxed)
+
+
+def test_english_docx_sets_the_address_on_several_lines_and_labels_columns_as_the_pdf(factories):
+    factory = factories["receivables-en"]
+    draft = factory.draft("C-1004", LetterKind.DEMAND, AS_OF)
+    document = Document(io.BytesIO(factory.render(draft, "docx", enforce=False).content))
+    lines = [p.text for p in document.paragraphs]
+    for part in draft.account.address.split(", "):
+        assert part in lines
+    breakdown = document.tables[0]
+    headers = [cell.text for cell in breakdown.rows[0].cells]
+    assert headers == ["Item", "Invoices", "unpaid invoices", "statutory interest", "fixed-sum compensation", "Total"]
+    totals = [cell.text for cell in breakdown.rows[-1].cells]
+    money = lambda amount: format_money(amount, "GBP", "en-GB")  # noqa: E731
+    assert totals[3] == money(draft.statement.late_fees) and totals[4] == money(draft.statement.compensation)
+    pdf = pdf_text(factory.render(draft, "pdf", enforce=False).content)
+    assert money(draft.statement.late_fees) in pdf and money(draft.statement.compensation) in pdf
+
+
+def libreoffice_pdf(content: bytes, tmp_path) -> str:
+    import shutil
+
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-writer-nogui")
+    source = tmp_path / "letter.docx"
+    source.write_bytes(content)
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
+                   capture_output=True, check=True, timeout=180)
+    return pdf_text((tmp_path / "letter.pdf").read_bytes())
+
+
+@pytest.mark.parametrize("sample", CASES)
+def test_docx_figures_do_not_wrap_when_libreoffice_lays_them_out_on_a4(factories, sample, tmp_path):
+    factory = factories[sample]
+    draft = factory.draft(CASES[sample], LetterKind.DEMAND, AS_OF)
+    text = libreoffice_pdf(factory.render(draft, "docx", enforce=False).content, tmp_path)
+    rows = text.splitlines()
+    money = lambda amount: format_money(amount, draft.statement.currency, draft.locale)  # noqa: E731
+    for line in draft.statement.lines:
+        for amount in (line.item.amount_due, line.outstanding, line.late_fee.amount + line.late_fee.compensation):
+            assert any(money(amount) in row for row in rows), money(amount)
+        assert any(line.item.due_date.isoformat() in row for row in rows)
+    assert re.search(r"\b1\s*/\s*\d+\b", text)  # the page numbers Word fields give
