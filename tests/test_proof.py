@@ -283,7 +283,6 @@ def test_proof_command_reads_files_and_ledger_references(copy_sample, tmp_path):
     runner.invoke(cli, ["-w", str(workspace), "render", "C-1004", "--kind", "demand", "--as-of", "2026-11-25",
                         "--format", "html", "-o", str(html)])
     text = html.read_text(encoding="utf-8")
-    assert runner.invoke(cli, ["proof", str(html)]).exit_code in (0, 1)
     html.write_text(text.replace("<body>", "<body><p>Our client has sent you 0 written demands, the most recent "
                                            "dated .</p><table><tr>" + "<td style='white-space:nowrap'>£12,480.00 "
                                            "interest and compensation</td>" * 6 + "</tr></table>"), encoding="utf-8")
