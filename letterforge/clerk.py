@@ -52,7 +52,8 @@ def draft_letters(workspace: Workspace, account_ids: tuple[str, ...], kind: Lett
             allowed, why = eligibility(day_plan, account_id, kind)
             draft = factory.draft(account_id, kind, as_of, earlier=earlier_letters(ledger, account_id, as_of))
             draft = replace(draft, draft_clauses=True)  # watermarked, like a clause preview
-            made.append(ClerkLetter(factory.render(draft, output_format), allowed, why))
+            # A preview is for reading every text: the proof-reader's findings are reported, not enforced.
+            made.append(ClerkLetter(factory.render(draft, output_format, enforce=False), allowed, why))
         return made
     finally:
         ledger.close()

@@ -215,6 +215,8 @@ def render(accounts: tuple[str, ...], all_accounts: bool, kind: str, workspace: 
         if draft:
             verdict = "the rules allow it now" if item.eligible else f"the rules do not call for it now: {item.why}"
             click.echo(f"wrote {path}  (draft, not issued; {verdict})")
+            if not item.letter.proof.ok:
+                click.echo(item.letter.proof.summary(f"{path} (draft)", stopped=False), err=True)
         else:
             forced = f"; forced: {item.forced}" if item.forced else ""
             click.echo(f"wrote {path}  ({letter.reference}, deadline {letter.deadline.isoformat()}, recorded in the "

@@ -264,23 +264,25 @@ def diff_clause(workspace: Workspace, clause_id: str, old: str, new: str) -> str
 
 
 def proofread_letter(workspace: Workspace | None, file_or_ref: str) -> ProofReport:
-    """`letterforge proof`: a letter file read back, or the file the ledger issued under a reference."""
+    """`letterforge proof`: a letter file read back, or the issued bytes the ledger (and archive)
+    keep under a reference."""
     from letterforge.proof import format_of, proof_file
 
     path = Path(file_or_ref)
-    if workspace is not None and not path.is_file():
+    if path.is_file():
+        content = path.read_bytes()
+    elif workspace is not None:
+        from letterforge.archive import reprint
         from letterforge.ledger import read_ledger
 
         ledger = read_ledger(workspace.path)
         try:
-            letter = ledger.letter(file_or_ref)
+            issued = reprint(workspace, ledger, file_or_ref)
         finally:
             ledger.close()
-        if not letter.pdf_file:
-            raise UserError(f"{file_or_ref} is {letter.status}: it was never issued, there is no file to read")
-        path = Path(letter.pdf_file)
-    if not path.is_file():
+        content, path = issued.content, issued.source
+    else:
         raise UserError(f"{path}: no such letter file")
     if format_of(path) not in RENDERERS:
         raise UserError(f"{path}: the proof-reader reads .pdf, .docx and .html files")
-    return proof_file(path.read_bytes(), format_of(path), LetterRenderer([PROJECT_TEMPLATES]).layout)
+    return proof_file(content, format_of(path), LetterRenderer([PROJECT_TEMPLATES]).layout)

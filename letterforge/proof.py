@@ -64,9 +64,10 @@ class ProofReport:
     def ok(self) -> bool:
         return not self.findings
 
-    def summary(self, what: str) -> str:
+    def summary(self, what: str, stopped: bool = True) -> str:
         lines = "\n".join(f"  {finding}" for finding in self.findings)
-        return f"{what}: the proof-reader stopped the letter ({len(self.findings)} problem(s)):\n{lines}"
+        verdict = "stopped the letter" if stopped else "found"
+        return f"{what}: the proof-reader {verdict} ({len(self.findings)} problem(s)):\n{lines}"
 
 
 # -- the rules, kept as data ----------------------------------------------------------------------

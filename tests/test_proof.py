@@ -246,8 +246,18 @@ def test_render_refuses_a_letter_the_proof_reader_stops_and_writes_nothing(copy_
     assert "iso-date" in str(stopped.value) and "2026-01-01" in str(stopped.value)
     target = tmp_path / "out.pdf"
     result = CliRunner().invoke(cli, ["-w", str(workspace), "render", "JX-2-0302", "--kind", "reminder",
-                                      "--as-of", "2026-11-25", "-o", str(target)])
+                                      "--as-of", "2026-11-25", "-o", str(target), "--force", "--reason", "test"])
     assert result.exit_code == 1 and "proof-reader" in result.output and not target.exists()
+    # the number it had reserved is voided with the reason, never issued
+    listed = CliRunner().invoke(cli, ["-w", str(workspace), "ledger", "list", "--account", "JX-2-0302",
+                                      "--format", "json"])
+    letters = json.loads(listed.output)
+    assert letters and all(l["status"] != "issued" for l in letters)
+    assert any(l["status"] == "cancelled" for l in letters)
+    # a draft is for reading: it is written, and what the proof-reader found is reported
+    preview = CliRunner().invoke(cli, ["-w", str(workspace), "render", "JX-2-0302", "--kind", "reminder",
+                                       "--as-of", "2026-11-25", "-o", str(target), "--draft"])
+    assert preview.exit_code == 0 and target.exists() and "iso-date" in preview.output
 
 
 def test_enforcement_off_reports_the_findings_and_writes_the_letter(copy_sample):
@@ -281,7 +291,7 @@ def test_proof_command_reads_files_and_ledger_references(copy_sample, tmp_path):
     html = tmp_path / "letter.html"
     runner = CliRunner()
     runner.invoke(cli, ["-w", str(workspace), "render", "C-1004", "--kind", "demand", "--as-of", "2026-11-25",
-                        "--format", "html", "-o", str(html)])
+                        "--format", "html", "-o", str(html), "--draft"])
     text = html.read_text(encoding="utf-8")
     html.write_text(text.replace("<body>", "<body><p>Our client has sent you 0 written demands, the most recent "
                                            "dated .</p><table><tr>" + "<td style='white-space:nowrap'>£12,480.00 "
@@ -304,3 +314,23 @@ def test_proof_reads_a_pdf_and_a_docx_file(factories, tmp_path):
     docx = factory.render(draft, "docx", enforce=False).content
     assert read_docx(docx).metadata and not [f for f in proof_file(docx, "docx").findings if f.check == "metadata"]
     assert read_html(factory.renderer.render_html(draft)).schedules
+
+
+def test_proof_command_reads_the_issued_letter_of_a_reference(copy_sample, tmp_path):
+    workspace = copy_sample("property-zh")
+    runner = CliRunner()
+    batch = runner.invoke(cli, ["-w", str(workspace), "batch", "--as-of", "2026-11-25", "--jobs", "1",
+                                "--out", str(tmp_path / "out"), "--format", "json"])
+    issued = json.loads(batch.output)["issued"][0]
+    result = runner.invoke(cli, ["-w", str(workspace), "proof", issued["reference"], "--format", "json"])
+    from letterforge.archive import reprint
+    from letterforge.ledger import read_ledger
+
+    ledger = read_ledger(workspace)
+    try:
+        content = reprint(Workspace.open(workspace), ledger, issued["reference"]).content
+    finally:
+        ledger.close()
+    expected = [{"check": f.check, "where": f.where, "message": f.message}
+                for f in proof_file(content, "pdf").findings]
+    assert json.loads(result.output) == expected and result.exit_code == (1 if expected else 0)
