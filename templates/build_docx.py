@@ -85,6 +85,8 @@ def table(document, headers: list[str], loop: str, cells: list[str], widths_mm: 
         cell = header.cells[index]
         cell.text = text
         cell.paragraphs[0].runs[0].bold = True
+        if index >= numeric_from:  # as in the PDF: the heading of a column of figures stands over them
+            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
     grid.rows[1].cells[0].text = "{%tr " + loop + " %}"
     for index, text in enumerate(cells):
         grid.rows[2].cells[index].text = text
@@ -104,11 +106,12 @@ def table(document, headers: list[str], loop: str, cells: list[str], widths_mm: 
             cell.width = Mm(width)
         no_split = row._tr.get_or_add_trPr().makeelement(qn("w:cantSplit"), {qn("w:val"): "true"})
         row._tr.get_or_add_trPr().append(no_split)
+        size = Pt(font_size - 0.5 if row is grid.rows[0] else font_size)  # headings wrap at spaces, not inside words
         for cell in row.cells:
             for para in cell.paragraphs:
                 para.paragraph_format.space_after = Pt(0)
                 for run in para.runs:
-                    run.font.size = Pt(font_size)
+                    run.font.size = size
             margins = cell._tc.get_or_add_tcPr().makeelement(qn("w:tcMar"), {})
             for side in ("left", "right"):  # narrow cell margins: the figures fit their columns unwrapped
                 margins.append(margins.makeelement(qn(f"w:{side}"), {qn("w:w"): "57", qn("w:type"): "dxa"}))
@@ -259,7 +262,7 @@ def build(target: Path) -> None:
            "{{ line.amount_paid | money }}", "{{ line.outstanding | money }}", "{{ line.due_date.isoformat() }}",
            "{{ line.days_overdue }}", "{{ line.late_fee_days }}",
            "{{ (line.late_fee + line.compensation) | money }}{% if line.late_fee_capped %}*{% endif %}"],
-          [21, 18, 20, 17, 20, 19, 11, 11, 22],
+          [22, 17, 18, 16, 21, 18, 15, 15, 26],
           ["{{ t.grand_total }}", "", "", "", "{{ statement.principal | money }}", "", "", "",
            "{{ (statement.late_fees + statement.compensation) | money }}"], numeric_from=2, font_size=7.5)
     paragraph(document, "{{ t.detail_note(late_fee.rate_text, late_fee.cap_text) }}{% if capped %}{{ t.capped_note }}{% endif %}"
