@@ -334,3 +334,27 @@ def test_proof_command_reads_the_issued_letter_of_a_reference(copy_sample, tmp_p
     expected = [{"check": f.check, "where": f.where, "message": f.message}
                 for f in proof_file(content, "pdf").findings]
     assert json.loads(result.output) == expected and result.exit_code == (1 if expected else 0)
+
+
+def test_long_codes_and_a_long_chinese_arrears_table_stay_on_the_page(copy_sample):
+    """A hostile or careless export: a fee item and a name with no place to break, 70 periods."""
+    workspace = copy_sample("property-zh")
+    path = workspace / "欠费明细.csv"
+    text = path.read_text(encoding="gbk")
+    header = text.splitlines()[0]
+    columns = header.split(",")
+    rows = []
+    for n in range(70):
+        values = {"户号": "JX-2-0302", "账期": f"{2020 + n // 12}-{1 + n % 12:02d}", "收费项目": "物业服务费" if n % 7 else "X" * 60,
+                  "应收金额": "1440.00", "已缴金额": "0", "应缴日期": f"{2020 + n // 12}/{1 + n % 12}/15"}
+        rows.append(",".join(values.get(column, "") for column in columns))
+    path.write_text("\n".join([header] + [line for line in text.splitlines()[1:] if not line.startswith("JX-2-0302,")]
+                              + rows) + "\n", encoding="gbk")
+    rename_debtor(workspace, "JX-2-0302", "Z" * 120)
+    factory = LetterFactory(Workspace.open(workspace))
+    assert not factory.data.diagnostics
+    draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF)
+    assert len(draft.statement.lines) == 70
+    document = factory.renderer.layout(factory.renderer.render_html(draft))
+    assert len(document.pages) > 6
+    assert check_layout(document) == []
