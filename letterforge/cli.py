@@ -306,6 +306,8 @@ def clauses_preview(clause_id: str, version: str, account: str, workspace: Path 
     (path,) = letter_paths([f"preview-{safe_file_name(preview.clause.label, unique_ignoring_case=False)}.{output_format}"], output)
     write_atomic(path, preview.letter.content)
     click.echo(f"wrote {path}")
+    if not preview.letter.proof.ok:
+        click.echo(preview.letter.proof.summary(f"{path} (preview)", stopped=False), err=True)
 
 
 @clauses.command("diff")

@@ -137,15 +137,17 @@ class LetterFactory:
 
     def render(self, draft: LetterDraft, output_format: str, enforce: bool | None = None) -> RenderedLetter:
         """The letter in a format, read by the proof-reader first: a letter it stops is not made
-        (`[proof] enforce`, default true; `enforce=False` only reports, e.g. for a clause preview)."""
+        (`[proof] enforce`, default true; with it off the findings are logged as warnings).
+        `enforce=False`: the caller reports `RenderedLetter.proof` itself (drafts, previews, a
+        letter made again as it was issued)."""
         if output_format not in RENDERERS:
             raise UserError(f"unknown format {output_format!r} (use {', '.join(RENDERERS)})")
         content, report = self.renderer.render_proofread(draft, output_format)
-        if not report.ok:
+        if not report.ok and enforce is not False:
             what = f"{draft.account.account_id} {draft.kind.value} letter"
-            if self.workspace.config.proof.enforce if enforce is None else enforce:
+            if self.workspace.config.proof.enforce or enforce:
                 raise UserError(report.summary(what))
-            log.warning("%s", report.summary(what))
+            log.warning("%s", report.summary(what, stopped=False))
         return RenderedLetter(draft, output_format, content, report)
 
 
