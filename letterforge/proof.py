@@ -14,7 +14,7 @@ import re
 import subprocess
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,6 @@ class LetterText:
 @dataclass(frozen=True)
 class ProofReport:
     findings: tuple[Finding, ...]
-    checked: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:

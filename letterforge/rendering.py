@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import posixpath
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -37,6 +36,7 @@ from letterforge.diagnostics import UserError
 from letterforge.drafts import LetterDraft
 from letterforge.money import capital_numerals, format_money
 from letterforge.pdffonts import compact_cid_fonts
+from letterforge.phrasing import period_span
 from letterforge.proof import ProofReport, proof_letter, read_docx, read_pdf_metadata
 
 log = logging.getLogger(__name__)
@@ -61,27 +61,6 @@ def date_filter(context: Mapping[str, Any], day: date | None) -> str:
     if day is None:
         return ""
     return format_date(day, "long", locale=_locale_of(context).replace("-", "_"))
-
-
-_ISO_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
-
-
-def period_span_words(first: str, last: str) -> str:
-    """A Chinese span of billing periods for prose: 2026年10月; 2026年1月至10月; 2025年12月至2026年2月;
-    2025年第4季度至2026年第3季度. The smallest version of the pre-phrased period span that the
-    clause variables (issue 12, part C) provide; periods that are not months stay as written."""
-    def month(period: str) -> tuple[int, int] | None:
-        match = _ISO_MONTH.fullmatch(period.strip())
-        return (int(match.group(1)), int(match.group(2))) if match else None
-
-    start, end = month(first), month(last)
-    if start and end:
-        if start == end:
-            return f"{start[0]}年{start[1]}月"
-        if start[0] == end[0]:
-            return f"{start[0]}年{start[1]}月至{end[1]}月"
-        return f"{start[0]}年{start[1]}月至{end[0]}年{end[1]}月"
-    return first if first == last else f"{first}至{last}"
 
 
 def capitals_filter(amount: Decimal) -> str:
@@ -153,7 +132,8 @@ def make_environment(template_dirs: list[Path], autoescape: bool = True) -> Lett
     )
     environment.filters.update(money=money_filter, date=date_filter, capitals=capitals_filter,
                                percent=percent_filter)
-    environment.globals["period_span"] = period_span_words
+    # The summary box's span of periods, phrased as the clause variable statement.period_span is.
+    environment.globals["period_span"] = lambda first, last: period_span([first, last], "zh-CN")
     return environment
 
 

@@ -2,8 +2,6 @@ import csv
 import io
 import json
 import re
-import shutil
-import subprocess
 import zipfile
 from datetime import date
 from types import SimpleNamespace
@@ -19,7 +17,6 @@ from letterforge.pipeline import LetterFactory, compute_statements
 from letterforge.proof import (LetterText, check_layout, check_values, proof_file, proof_text, read_docx,
                                read_html)
 from letterforge.records import LetterKind
-from letterforge.rendering import period_span_words
 from letterforge.workspace import Workspace
 
 from conftest import SAMPLES
@@ -151,7 +148,7 @@ def test_every_table_of_the_longest_letter_fits_the_page_and_the_closing_is_neve
 def test_the_english_arrears_detail_shows_every_figure_whole(factories):
     factory = factories["receivables-en"]
     draft = factory.draft("C-1004", LetterKind.LAWYER, AS_OF)
-    pages = PdfReader(io.BytesIO(factory.render(draft, "pdf", enforce=False).content)).pages
+    pages = PdfReader(io.BytesIO(factory.render(draft, "pdf").content)).pages
     text = "".join(page.extract_text() for page in pages)
     for line in draft.statement.lines:
         shown = f"£{line.late_fee.amount + line.late_fee.compensation:,.2f}"
@@ -170,12 +167,12 @@ def test_no_file_names_a_clause_or_the_debtor_category(factories, sample):
         head_and_attributes = html.split("<body>")[0] + " ".join(re.findall(r"<[^>]+>", html))
         assert category not in head_and_attributes.replace("category", "") or category == "unknown"
         assert not re.search(r"@\d+\.\d+\.\d+|category_offer|data-clause", head_and_attributes)
-        docx = factory.render(draft, "docx", enforce=False).content
+        docx = factory.render(draft, "docx").content
         with zipfile.ZipFile(io.BytesIO(docx)) as package:
             properties = " ".join(package.read(n).decode("utf-8") for n in package.namelist() if n.startswith("docProps/"))
         assert "category_offer" not in properties and "letterforge.clause" not in properties
         assert not [f for f in read_docx(docx).metadata if category in f[1] and category != "unknown"]
-    pdf = factory.render(draft, "pdf", enforce=False).content
+    pdf = factory.render(draft, "pdf").content
     info = {str(k): str(v) for k, v in PdfReader(io.BytesIO(pdf)).metadata.items()}
     assert info["/Keywords"] == draft.reference
     assert not any(re.search(r"@\d+\.\d+\.\d+|category_offer", v) for v in info.values())
@@ -184,14 +181,14 @@ def test_no_file_names_a_clause_or_the_debtor_category(factories, sample):
 def test_the_return_slip_is_a_complete_form(factories):
     factory = factories["property-zh"]
     draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF)
-    pages = PdfReader(io.BytesIO(factory.render(draft, "pdf", enforce=False).content)).pages
+    pages = PdfReader(io.BytesIO(factory.render(draft, "pdf").content)).pages
     slip = pages[-1].extract_text().replace(" ", "").replace("\n", "")
     assert "签收回执" in slip
     assert f"本人已收到杭州锦绣物业服务有限公司于2026年11月25日出具的《催费函》（编号：{draft.reference}）及附件，共{len(pages) - 1}页。" in slip
     for field in ("签收人签名", "与收件人关系", "签收日期", "送达人", "请签收后将本回执交回或寄回：浙江省杭州市拱墅区锦绣路188号"):
         assert field in slip
     lawyer = factory.draft("JX-2-0302", LetterKind.LAWYER, AS_OF)
-    last = PdfReader(io.BytesIO(factory.render(lawyer, "pdf", enforce=False).content)).pages[-1]
+    last = PdfReader(io.BytesIO(factory.render(lawyer, "pdf").content)).pages[-1]
     assert "浙江衡嘉律师事务所（收）" in last.extract_text().replace(" ", "").replace("\n", "")
 
 
@@ -199,18 +196,19 @@ def test_the_qr_code_is_not_said_to_be_where_it_is_not(factories):
     factory = factories["property-zh"]
     draft = factory.draft("JX-2-0302", LetterKind.REMINDER, AS_OF)
     for output_format in ("html", "docx"):
-        content = factory.render(draft, output_format, enforce=False).content
+        content = factory.render(draft, output_format).content
         text = content.decode("utf-8") if output_format == "html" else "\n".join(
             p.text for p in Document(io.BytesIO(content)).paragraphs)
         assert "扫描本页二维码" in text and "左侧" not in text
 
 
-def test_chinese_period_spans_in_the_summary_are_words():
-    assert period_span_words("2026-10", "2026-10") == "2026年10月"
-    assert period_span_words("2026-01", "2026-10") == "2026年1月至10月"
-    assert period_span_words("2025-12", "2026-02") == "2025年12月至2026年2月"
-    assert period_span_words("2025年第4季度", "2026年第3季度") == "2025年第4季度至2026年第3季度"
-    assert period_span_words("2026年第2季度", "2026年第2季度") == "2026年第2季度"
+def test_the_summary_box_phrases_its_span_of_periods_as_the_clauses_do(factories):
+    factory = factories["property-zh"]
+    draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF)
+    html = factory.renderer.render_html(draft)
+    summary = html.split('<div class="summary">')[1].split('<div class="deadline">')[0]
+    assert f"账期{draft.context['statement']['period_span']}" in summary
+    assert not re.search(r"\d{4}-\d{2}", summary)
 
 
 # -- enforcement: render, batch, and `letterforge proof` -----------------------------------------------
@@ -262,6 +260,8 @@ def test_render_refuses_a_letter_the_proof_reader_stops_and_writes_nothing(copy_
 
 def test_enforcement_off_reports_the_findings_and_writes_the_letter(copy_sample):
     workspace = copy_sample("property-zh")
+    settings = workspace / "letterforge.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "\n[proof]\nenforce = false\n", encoding="utf-8")
     rename_debtor(workspace, "JX-2-0302", "王建国 2026-01-01")
     factory = LetterFactory(Workspace.open(workspace))
     assert not factory.workspace.config.proof.enforce
@@ -307,11 +307,11 @@ def test_proof_command_reads_files_and_ledger_references(copy_sample, tmp_path):
 def test_proof_reads_a_pdf_and_a_docx_file(factories, tmp_path):
     factory = factories["property-zh"]
     draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF)
-    pdf = factory.render(draft, "pdf", enforce=False)
+    pdf = factory.render(draft, "pdf")
     from_file = {str(f) for f in proof_file(pdf.content, "pdf").findings}
     in_process = {f.check for f in pdf.proof.findings}
     assert {f.split(": ")[1] for f in from_file} <= in_process | {"closing-alone"}
-    docx = factory.render(draft, "docx", enforce=False).content
+    docx = factory.render(draft, "docx").content
     assert read_docx(docx).metadata and not [f for f in proof_file(docx, "docx").findings if f.check == "metadata"]
     assert read_html(factory.renderer.render_html(draft)).schedules
 
@@ -358,3 +358,20 @@ def test_long_codes_and_a_long_chinese_arrears_table_stay_on_the_page(copy_sampl
     document = factory.renderer.layout(factory.renderer.render_html(draft))
     assert len(document.pages) > 6
     assert check_layout(document) == []
+
+
+@pytest.mark.parametrize("sample", ["property-zh", "water-zh", "receivables-en"])
+def test_every_letter_of_every_sample_account_and_kind_passes_the_proof_reader(factories, sample):
+    """Read from the HTML each letter is laid out from (the layout itself is checked above on the
+    longest letters, and on every letter whenever a PDF is made)."""
+    factory = factories[sample]
+    failed = {}
+    for statement in compute_statements(factory.workspace, (), AS_OF, factory.data):
+        if not statement.lines or statement.account.on_hold(AS_OF):
+            continue
+        for kind in LetterKind:
+            draft = factory.draft(statement.account.account_id, kind, AS_OF)
+            _, report = factory.renderer.render_proofread(draft, "html")
+            if not report.ok:
+                failed[(statement.account.account_id, kind.value)] = [str(f) for f in report.findings]
+    assert failed == {}

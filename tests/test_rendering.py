@@ -290,7 +290,7 @@ def test_docx_has_page_numbers_the_letters_language_and_a_framed_summary(factori
     for sample, locale in (("property-zh", "zh-CN"), ("receivables-en", "en-GB")):
         factory = factories[sample]
         draft = factory.draft(CASES[sample], LetterKind.DEMAND, AS_OF)
-        document = Document(io.BytesIO(factory.render(draft, "docx", enforce=False).content))
+        document = Document(io.BytesIO(factory.render(draft, "docx").content))
         footer = document.sections[0].footer._element.xml
         assert "PAGE" in footer and "NUMPAGES" in footer
         styles = document.styles.element.xml
@@ -304,7 +304,7 @@ def test_docx_has_page_numbers_the_letters_language_and_a_framed_summary(factori
 def test_english_docx_sets_the_address_on_several_lines_and_labels_columns_as_the_pdf(factories):
     factory = factories["receivables-en"]
     draft = factory.draft("C-1004", LetterKind.DEMAND, AS_OF)
-    document = Document(io.BytesIO(factory.render(draft, "docx", enforce=False).content))
+    document = Document(io.BytesIO(factory.render(draft, "docx").content))
     lines = [p.text for p in document.paragraphs]
     for part in draft.account.address.split(", "):
         assert part in lines
@@ -314,7 +314,7 @@ def test_english_docx_sets_the_address_on_several_lines_and_labels_columns_as_th
     totals = [cell.text for cell in breakdown.rows[-1].cells]
     money = lambda amount: format_money(amount, "GBP", "en-GB")  # noqa: E731
     assert totals[3] == money(draft.statement.late_fees) and totals[4] == money(draft.statement.compensation)
-    pdf = pdf_text(factory.render(draft, "pdf", enforce=False).content)
+    pdf = pdf_text(factory.render(draft, "pdf").content)
     assert money(draft.statement.late_fees) in pdf and money(draft.statement.compensation) in pdf
 
 
@@ -336,7 +336,7 @@ def libreoffice_pdf(content: bytes, tmp_path) -> str:
 def test_docx_figures_do_not_wrap_when_libreoffice_lays_them_out_on_a4(factories, sample, tmp_path):
     factory = factories[sample]
     draft = factory.draft(CASES[sample], LetterKind.DEMAND, AS_OF)
-    text = libreoffice_pdf(factory.render(draft, "docx", enforce=False).content, tmp_path)
+    text = libreoffice_pdf(factory.render(draft, "docx").content, tmp_path)
     rows = text.splitlines()
     money = lambda amount: format_money(amount, draft.statement.currency, draft.locale)  # noqa: E731
     for line in draft.statement.lines:
