@@ -126,8 +126,10 @@ def test_render_writes_every_hostile_id_inside_the_output_folder(hostile, tmp_pa
 
 def test_batch_keeps_hostile_ids_in_its_folder_maps_them_in_the_manifest_and_neutralises_formulas(hostile, tmp_path):
     ids = ["../../../../../../x", "2栋/1602", "A" * 300, "jx-7", "JX-7", '=HYPERLINK("http://x","y")']
-    root = hostile([account_row(i, name="@SUM(1)") for i in ids], [arrears_row(i, item="=cmd|' /C calc'!A0")
-                                                                   for i in ids])
+    # With a building: the shipped opening clause names it, and the proof-reader stops a letter that
+    # would state an empty one (issue 12 part D); the ids are what this test is about.
+    root = hostile([account_row(i, name="@SUM(1)", building="1栋") for i in ids],
+                   [arrears_row(i, item="=cmd|' /C calc'!A0") for i in ids])
     out = tmp_path / "out"
     before = files_under(tmp_path)
     result = run("-w", str(root), "batch", "--as-of", AS_OF, "--jobs", "1", "--out", str(out))
