@@ -23,6 +23,7 @@ from letterforge.phrasing import (
     number_in_words,
     period_count,
     period_span,
+    premises,
     rate_in_words,
     times_in_words,
 )
@@ -33,7 +34,8 @@ KIND_CODES = {LetterKind.REMINDER: "REM", LetterKind.DEMAND: "DEM", LetterKind.L
 # The letter data model as clause texts may use it: `letterforge clauses check` rejects any other
 # variable, and a test proves each one resolves in a composed letter.
 CLAUSE_VARIABLES = frozenset({
-    "debtor.name", "debtor.address", "debtor.account_id", "debtor.unit", "debtor.building", "debtor.note",
+    "debtor.name", "debtor.address", "debtor.account_id", "debtor.unit", "debtor.building", "debtor.premises",
+    "debtor.note",
     "debtor.type", "salutation", "closing",
     "creditor.name", "creditor.address", "creditor.phone", "creditor.office_hours", "creditor.email",
     "law_firm.name", "law_firm.address", "law_firm.phone", "law_firm.lawyer", "law_firm.certificate_number",
@@ -243,6 +245,7 @@ def compose_letter(
         "law_firm": config.law_firm.model_dump() if kind is LetterKind.LAWYER else None,
         "debtor": {"account_id": account.account_id, "name": account.name, "address": account.address,
                    "unit": account.unit, "building": account.building, "note": account.note,
+                   "premises": premises(account.building, account.unit, account.address, locale),
                    "category": account.category.value, "type": account.debtor_type.value,
                    "title": account.title, "surname": account.surname},
         "salutation": address.salutation,

@@ -242,3 +242,13 @@ def cap_in_words(cap: str, locale: str) -> str:
         words = _fraction_words(share)
         return f"滞纳金累计不超过欠费本金的{words or _percent(share)}"
     return f"the late fee never exceeds {_percent(share)} of the principal"
+
+
+def premises(building: str, unit: str, address: str, locale: str) -> str:
+    """The debtor's home or premises as a letter names it: 2栋1602房屋 when building and unit are
+    known, else the address (位于…的房屋), never an empty place."""
+    if not locale.startswith("zh"):
+        return " ".join(part for part in (unit, building) if part) or address
+    place = f"{building}{unit}".strip()
+    return f"{place}房屋" if place and unit else f"位于{address}的房屋"
+

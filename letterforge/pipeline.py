@@ -151,29 +151,6 @@ class LetterFactory:
         return RenderedLetter(draft, output_format, content, report)
 
 
-def render_letters(
-    workspace: Workspace, account_ids: tuple[str, ...], kind: LetterKind, as_of: date, output_format: str,
-    reference: str = "",
-) -> list[RenderedLetter]:
-    """Render one letter for each account (every account with overdue arrears when none are given)."""
-    factory = LetterFactory(workspace)
-    if not account_ids:
-        account_ids = tuple(s.account.account_id for s in compute_statements(workspace, (), as_of, factory.data)
-                            if s.lines and not s.account.on_hold(as_of))
-    if reference and len(account_ids) > 1:
-        raise UserError("--reference names one letter: give one account with it")
-    from letterforge.batch import earlier_letters
-    from letterforge.ledger import read_ledger
-
-    ledger = read_ledger(workspace.path)
-    try:
-        return [factory.render(factory.draft(account_id, kind, as_of, reference,
-                                             earlier=earlier_letters(ledger, account_id, as_of)), output_format)
-                for account_id in account_ids]
-    finally:
-        ledger.close()
-
-
 def check_clause_library(workspace: Workspace, as_of: date) -> list[Diagnostic]:
     """Every problem of the clauses this workspace would use (`letterforge clauses check`),
     including texts that differ from the ones in letters the ledger says were issued."""

@@ -276,7 +276,7 @@ def test_changing_a_clauses_conditions_needs_a_new_version(workspace):
                                                                                  "when: demands_sent >= 3"),
                                      encoding="utf-8")
     found = problems(workspace)
-    assert any(p.startswith("facts.md:3: version: the text of zh-CN.property.lawyer.facts@1.1.0 changed but its "
+    assert any(p.startswith("facts.md:3: version: the text of zh-CN.property.lawyer.facts@1.2.0 changed but its "
                             "version did not") for p in found)
 
 

@@ -70,8 +70,8 @@ def test_selection_names_the_slot_when_none_or_several(copy_sample):
     (workspace / "legal_clauses" / "rival.md").write_text(text.replace("demand.opening", "rival.opening"),
                                                           encoding="utf-8")
     library = load_clause_library(clause_folders(Workspace.open(workspace)))
-    with pytest.raises(UserError, match=r"slot 'opening': 2 clauses compete \(zh-CN.property.demand.opening@1.1.0, "
-                                        r"zh-CN.property.rival.opening@1.1.0\)"):
+    with pytest.raises(UserError, match=r"slot 'opening': 2 clauses compete \(zh-CN.property.demand.opening@1.2.0, "
+                                        r"zh-CN.property.rival.opening@1.2.0\)"):
         select_clauses(library, LetterKind.DEMAND, "zh-CN", "property", "forgot", AS_OF, facts=TYPICAL_FACTS)
 
 

@@ -181,7 +181,7 @@ def test_a_slot_with_no_clause_whose_conditions_hold_is_an_error_naming_slot_and
                        history=factory.data.history)
     message = str(error.value)
     assert "slot 'facts': no clause whose conditions hold" in message
-    assert "zh-CN.property.lawyer.facts@1.1.0 needs demands_sent >= 2 (demands_sent is 0)" in message
+    assert "zh-CN.property.lawyer.facts@1.2.0 needs demands_sent >= 2 (demands_sent is 0)" in message
 
 
 
@@ -198,3 +198,23 @@ def test_without_a_late_fee_no_letter_speaks_of_one(copy_sample):
             text = "\n".join(clause_texts(factory, draft).values())
             assert "滞纳金" not in text.replace("未计收滞纳金", ""), (account_id, kind, text)
             assert "¥0.00" not in text and draft.statement.late_fees == 0
+
+
+def test_an_account_without_building_or_unit_is_named_by_its_address(copy_sample):
+    import subprocess
+
+    from letterforge.pipeline import LetterFactory
+    from letterforge.records import LetterKind
+    from letterforge.workspace import Workspace
+
+    root = copy_sample("property-zh")
+    path = root / "住户.csv"
+    text = path.read_bytes().decode("gbk").replace("JX-1-0201,陈堃,1栋,0201,", "JX-1-0201,陈堃,,,")
+    path.write_bytes(text.encode("gbk"))
+    factory = LetterFactory(Workspace.open(root))
+    for kind in (LetterKind.REMINDER, LetterKind.DEMAND, LetterKind.LAWYER):
+        letter = factory.render(factory.draft("JX-1-0201", kind, date(2026, 11, 25)), "pdf")  # proof-read, enforced
+        (root / "letter.pdf").write_bytes(letter.content)
+        body = subprocess.run(["pdftotext", str(root / "letter.pdf"), "-"], capture_output=True, text=True,
+                              check=True).stdout.replace("\n", "")
+        assert "位于浙江省杭州市拱墅区锦绣路188号锦绣华庭1栋0201室的房屋" in body

@@ -102,3 +102,13 @@ def test_small_counts_in_words():
     assert [times_in_words(n, "zh-CN") for n in (1, 2, 3)] == ["一次", "两次", "三次"]
     assert [times_in_words(n, "en-GB") for n in (1, 2, 4)] == ["once", "twice", "four times"]
     assert number_in_words(2, "en-GB") == "two" and number_in_words(40, "en-GB") == "40"
+
+
+def test_premises_never_names_an_empty_place():
+    from letterforge.phrasing import premises
+
+    assert premises("2栋", "1602", "某路1号2栋1602室", "zh-CN") == "2栋1602房屋"
+    assert premises("", "1602", "某路1号1602室", "zh-CN") == "1602房屋"
+    assert premises("", "", "某路1号", "zh-CN") == "位于某路1号的房屋"
+    assert premises("2栋", "", "某路1号2栋", "zh-CN") == "位于某路1号2栋的房屋"
+    assert premises("", "", "1 High Street", "en-GB") == "1 High Street"
