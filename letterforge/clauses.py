@@ -79,7 +79,7 @@ class Condition:
             return actual == self.value
         if self.operator == "!=":
             return actual != self.value
-        number, limit = int(actual), int(self.value)  # type: ignore[arg-type]
+        number, limit = int(str(actual)), int(str(self.value))
         return {">=": number >= limit, "<=": number <= limit, ">": number > limit, "<": number < limit}[self.operator]
 
     def problem(self) -> str:

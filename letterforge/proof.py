@@ -457,10 +457,11 @@ def read_pdf(content: bytes) -> LetterText:
     first_schedule = len(pages)
     outline = [item for item in reader.outline if not isinstance(item, list)]
     if len(outline) >= 2:
-        first_schedule = reader.get_destination_page_number(outline[1])
+        page = reader.get_destination_page_number(outline[1])
+        first_schedule = first_schedule if page is None else page
     title = next((value for key, value in metadata if key == "/Title"), "")
     reference = title.split(" ", 1)[1] if " " in title else ""
-    prose = []
+    prose: list[str] = []
     for page in pages[:first_schedule]:
         prose.extend(block for block in re.split(r"\n\s*\n", page) if block.strip())
     return LetterText(tuple(prose), "\n".join(pages[first_schedule:]), tuple(metadata), tuple(pages), reference)
