@@ -457,8 +457,8 @@ def read_pdf(content: bytes) -> LetterText:
     first_schedule = len(pages)
     outline = [item for item in reader.outline if not isinstance(item, list)]
     if len(outline) >= 2:
-        page = reader.get_destination_page_number(outline[1])
-        first_schedule = first_schedule if page is None else page
+        start = reader.get_destination_page_number(outline[1])
+        first_schedule = first_schedule if start is None else start
     title = next((value for key, value in metadata if key == "/Title"), "")
     reference = title.split(" ", 1)[1] if " " in title else ""
     prose: list[str] = []
