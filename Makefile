@@ -4,15 +4,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := fonts-noto-cjk fontconfig libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+# The tests also open DOCX letters in LibreOffice, as a clerk's Word or WPS would.
+TEST_APT_PACKAGES := libreoffice-writer-nogui
 DEMO_DATE ?= 2026-11-25
 
-.PHONY: setup system-packages demo test clean
+.PHONY: setup system-packages test-packages demo test clean
 
 setup: system-packages $(BIN)/.installed
 
 # Installs the system libraries when run as root; otherwise says what to run.
-system-packages:
-	@missing=""; for p in $(APT_PACKAGES); do \
+system-packages test-packages: PACKAGES = $(if $(filter test-packages,$@),$(TEST_APT_PACKAGES),$(APT_PACKAGES))
+system-packages test-packages:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "system packages: all present"; \
@@ -42,7 +45,7 @@ demo: setup
 	@echo "letters: demo/out/$(DEMO_DATE)/letters/  print pack: demo/out/$(DEMO_DATE)/print-pack.pdf"
 	@echo "manifest: demo/out/$(DEMO_DATE)/manifest.csv  ledger: letterforge -w demo ledger list"
 
-test: setup
+test: setup test-packages
 	$(BIN)/python -m pytest
 
 clean:
