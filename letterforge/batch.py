@@ -484,7 +484,7 @@ def refuse_unsafe_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as
             "restored from an older copy, and issuing now would send letters again under numbers already "
             "printed. Nothing was issued. Run `letterforge ledger rebuild` to recover it from the day folders "
             "and the archive, then run the batch again.")
-    problems = ledger.series_problems(_numbers_used_elsewhere(workspace, data, issued))
+    problems = ledger.series_problems(numbers_used_elsewhere(workspace, data, issued))
     if problems:
         raise UserError(f"the ledger {ledger.path} has holes in its reference series; nothing was issued "
                         "(`letterforge ledger check` lists every problem): " + "; ".join(problems))
@@ -526,7 +526,7 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _numbers_used_elsewhere(workspace: Workspace, data: DebtorData,
+def numbers_used_elsewhere(workspace: Workspace, data: DebtorData,
                             issued: dict[str, ListedLetter]) -> dict[tuple[LetterKind, int], set[int]]:
     """Reference numbers of the history file and of the day folders, by kind and year."""
     policy = workspace.config.policy
@@ -591,7 +591,7 @@ def _recheck(workspace: Workspace, data: DebtorData, ledger: Ledger, day_plan: D
     keep.sort(key=lambda l: order.get(l.account_id, ("", "", l.account_id)))
     policy = workspace.config.policy
     used_before = {kind: max(numbers) for (kind, year), numbers in
-                   _numbers_used_elsewhere(workspace, data, issued_in_day_folders(workspace, ledger, out)).items()
+                   numbers_used_elsewhere(workspace, data, issued_in_day_folders(workspace, ledger, out)).items()
                    if year == as_of.year and numbers}
     planned = [l for l in keep if l.status == "planned"]
     reserved = ledger.reserve_references(planned, lambda kind, year, number: policy.reference(kind.value, year, number),

@@ -85,9 +85,9 @@ def check_ledger(workspace: Workspace, ledger: Ledger, out: Path | None = None) 
 
 
 def _history_numbers(workspace: Workspace) -> dict[tuple[LetterKind, int], set[int]]:
-    from letterforge.batch import _numbers_used_elsewhere
+    from letterforge.batch import numbers_used_elsewhere
 
-    return _numbers_used_elsewhere(workspace, workspace.load_data(), {})
+    return numbers_used_elsewhere(workspace, workspace.load_data(), {})
 
 
 @dataclass(frozen=True)
