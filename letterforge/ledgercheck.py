@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from letterforge.archive import archive_path, archived_file, archived_records, same_file, stored_path, workspace_file
-from letterforge.batch import read_manifest
+from letterforge.batch import numbers_used_elsewhere, read_manifest
 from letterforge.diagnostics import UserError
 from letterforge.ledger import LEDGER_FILE, SENT, Ledger, LedgerError, RebuiltLetter, open_ledger
 from letterforge.records import LetterKind
@@ -85,8 +85,6 @@ def check_ledger(workspace: Workspace, ledger: Ledger, out: Path | None = None) 
 
 
 def _history_numbers(workspace: Workspace) -> dict[tuple[LetterKind, int], set[int]]:
-    from letterforge.batch import numbers_used_elsewhere
-
     return numbers_used_elsewhere(workspace, workspace.load_data(), {})
 
 
