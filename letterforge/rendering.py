@@ -424,7 +424,7 @@ class LetterRenderer:
         # the debtor can read a file's properties. The ledger and the manifest keep the clause versions.
         _set_custom_properties(template.docx, {"letterforge.reference": draft.reference})
         properties.language = draft.locale
-        _set_language(template.docx, draft.locale)
+        set_document_language(template.docx, draft.locale)
         moment = datetime(draft.issued_on.year, draft.issued_on.month, draft.issued_on.day)
         properties.created = properties.modified = moment
         properties.last_modified_by = "letterforge"
@@ -472,7 +472,7 @@ def _set_custom_properties(document: Any, values: dict[str, str]) -> None:
     package.relate_to(part, _CUSTOM_PROPERTIES_REL)
 
 
-def _set_language(document: Any, locale: str) -> None:
+def set_document_language(document: Any, locale: str) -> None:
     """The letter's language and East Asian language in the document defaults: Word and WPS choose
     spelling and fonts by them (python-docx's own default, en-US / ja-JP, takes Chinese for Japanese)."""
     from docx.oxml.ns import qn

@@ -19,6 +19,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
+from letterforge.rendering import set_document_language
+
 LATIN_SERIF, CJK_SERIF, CJK_SANS = "Times New Roman", "宋体", "黑体"
 
 
@@ -33,20 +35,6 @@ def set_fonts(style_or_run, latin: str, east_asian: str) -> None:
     for key in ("w:ascii", "w:hAnsi", "w:cs"):
         fonts.set(qn(key), latin)
     fonts.set(qn("w:eastAsia"), east_asian)
-
-
-def set_language(document, locale: str) -> None:
-    """The document's language and East Asian language (python-docx's default is en-US / ja-JP,
-    which makes Word and WPS treat Chinese as Japanese for spelling and fonts)."""
-    styles = document.styles.element
-    defaults = styles.find(qn("w:docDefaults"))
-    run_defaults = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
-    language = run_defaults.find(qn("w:lang"))
-    if language is None:
-        language = run_defaults.makeelement(qn("w:lang"), {})
-        run_defaults.append(language)
-    language.set(qn("w:val"), locale)
-    language.set(qn("w:eastAsia"), "zh-CN")
 
 
 def paragraph(document, text: str = "", *, size: float | None = None, bold: bool = False,
@@ -173,7 +161,7 @@ def build(target: Path) -> None:
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin = section.bottom_margin = Mm(22)
     section.left_margin, section.right_margin = Mm(22), Mm(20)
-    set_language(document, "zh-CN")  # the renderer sets each letter's own
+    set_document_language(document, "zh-CN")  # the renderer sets each letter's own
     normal = document.styles["Normal"]
     set_fonts(normal, LATIN_SERIF, CJK_SERIF)
     normal.font.size = Pt(10.5)
