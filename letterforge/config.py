@@ -7,7 +7,7 @@ import tomllib
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import quote
 
 from pydantic import (
@@ -49,16 +49,11 @@ class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Creditor(_Settings):
-    name: str = Field(min_length=1)
-    type: CreditorType
-    address: str = Field(min_length=1)
-    phone: str = Field(min_length=1)
-    office_hours: str = ""
-    email: str = ""
-    # Trading disclosures (Companies Act 2006 s.82, Company, LLP and Business Names (Trading
-    # Disclosures) Regulations 2015): a UK company's letters show these.
-    company_number: str = Field(default="", description="registered number, e.g. 01234567 or SC123456")
+class _TradingDisclosures(_Settings):
+    """A UK company's (or LLP's) registered number and office, which its letters must show
+    (Companies Act 2006 s.82; Company, LLP and Business Names (Trading Disclosures) Regulations 2015)."""
+
+    company_number: str = Field(default="", description="registered number, e.g. 01234567, SC123456 or OC412345")
     registered_in: str = Field(default="England and Wales", description="where the company is registered")
     registered_office: str = Field(default="", description="registered office address")
 
@@ -68,7 +63,7 @@ class Creditor(_Settings):
         return _registered_number(value)
 
     @model_validator(mode="after")
-    def _both_disclosures(self) -> Creditor:
+    def _both_disclosures(self) -> Self:
         if bool(self.company_number) != bool(self.registered_office.strip()):
             missing = "registered_office" if self.company_number else "company_number"
             raise ValueError(f"give both company_number and registered_office (missing: {missing}): a company's "
@@ -77,6 +72,15 @@ class Creditor(_Settings):
         if problem:
             raise ValueError(problem)
         return self
+
+
+class Creditor(_TradingDisclosures):
+    name: str = Field(min_length=1)
+    type: CreditorType
+    address: str = Field(min_length=1)
+    phone: str = Field(min_length=1)
+    office_hours: str = ""
+    email: str = ""
 
     def disclosures_missing(self) -> list[str]:
         return [f"creditor.{key}" for key in ("company_number", "registered_office") if not getattr(self, key).strip()]
@@ -193,7 +197,7 @@ class LateFeeRule(_Settings):
         return self
 
 
-class LawFirm(_Settings):
+class LawFirm(_TradingDisclosures):
     name: str = ""
     address: str = ""
     phone: str = ""
@@ -201,9 +205,6 @@ class LawFirm(_Settings):
     certificate_number: str = ""
     # England and Wales: "Authorised and regulated by the Solicitors Regulation Authority (SRA number …)".
     sra_number: str = Field(default="", description="the firm's SRA number, needed for en-GB lawyer's letters")
-    company_number: str = Field(default="", description="for an LLP or company firm: its registered number")
-    registered_in: str = "England and Wales"
-    registered_office: str = ""
 
     @field_validator("sra_number")
     @classmethod
@@ -212,21 +213,6 @@ class LawFirm(_Settings):
         if text and not text.isdigit():
             raise ValueError(f"{value!r} is not an SRA number (digits, e.g. 612345)")
         return text
-
-    @field_validator("company_number")
-    @classmethod
-    def _company_number(cls, value: str) -> str:
-        return _registered_number(value)
-
-    @model_validator(mode="after")
-    def _both_disclosures(self) -> LawFirm:
-        if bool(self.company_number) != bool(self.registered_office.strip()):
-            missing = "registered_office" if self.company_number else "company_number"
-            raise ValueError(f"give both company_number and registered_office (missing: {missing})")
-        problem = _registry_problem(self.company_number, self.registered_in)
-        if problem:
-            raise ValueError(problem)
-        return self
 
     def missing(self) -> list[str]:
         """The settings a lawyer's letter needs that are not filled in."""
