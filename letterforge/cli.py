@@ -105,12 +105,14 @@ def init(directory: Path, example: str) -> None:
 @cli.command()
 @workspace_option
 @format_option("text", "json")
-def doctor(workspace: Path | None, output_format: str) -> None:
+@click.option("--worker", is_flag=True, help="Check a machine that renders for a batch elsewhere (a Dask worker): "
+              "fonts, HarfBuzz subsetting and a test letter; no workspace.")
+def doctor(workspace: Path | None, output_format: str, worker: bool) -> None:
     """Check that this machine can make letters, and say how to fix what is missing."""
-    from letterforge.doctor import run_checks
+    from letterforge.doctor import run_checks, run_worker_checks
     from letterforge.reports import to_json
 
-    checks = run_checks(_workspace_path(workspace))
+    checks = run_worker_checks() if worker else run_checks(_workspace_path(workspace))
     if output_format == "json":
         click.echo(to_json([check.__dict__ for check in checks]))
     else:

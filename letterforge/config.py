@@ -353,6 +353,29 @@ class Permissions(_Settings):
     group: str = Field(default="", description="group given read access to every file written, e.g. a print shop's")
 
 
+class Batch(_Settings):
+    """Where the daily batch renders its letters."""
+
+    executor: Literal["local", "dask"] = Field(default="local", description="local: worker processes on this "
+                                               "machine (--jobs); dask: the workers of a Dask cluster")
+    scheduler: str = Field(default="", description="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler_address(cls, value: str) -> str:
+        return scheduler_address(value) if value else value
+
+
+def scheduler_address(value: str) -> str:
+    """A Dask scheduler's address, tcp:// or tls:// HOST:PORT, as given (ValueError if it is not one)."""
+    text = value.strip()
+    match = re.fullmatch(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})", text)
+    if not match or not 0 < int(match.group(3)) < 65536:
+        raise ValueError(f"{value!r} is not a Dask scheduler address: give tcp://HOST:PORT (or tls://), "
+                         "e.g. tcp://10.0.0.5:8786")
+    return text
+
+
 class WorkspaceConfig(_Settings):
     creditor: Creditor
     locale: str = "zh-CN"
@@ -368,6 +391,7 @@ class WorkspaceConfig(_Settings):
     limits: Limits = Limits()
     permissions: Permissions = Permissions()
     proof: Proof = Proof()
+    batch: Batch = Batch()
 
     @field_validator("locale")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes.util
 import importlib.metadata
+import io
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 APT_PACKAGES = "fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils"
 PYTHON_PACKAGES = ("docxtpl", "jinja2", "weasyprint", "click", "pydantic", "pypdf", "babel",
-                   "openpyxl", "chinesecalendar", "holidays", "segno", "pyyaml")
+                   "openpyxl", "chinesecalendar", "holidays", "segno", "pyyaml", "dask", "distributed")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,41 @@ def check_weasyprint() -> Check:
     return Check("WeasyPrint", True, weasyprint.__version__)
 
 
+def check_letter_fonts() -> Check:
+    """The very fonts the letters name, as the glyph check finds them."""
+    from letterforge.diagnostics import UserError
+    from letterforge.rendering import LETTER_FONTS, covered_characters
+
+    try:
+        count = len(covered_characters())
+    except UserError as error:
+        return Check("letter fonts", False, str(error), "apt-get install fonts-noto-cjk")
+    return Check("letter fonts", True, f"{', '.join(LETTER_FONTS)} ({count} characters)")
+
+
+def check_test_letter() -> Check:
+    """A line of a letter laid out and subset as a real one is: the fonts embedded and compacted."""
+    from pypdf import PdfReader
+
+    from letterforge.pdffonts import compact_cid_fonts
+    from letterforge.rendering import LETTER_FONTS, font_configuration
+
+    try:
+        from weasyprint import HTML
+
+        html = f"<p style=\"font-family: '{LETTER_FONTS[0]}'\">催款通知书 Reminder 12,345.60</p>"
+        content = HTML(string=html).write_pdf(font_config=font_configuration(), finisher=compact_cid_fonts)
+        fonts = {str(font["/BaseFont"]) for page in PdfReader(io.BytesIO(content)).pages
+                 for font in page["/Resources"]["/Font"].get_object().values()}
+    except Exception as error:  # whatever stops a test letter stops the real ones
+        return Check("test letter", False, f"{type(error).__name__}: {error}", "run `letterforge doctor` on this machine")
+    embedded = sorted(name.split("+")[-1] for name in fonts)
+    if not any("CJK" in name for name in embedded) or len(content) > 200_000:
+        return Check("test letter", False, f"{len(content)} bytes, fonts {', '.join(embedded) or 'none'}: the CJK "
+                     "font is not embedded as a subset", "apt-get install fonts-noto-cjk libharfbuzz-subset0")
+    return Check("test letter", True, f"{len(content)} bytes, fonts {', '.join(embedded)}")
+
+
 def check_writable(folder: Path) -> Check:
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".letterforge-doctor-"):
@@ -80,3 +116,13 @@ def run_checks(workspace: Path) -> list[Check]:
     """All checks, in the order a user fixes them."""
     return [check_python(), *check_packages(), check_weasyprint(), check_cjk_font(),
             check_harfbuzz_subset(), check_writable(workspace if workspace.is_dir() else Path(os.curdir))]
+
+
+def run_worker_checks() -> list[Check]:
+    """What a machine that renders letters for a batch elsewhere (a Dask worker) needs: no
+    workspace, but the same packages, the letter fonts and HarfBuzz subsetting, proven by a test
+    letter (without them a letter fails, or comes out different from the batch's own)."""
+    checks = [check_python(), *check_packages(), check_weasyprint(), check_letter_fonts(), check_harfbuzz_subset()]
+    if all(check.ok for check in checks):
+        checks.append(check_test_letter())
+    return checks

@@ -143,12 +143,18 @@ class LetterFactory:
         if output_format not in RENDERERS:
             raise UserError(f"unknown format {output_format!r} (use {', '.join(RENDERERS)})")
         content, report = self.renderer.render_proofread(draft, output_format)
+        return self.proofread(RenderedLetter(draft, output_format, content, report), enforce)
+
+    def proofread(self, letter: RenderedLetter, enforce: bool | None = None) -> RenderedLetter:
+        """The letter, unless the proof-reader's findings stop it (see `render`); a letter made
+        elsewhere (a cluster's worker) is judged here by the same rule."""
+        report, draft = letter.proof, letter.draft
         if not report.ok and enforce is not False:
             what = f"{draft.account.account_id} {draft.kind.value} letter"
             if self.workspace.config.proof.enforce or enforce:
                 raise UserError(report.summary(what))
             log.warning("%s", report.summary(what, stopped=False))
-        return RenderedLetter(draft, output_format, content, report)
+        return letter
 
 
 def check_clause_library(workspace: Workspace, as_of: date) -> list[Diagnostic]:

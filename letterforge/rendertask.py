@@ -1,0 +1,119 @@
+"""A letter's PDF as a self-contained task for a worker that has no workspace (a Dask worker): the
+composed letter, its HTML and the template folders' files travel with it; the worker lays it out,
+proof-reads it and returns the bytes. Deterministic, so a task run twice makes the same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from letterforge.diagnostics import UserError
+from letterforge.drafts import LetterDraft
+from letterforge.proof import ProofReport
+from letterforge.rendering import LetterRenderer, TemplateFiles
+
+# What decides a letter's bytes besides its HTML: the same everywhere, or a worker is refused.
+RENDER_PACKAGES = ("weasyprint", "pydyf", "fonttools", "pypdf", "tinycss2", "cssselect2", "Pyphen")
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One letter to lay out: everything its PDF is made from."""
+
+    draft: LetterDraft
+    html: str
+
+    @property
+    def key(self) -> str:
+        """The task's name on a cluster: the letter and its content, so that the same letter
+        submitted again (or re-run after its worker was lost) is the same task."""
+        digest = hashlib.sha256(self.html.encode("utf-8")).hexdigest()[:16]
+        return f"letterforge-pdf-{self.draft.reference}-{digest}"
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    content: bytes
+    proof: ProofReport
+
+
+def prepare_job(renderer: LetterRenderer, draft: LetterDraft) -> RenderJob:
+    """In the batch: the letter's HTML, from the workspace's templates and clauses."""
+    return RenderJob(draft, renderer.render_html(draft))
+
+
+class WorkerUnfit(UserError):
+    """A worker without what a letter needs (fonts, HarfBuzz subsetting)."""
+
+
+_renderers: dict[str, LetterRenderer] = {}
+# WeasyPrint's font configuration is one per process and not made for threads: a worker with
+# several threads renders one letter at a time (run workers with --nthreads 1, more of them).
+_render_lock = threading.Lock()
+
+
+def render_job(job: RenderJob, files: TemplateFiles) -> RenderedPdf:
+    """On the worker: the letter's PDF and the proof-reader's findings, from the job and the
+    template files alone."""
+    with _render_lock:
+        problems = worker_problems()
+        if problems:
+            raise WorkerUnfit(f"this worker cannot make letters ({problems}): run `letterforge doctor --worker` on it")
+        renderer = _renderers.get(files.digest)
+        if renderer is None:
+            _renderers.clear()  # one batch's templates at a time
+            renderer = _renderers[files.digest] = LetterRenderer([], files)
+        content, report = renderer.pdf_proofread(job.draft, job.html)
+    return RenderedPdf(content, report)
+
+
+@lru_cache(maxsize=1)
+def worker_problems() -> str:
+    """The failed checks of `letterforge doctor --worker` on this machine ('' when all pass)."""
+    from letterforge.doctor import run_worker_checks
+
+    return "; ".join(f"{check.name}: {check.detail}" for check in run_worker_checks() if not check.ok)
+
+
+def worker_report() -> dict[str, Any]:
+    """Run on each worker before a batch submits to it: its checks and what its letters are made with."""
+    from letterforge.doctor import run_worker_checks
+
+    checks = run_worker_checks()
+    return {"failed": [f"{c.name}: {c.detail}" + (f" (fix: {c.fix})" if c.fix else "") for c in checks if not c.ok],
+            "software": software_stack(), "fonts": font_files()}
+
+
+def software_stack() -> dict[str, str]:
+    """The letterforge code (a digest of its modules and templates) and the versions of the packages
+    that lay letters out: the batch requires its own on every worker."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    stack = {"letterforge": digest.hexdigest()[:16]}
+    for package in RENDER_PACKAGES:
+        try:
+            stack[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            stack[package] = "missing"
+    return stack
+
+
+def font_files() -> dict[str, str]:
+    """The letter fonts this machine lays out with: the file and its size, per family."""
+    import os
+
+    from letterforge.rendering import LETTER_FONTS, _font_file
+
+    found = {}
+    for family in LETTER_FONTS:
+        located = _font_file(family)
+        found[family] = f"{os.path.basename(located[0])}#{located[1]} ({os.path.getsize(located[0])} bytes)" \
+            if located else "missing"
+    return found
