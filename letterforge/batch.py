@@ -8,16 +8,13 @@ import fcntl
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import signal
 import threading
-import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from letterforge.archive import (ARCHIVE_DIR, archive_has_letters, archive_lette
 from letterforge.diagnostics import UserError
 from letterforge.filenames import letter_file_name, path_inside
 from letterforge.escalation import Decision, SentLetter, decide_letter, history_deadline
+from letterforge.executors import Executor, LocalExecutor, Renderer, RenderTask, StopRequest, render_pdf
 from letterforge.calendars import is_working_day
 from letterforge.ledger import SENT, Hold, Ledger, LedgerError, LedgerLetter, open_ledger, read_ledger
 from letterforge.outputs import write_atomic, write_batch_files, write_rejects
@@ -177,74 +175,6 @@ def explain(day_plan: DayPlan, account_id: str) -> str:
     return text
 
 
-# -- rendering in worker processes ------------------------------------------------------------
-
-Renderer = Callable[[Any, Any], bytes]  # (LetterFactory, LetterDraft) -> the letter's PDF bytes
-
-
-def render_pdf(factory: Any, draft: Any) -> bytes:
-    """The real renderer: WeasyPrint, through the workspace's templates and fonts."""
-    return bytes(factory.render(draft, "pdf").content)
-
-
-_worker_factory: Any = None
-_worker_renderer: Renderer = render_pdf
-
-
-def _start_worker(workspace_path: str, batch_pid: int | None = None, renderer: Renderer = render_pdf) -> None:
-    """Load data, clauses, templates and fonts once per worker."""
-    global _worker_factory, _worker_renderer
-    from letterforge.pipeline import LetterFactory
-
-    if batch_pid is not None:
-        # The batch decides when to stop (SIGTERM, Ctrl-C reach the whole process group): a
-        # worker finishes the letter in hand and leaves when the batch closes the pool.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        threading.Thread(target=_exit_with_batch, args=(batch_pid,), daemon=True).start()
-    _worker_renderer = renderer
-    _worker_factory = LetterFactory(Workspace.open(Path(workspace_path)))
-
-
-def _exit_with_batch(batch_pid: int) -> None:
-    # A killed batch (kill -9) cannot tell its workers; they notice it is gone and leave.
-    while os.getppid() == batch_pid:
-        time.sleep(0.5)
-    os._exit(1)
-
-
-@dataclass(frozen=True)
-class RenderTask:
-    letter_id: int
-    account_id: str
-    kind: LetterKind
-    reference: str
-    pending: str  # where the worker writes the PDF; the batch archives it and moves it into place
-    earlier: tuple[PriorLetter, ...]  # the ledger's letters to this account, which the letter may cite
-
-
-def _render_task(task: RenderTask, as_of: date) -> dict[str, Any]:
-    factory = _worker_factory
-    draft = factory.draft(task.account_id, task.kind, as_of, task.reference, earlier=task.earlier)
-    content = _worker_renderer(factory, draft)
-    write_atomic(Path(task.pending), content)
-    return letter_facts(factory, draft, content, task.earlier)
-
-
-def letter_facts(factory: Any, draft: Any, content: bytes, earlier: tuple[PriorLetter, ...]) -> dict[str, Any]:
-    """What the ledger records of a made letter: its hash, deadline, amounts, clauses, snapshot."""
-    statement = draft.statement
-    return {
-        "sha256": hashlib.sha256(content).hexdigest(),
-        "deadline": draft.deadline,
-        "principal": statement.principal,
-        "late_fees": statement.late_fees + statement.compensation,
-        "total": statement.total,
-        "clauses": [f"{c['id']}@{c['version']}#{c['sha256']}" for c in draft.clause_versions],
-        "snapshot": letter_snapshot(factory, draft, earlier),
-    }
-
-
 def record_issue(workspace: Workspace, ledger: Ledger, letter: LedgerLetter, as_of: date, content: bytes,
                  facts: dict[str, Any], file: Path | None, suffix: str = ".pdf", **extra: str) -> None:
     """Archive the letter's bytes with its record, read them back, then mark it issued: never a
@@ -261,26 +191,6 @@ def record_issue(workspace: Workspace, ledger: Ledger, letter: LedgerLetter, as_
     archive_letter(workspace.path, content, record, suffix)
     ledger.mark_issued(letter, as_of, facts["deadline"], facts["principal"], facts["late_fees"], facts["total"],
                        facts["clauses"], facts["sha256"], stored, facts["snapshot"])
-
-
-def letter_snapshot(factory: Any, draft: Any, earlier: tuple[PriorLetter, ...]) -> dict[str, Any]:
-    """The inputs of one letter, kept in the ledger so that `reprint --rerender` can make it again."""
-    workspace: Workspace = factory.workspace
-    data: DebtorData = factory.data
-    account_id = draft.account.account_id
-    base_rates = workspace.base_rates
-    history = [p for p in data.history if p.account_id == account_id] + list(earlier)
-    return {
-        "config": (workspace.path / "letterforge.toml").read_text(encoding="utf-8"),
-        "account": {k: (v.isoformat() if isinstance(v, date) else str(v)) for k, v in asdict(draft.account).items()
-                    if v is not None},
-        "arrears": [{k: (v.isoformat() if isinstance(v, date) else str(v)) for k, v in asdict(item).items()}
-                    for item in data.arrears_of(account_id)],
-        "history": [{"account_id": p.account_id, "kind": p.kind.value, "issued_on": p.issued_on.isoformat(),
-                     "reference": p.reference} for p in history],
-        "base_rates": [[d.isoformat(), str(r)] for d, r in base_rates.changes] if base_rates else None,
-        "kind": draft.kind.value, "issued_on": draft.issued_on.isoformat(), "reference": draft.reference,
-    }
 
 
 def earlier_letters(ledger: Ledger, account_id: str, before: date) -> tuple[PriorLetter, ...]:
@@ -334,22 +244,9 @@ class BatchReport:
         return 0 if self.ok else 1
 
 
-class _StopRequest:
-    """Set by SIGTERM or SIGINT, or by a failure that makes going on pointless (a full disk): the
-    batch starts no new letter, lets those in hand finish, and leaves the rest reserved."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self.reason = ""
-
-    @property
-    def requested(self) -> bool:
-        return self.signal is not None or bool(self.reason)
-
-
 @contextmanager
-def _stop_on_signals() -> Iterator[_StopRequest]:
-    stop = _StopRequest()
+def _stop_on_signals() -> Iterator[StopRequest]:
+    stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
@@ -383,10 +280,12 @@ def run_batch(
     dry_run: bool = False,
     progress: Callable[[LedgerLetter], None] | None = None,
     renderer: Renderer = render_pdf,
+    executor: Executor | None = None,
 ) -> BatchReport:
     """One day's batch. A day is issued once and days in order: a rerun of a finished day issues
     nothing, a rerun after a crash or a stop completes the day under the same caps, re-checked
-    against today's data, and a day earlier than the last one run is refused."""
+    against today's data, and a day earlier than the last one run is refused. The letters are
+    rendered by `executor`, by default `jobs` local worker processes with `renderer`."""
     out = out.resolve()
     folder = out / as_of.isoformat()
     report = BatchReport(as_of, folder, dry_run, is_working_day(as_of, workspace.config.region))
@@ -419,7 +318,8 @@ def run_batch(
                 report.already_complete = True
                 report.planned_later = sum(1 for l in ledger.letters(status="planned") if l.planned_on > as_of)
             else:
-                _issue_day(workspace, ledger, data, as_of, out, jobs, report, progress, renderer, stop)
+                _issue_day(workspace, ledger, data, as_of, out, report, progress,
+                           executor or LocalExecutor(workspace.path, jobs, renderer), stop)
             report.files.extend(_write_day_files(workspace, ledger, out, data, report))
             if report.ok and not report.already_complete:
                 ledger.complete_day(as_of)
@@ -428,9 +328,9 @@ def run_batch(
     return report
 
 
-def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path, jobs: int,
-               report: BatchReport, progress: Callable[[LedgerLetter], None] | None, renderer: Renderer,
-               stop: _StopRequest) -> None:
+def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path,
+               report: BatchReport, progress: Callable[[LedgerLetter], None] | None, executor: Executor,
+               stop: StopRequest) -> None:
     day_plan = plan_letters(workspace, data, ledger, as_of)
     report.due_today = day_plan.due_on(as_of)
     report.planned_later = sum(1 for l in day_plan.plan.letters if l.issue_on > as_of)
@@ -445,7 +345,7 @@ def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: da
     # Letters of past days that found no room within the horizon wait for a later run.
     waiting = {c.letter_id for c in day_plan.plan.unplaced if c.letter_id is not None}
     to_render = _recheck(workspace, data, ledger, day_plan, as_of, out, report, waiting)
-    _render_all(workspace, ledger, to_render, as_of, out / as_of.isoformat(), jobs, report, progress, renderer, stop)
+    _render_all(workspace, ledger, to_render, as_of, out / as_of.isoformat(), report, progress, executor, stop)
     report.interrupted = stop.signal
     report.stopped_by = stop.reason
 
@@ -615,14 +515,14 @@ def _stops_the_day(error: BaseException) -> str:
 
 
 def _render_all(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter], as_of: date, folder: Path,
-                jobs: int, report: BatchReport, progress: Callable[[LedgerLetter], None] | None,
-                renderer: Renderer, stop: _StopRequest) -> None:
-    tasks = deque((letter, RenderTask(letter.id, letter.account_id, letter.kind, letter.reference or "",
-                                      str(_pending_file(folder, letter)),
-                                      earlier_letters(ledger, letter.account_id, as_of)))
-                  for letter in letters)
+                report: BatchReport, progress: Callable[[LedgerLetter], None] | None, executor: Executor,
+                stop: StopRequest) -> None:
+    tasks = [RenderTask(letter.id, letter.account_id, letter.kind, letter.reference or "", as_of,
+                        str(_pending_file(folder, letter)), earlier_letters(ledger, letter.account_id, as_of))
+             for letter in letters]
     if not tasks:
         return
+    by_id = {letter.id: letter for letter in letters}
 
     def finish(letter: LedgerLetter, facts: dict[str, Any]) -> None:
         # The bytes are archived and read back, the PDF takes its final name, then the ledger
@@ -650,30 +550,11 @@ def _render_all(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter
         except Exception as error:  # one letter's failure must not stop the others
             failed(letter, error)
 
-    if jobs <= 1:
-        _start_worker(str(workspace.path), renderer=renderer)
-        while tasks and not stop.requested:
-            letter, task = tasks.popleft()
-            settle(letter, lambda: _render_task(task, as_of))
-        report.left = len(tasks)
-        return
-    # Fresh worker processes (spawned, not forked): they inherit neither the workspace lock nor
-    # the ledger's connection, and they exit when the batch dies. Letters are handed out a few at
-    # a time, so that a stop leaves the rest reserved, not queued.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                             initargs=(str(workspace.path), os.getpid(), renderer)) as pool:
-        in_hand: dict[Future[dict[str, Any]], LedgerLetter] = {}
-        while tasks or in_hand:
-            while tasks and len(in_hand) < 2 * jobs and not stop.requested:
-                letter, task = tasks.popleft()
-                in_hand[pool.submit(_render_task, task, as_of)] = letter
-            if not in_hand:
-                break
-            done, _ = wait(in_hand, return_when=FIRST_COMPLETED)
-            for future in done:
-                settle(in_hand.pop(future), future.result)  # keep no finished results: memory stays flat
-    report.left = len(tasks)
+    started = 0
+    for task, outcome in executor.run(tasks, stop):
+        started += 1
+        settle(by_id[task.letter_id], outcome)
+    report.left = len(tasks) - started
 
 
 def _limitation_notes(ledger: Ledger, letters: list[LedgerLetter], data: DebtorData, years: int) -> dict[str, str]:
@@ -740,6 +621,3 @@ def _restore_from_archive(workspace: Workspace, letters: list[LedgerLetter]) -> 
             lost.append(letter.reference or str(letter.id))
     return lost
 
-
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) or 1

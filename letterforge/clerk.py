@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from letterforge.batch import (DayPlan, refuse_unsafe_day, earlier_letters, explain, letter_facts, plan_letters,
-                               record_issue, workspace_lock)
+from letterforge.batch import (DayPlan, refuse_unsafe_day, earlier_letters, explain, plan_letters, record_issue,
+                               workspace_lock)
 from letterforge.diagnostics import UserError
+from letterforge.letterfacts import issue_facts
 from letterforge.ledger import Ledger, open_ledger, read_ledger
 from letterforge.pipeline import LetterFactory, RenderedLetter, require_accounts
 from letterforge.records import LetterKind
@@ -109,6 +110,6 @@ def _issue_one(workspace: Workspace, data: DebtorData, ledger: Ledger, factory: 
         ledger.cancel(reserved, f"the letter could not be made: {error}")
         raise
     record_issue(workspace, ledger, reserved, as_of, rendered.content,
-                 letter_facts(factory, draft, rendered.content, earlier), None, f".{output_format}",
+                 issue_facts(factory, draft, rendered.content, earlier), None, f".{output_format}",
                  issued_by="clerk", forced=force_reason)
     return ClerkLetter(rendered, allowed, why, force_reason)

@@ -373,7 +373,8 @@ def plan(workspace: Path | None, as_of: Any, days: int | None, explain_account: 
 def batch(workspace: Path | None, as_of: Any, out: Path | None, jobs: int | None, dry_run: bool,
           output_format: str) -> None:
     """The daily run (for cron): decide, stagger, render today's letters, print pack, manifest, ledger."""
-    from letterforge.batch import default_jobs, run_batch
+    from letterforge.batch import run_batch
+    from letterforge.executors import default_jobs
     from letterforge.reports import batch_dict, batch_text, to_json
 
     opened = _open_workspace(workspace)

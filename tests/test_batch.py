@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from letterforge import batch as batch_module
+from letterforge import executors as executors_module
 from letterforge.batch import run_batch, workspace_lock
 from letterforge.cli import cli
 from letterforge.ledger import open_ledger
@@ -122,23 +122,23 @@ def test_rerunning_the_same_day_issues_nothing_new(workspace):
 
 
 def test_a_batch_killed_halfway_completes_on_rerun_without_duplicates_or_gaps(workspace, monkeypatch):
-    real = batch_module._render_task
+    real = executors_module._render_task
     calls = {"n": 0}
 
-    def dies_on_the_fourth(task, as_of):
+    def dies_on_the_fourth(task):
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt  # the process is killed mid-batch
-        return real(task, as_of)
+        return real(task)
 
-    monkeypatch.setattr(batch_module, "_render_task", dies_on_the_fourth)
+    monkeypatch.setattr(executors_module, "_render_task", dies_on_the_fourth)
     with pytest.raises(KeyboardInterrupt):
         batch(workspace, date(2026, 11, 25))
     ledger = open_ledger(workspace, CLOCK)
     half = (len(ledger.letters(status="issued")), len(ledger.letters(status="reserved")))
     ledger.close()
     assert half[0] == 3 and half[1] > 0
-    monkeypatch.setattr(batch_module, "_render_task", real)
+    monkeypatch.setattr(executors_module, "_render_task", real)
     report = batch(workspace, date(2026, 11, 25))
     assert report.ok and len(report.issued) == half[1]
     refs = references(workspace)
@@ -345,20 +345,20 @@ def test_kill_minus_nine_with_workers_then_rerun_completes_the_day(workspace):
 
 
 def test_crash_then_next_day_rerun_rechecks_the_leftovers(workspace, monkeypatch):
-    real = batch_module._render_task
+    real = executors_module._render_task
 
     calls = {"n": 0}
 
-    def dies_after_two(task, as_of):
+    def dies_after_two(task):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return real(task, as_of)
+        return real(task)
 
-    monkeypatch.setattr(batch_module, "_render_task", dies_after_two)
+    monkeypatch.setattr(executors_module, "_render_task", dies_after_two)
     with pytest.raises(KeyboardInterrupt):
         batch(workspace, date(2026, 11, 25))
-    monkeypatch.setattr(batch_module, "_render_task", real)
+    monkeypatch.setattr(executors_module, "_render_task", real)
     ledger = open_ledger(workspace, CLOCK)
     leftovers = ledger.letters(status="reserved")
     ledger.close()
