@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import ctypes.util
 import importlib.metadata
 import io
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from letterforge.fonts import cjk_families, harfbuzz_subset_library
 
 APT_PACKAGES = "fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils"
 PYTHON_PACKAGES = ("docxtpl", "jinja2", "weasyprint", "click", "pydantic", "pypdf", "babel",
@@ -43,18 +42,16 @@ def check_packages() -> list[Check]:
 
 def check_cjk_font() -> Check:
     fix = "apt-get install fonts-noto-cjk"
-    if shutil.which("fc-list") is None:
+    families = cjk_families()
+    if families is None:
         return Check("CJK font", False, "fontconfig (fc-list) not found", "apt-get install fontconfig fonts-noto-cjk")
-    listed = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, check=False)
-    families = sorted({line.split(",")[0].strip() for line in listed.stdout.splitlines() if line.strip()})
     if not families:
         return Check("CJK font", False, "no font with Simplified Chinese glyphs", fix)
     return Check("CJK font", True, ", ".join(families[:3]) + (" …" if len(families) > 3 else ""))
 
 
 def check_harfbuzz_subset() -> Check:
-    # Without libharfbuzz-subset WeasyPrint only warns, then runs ~30x slower and embeds whole fonts.
-    found = ctypes.util.find_library("harfbuzz-subset")
+    found = harfbuzz_subset_library()
     return Check("HarfBuzz subsetting", found is not None, found or "libharfbuzz-subset not found",
                  "apt-get install libharfbuzz-subset0")
 
@@ -70,7 +67,7 @@ def check_weasyprint() -> Check:
 def check_letter_fonts() -> Check:
     """The very fonts the letters name, as the glyph check finds them."""
     from letterforge.diagnostics import UserError
-    from letterforge.rendering import LETTER_FONTS, covered_characters
+    from letterforge.fonts import LETTER_FONTS, covered_characters
 
     try:
         count = len(covered_characters())
@@ -85,7 +82,7 @@ def check_test_letter() -> Check:
     from pypdf import PdfReader
 
     from letterforge.pdffonts import compact_cid_fonts
-    from letterforge.rendering import LETTER_FONTS, font_configuration
+    from letterforge.fonts import LETTER_FONTS, font_configuration
 
     try:
         from weasyprint import HTML

@@ -11,11 +11,12 @@ the letter looks the same (tests compare the rendered pages) at a fifth of the s
 
 from __future__ import annotations
 
-import ctypes.util
 import io
 import logging
 from functools import lru_cache
 from typing import Any
+
+from letterforge.fonts import harfbuzz_subset_library
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ _DROPPED_TABLES = (b"GSUB", b"GPOS", b"GDEF", b"BASE", b"JSTF", b"MATH", b"COLR"
 def _harfbuzz() -> tuple[Any, Any] | None:
     import cffi
 
-    name = ctypes.util.find_library("harfbuzz-subset")
+    name = harfbuzz_subset_library()
     if name is None:
         return None
     ffi = cffi.FFI()

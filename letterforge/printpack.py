@@ -20,12 +20,12 @@ import hashlib
 import io
 import logging
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from letterforge.fonts import find_font
 from letterforge.pdffonts import subset_by_cid
 
 log = logging.getLogger(__name__)
@@ -176,13 +176,13 @@ def _share_fonts(writer: Any) -> None:
             faces.setdefault(face, []).append(_font(type0, cid_font, slots))
     for (family, style), fonts in sorted(faces.items()):
         fonts = [font for font in fonts if font.widths is not None and font.glyphs is not None]
-        location = _system_font(family, style) if fonts else None
+        location = find_font(family, style) if fonts else None
         if location is None:
             log.info("font %s %s not found on this system: each letter keeps its own", family, style)
             continue
-        system = location[0].read_bytes()
+        system = location.path.read_bytes()
         while fonts:
-            shared = subset_by_cid(system, set().union(*(font.cids for font in fonts)), face_index=location[1])
+            shared = subset_by_cid(system, set().union(*(font.cids for font in fonts)), face_index=location.index)
             glyphs = _glyphs(shared) if shared is not None else None
             if shared is None or glyphs is None:
                 log.info("font %s %s could not be subset: each letter keeps its own", family, style)
@@ -510,30 +510,3 @@ def _cmap(texts: dict[int, str]) -> bytes:
         lines.append(b"endbfchar")
     lines += [b"endcmap", b"CMapName currentdict /CMap defineresource pop", b"end", b"end"]
     return b"\n".join(lines)
-
-
-def _system_font(family: str, style: str) -> tuple[Path, int] | None:
-    """The file and face index of a font of this family and style, as fontconfig finds it
-    (the same fonts WeasyPrint draws with); None unless fontconfig has exactly that face."""
-    escaped = "".join("\\" + char if char in "\\-:," else char for char in family)
-    try:
-        answer = subprocess.run(
-            ["fc-match", "-f", "%{family}|%{style}|%{file}|%{index}", f"{escaped}:style={style}"],
-            capture_output=True, text=True, timeout=30, check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    parts = answer.split("|")
-    if len(parts) != 4:
-        return None
-    families, styles, file, index = parts
-
-    def plain(text: str) -> str:
-        return text.replace(" ", "").replace("-", "").casefold()
-
-    if family not in families.split(",") or plain(style) not in {plain(s) for s in styles.split(",")}:
-        return None
-    if not index.strip().isdigit() or int(index) >> 16:  # a named instance of a variable font
-        return None
-    path = Path(file)
-    return (path, int(index)) if path.is_file() else None

@@ -8,13 +8,12 @@ import json
 import logging
 import os
 import posixpath
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cached_property
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from letterforge.clauses import render_clause
 from letterforge.diagnostics import UserError
 from letterforge.drafts import LetterDraft
+from letterforge.fonts import covered_characters, font_configuration
 from letterforge.money import capital_numerals, format_money
 from letterforge.pdffonts import compact_cid_fonts
 from letterforge.phrasing import period_span
@@ -44,8 +44,6 @@ from letterforge.proof import ProofReport, proof_letter, read_docx, read_pdf_met
 log = logging.getLogger(__name__)
 
 PROJECT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-# Every font stack of the letters names these; the glyph check reads their character maps.
-LETTER_FONTS = ("Noto Serif CJK SC", "Noto Sans CJK SC")
 
 
 def _locale_of(context: Mapping[str, Any]) -> str:
@@ -179,43 +177,6 @@ class _VisibleText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skip:
             self.parts.append(data)
-
-
-def _font_file(family: str) -> tuple[str, int] | None:
-    found = subprocess.run(["fc-match", "-f", "%{family}|%{file}|%{index}", family],
-                           capture_output=True, text=True, check=False).stdout
-    names, _, rest = found.partition("|")
-    file, _, index = rest.partition("|")
-    if family.lower() not in names.lower() or not file:
-        return None
-    return file, int(index or 0)
-
-
-@lru_cache(maxsize=1)
-def font_configuration() -> Any:
-    """WeasyPrint's font configuration, made once per process: it costs most of a second."""
-    from weasyprint.text.fonts import FontConfiguration
-
-    return FontConfiguration()
-
-
-@lru_cache(maxsize=1)
-def covered_characters() -> frozenset[int]:
-    """Every code point that the letter fonts can draw (read once per process)."""
-    from fontTools.ttLib import TTFont
-
-    covered: set[int] = set()
-    missing_fonts = []
-    for family in LETTER_FONTS:
-        located = _font_file(family)
-        if located is None:
-            missing_fonts.append(family)
-            continue
-        font = TTFont(located[0], fontNumber=located[1], lazy=True)
-        covered.update(font.getBestCmap())
-    if missing_fonts:
-        raise UserError(f"font {', '.join(missing_fonts)} is not installed: run `letterforge doctor`")
-    return frozenset(covered)
 
 
 class LetterRenderer:

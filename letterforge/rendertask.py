@@ -107,13 +107,11 @@ def software_stack() -> dict[str, str]:
 
 def font_files() -> dict[str, str]:
     """The letter fonts this machine lays out with: the file and its size, per family."""
-    import os
-
-    from letterforge.rendering import LETTER_FONTS, _font_file
+    from letterforge.fonts import LETTER_FONTS, find_font
 
     found = {}
     for family in LETTER_FONTS:
-        located = _font_file(family)
-        found[family] = f"{os.path.basename(located[0])}#{located[1]} ({os.path.getsize(located[0])} bytes)" \
+        located = find_font(family)
+        found[family] = f"{located.path.name}#{located.index} ({located.path.stat().st_size} bytes)" \
             if located else "missing"
     return found

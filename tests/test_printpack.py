@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 import letterforge.printpack as printpack
 from letterforge.diagnostics import UserError
+from letterforge.fonts import find_font
 from letterforge.pdffonts import subset_by_cid
 from letterforge.pipeline import LetterFactory
 from letterforge.printpack import make_print_pack
@@ -209,8 +210,8 @@ def test_a_font_that_differs_from_the_system_font_is_left_as_it_was(letters, mon
     """Here fontconfig 'finds' the bold face for every style: the regular fonts' glyphs do not
     match it, so each letter keeps its own regular fonts; the bold ones are still shared."""
     some = letters[:3]
-    locate = printpack._system_font
-    monkeypatch.setattr(printpack, "_system_font", lambda family, style: locate(family, "Bold"))
+    locate = printpack.find_font
+    monkeypatch.setattr(printpack, "find_font", lambda family, style: locate(family, "Bold"))
     pack = make_print_pack(some)
     assert page_texts(pack) == [text for letter in some for text in page_texts(letter)]
     assert page_images(pack, 1, 2, tmp_path, "pack") == page_images(some[0], 1, 2, tmp_path, "letter")
@@ -221,7 +222,7 @@ def test_a_font_that_differs_from_the_system_font_is_left_as_it_was(letters, mon
 
 
 def test_a_missing_system_font_leaves_the_fonts_as_they_were(letters, monkeypatch):
-    monkeypatch.setattr(printpack, "_system_font", lambda family, style: None)
+    monkeypatch.setattr(printpack, "find_font", lambda family, style: None)
     pack = make_print_pack(letters[:2])
     assert page_texts(pack) == page_texts(letters[0]) + page_texts(letters[1])
     assert len(font_programs(pack)) == 8
@@ -234,12 +235,12 @@ def test_system_font_subset_is_the_program_weasyprint_embedded(letters):
     for font in reader.pages[0]["/Resources"]["/Font"].values():
         cid_font = font.get_object()["/DescendantFonts"][0].get_object()
         face = printpack._face_of(cid_font)
-        location = printpack._system_font(*face)
+        location = find_font(*face)
         assert location is not None, face
-        assert location[0].suffix == ".ttc" and location[1] > 0  # the SC face of a collection
+        assert location.path.suffix == ".ttc" and location.index > 0  # the SC face of a collection
         cids = set(printpack._widths(cid_font["/W"]))
         embedded = cid_font["/FontDescriptor"]["/FontFile3"].get_data()
-        assert subset_by_cid(location[0].read_bytes(), cids, face_index=location[1]) == embedded
+        assert subset_by_cid(location.path.read_bytes(), cids, face_index=location.index) == embedded
 
 
 def test_no_letters_is_an_error():

@@ -1,0 +1,200 @@
+"""Fonts: where the letter fonts are (fontconfig), which characters they draw (cached on disk per
+font file), WeasyPrint's font configuration, and whether HarfBuzz can subset them."""
+
+from __future__ import annotations
+
+import ctypes.util
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from letterforge.diagnostics import UserError
+
+log = logging.getLogger(__name__)
+
+# Every font stack of the letters names these; the glyph check reads their character maps.
+LETTER_FONTS = ("Noto Serif CJK SC", "Noto Sans CJK SC")
+CACHE_ENV = "LETTERFORGE_CACHE_DIR"
+_COVERAGE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FontFile:
+    """One face of a font file: a collection (.ttc) holds several, picked by index."""
+
+    path: Path
+    index: int = 0
+
+
+def _fc_escaped(family: str) -> str:
+    return "".join("\\" + char if char in "\\-:," else char for char in family)
+
+
+def _plain(text: str) -> str:
+    return text.replace(" ", "").replace("-", "").casefold()
+
+
+def find_font(family: str, style: str | None = None) -> FontFile | None:
+    """The face fontconfig draws `family` (in `style`, if given) with: the same fonts WeasyPrint
+    uses. None unless fontconfig has that very family (and style), not a fallback for it."""
+    pattern = _fc_escaped(family) + (f":style={style}" if style else "")
+    try:
+        answer = subprocess.run(["fc-match", "-f", "%{family}|%{style}|%{file}|%{index}", pattern],
+                                capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    parts = answer.split("|")
+    if len(parts) != 4:
+        return None
+    families, styles, file, index = parts
+    if family.casefold() not in {name.strip().casefold() for name in families.split(",")} or not file:
+        return None
+    if style is not None and _plain(style) not in {_plain(s) for s in styles.split(",")}:
+        return None
+    if not index.strip().isdigit() or int(index) >> 16:  # a named instance of a variable font
+        return None
+    path = Path(file)
+    return FontFile(path, int(index)) if path.is_file() else None
+
+
+def cjk_families() -> list[str] | None:
+    """The families with Simplified Chinese glyphs, sorted; None when fontconfig is missing."""
+    try:
+        listed = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return sorted({line.split(",")[0].strip() for line in listed.stdout.splitlines() if line.strip()})
+
+
+def harfbuzz_subset_library() -> str | None:
+    """The HarfBuzz subsetting library's name, or None: without it WeasyPrint only warns, then
+    runs ~30x slower and embeds whole fonts."""
+    return ctypes.util.find_library("harfbuzz-subset")
+
+
+@lru_cache(maxsize=1)
+def font_configuration() -> Any:
+    """WeasyPrint's font configuration, made once per process: it costs most of a second."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+@lru_cache(maxsize=None)
+def covered_characters(families: tuple[str, ...] = LETTER_FONTS) -> frozenset[int]:
+    """Every code point that the fonts can draw (read once per process, from the disk cache
+    when the font files have not changed)."""
+    covered: set[int] = set()
+    missing = []
+    for family in families:
+        font = find_font(family)
+        if font is None:
+            missing.append(family)
+            continue
+        covered.update(font_coverage(font))
+    if missing:
+        raise UserError(f"font {', '.join(missing)} is not installed: run `letterforge doctor`")
+    return frozenset(covered)
+
+
+# -- the glyph coverage cache --------------------------------------------------------------------
+
+def cache_folder() -> Path:
+    """LETTERFORGE_CACHE_DIR, else the user's cache folder (XDG_CACHE_HOME or ~/.cache)/letterforge."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "letterforge"
+
+
+def _cache_key(font: FontFile) -> dict[str, Any]:
+    stat = font.path.stat()
+    return {"format": _COVERAGE_FORMAT, "path": str(font.path.resolve()), "index": font.index,
+            "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _cache_file(key: dict[str, Any]) -> Path:
+    name = hashlib.sha256(f"{key['path']}\0{key['index']}".encode()).hexdigest()[:24]
+    return cache_folder() / f"coverage-{name}.json"
+
+
+def _ranges(code_points: frozenset[int]) -> list[list[int]]:
+    """Runs of consecutive code points as [first, last]: a CJK font's 45,000 fit in a few KB."""
+    ranges: list[list[int]] = []
+    for point in sorted(code_points):
+        if ranges and ranges[-1][1] == point - 1:
+            ranges[-1][1] = point
+        else:
+            ranges.append([point, point])
+    return ranges
+
+
+def _from_ranges(ranges: object) -> frozenset[int] | None:
+    if not isinstance(ranges, list):
+        return None
+    points: set[int] = set()
+    for entry in ranges:
+        if not (isinstance(entry, list) and len(entry) == 2 and all(type(n) is int for n in entry)
+                and 0 <= entry[0] <= entry[1] <= 0x10FFFF):
+            return None
+        points.update(range(entry[0], entry[1] + 1))
+    return frozenset(points)
+
+
+def _read_cached(path: Path, key: dict[str, Any]) -> frozenset[int] | None:
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None  # absent, unreadable or corrupted: read the font again
+    if not isinstance(stored, dict) or stored.get("key") != key:
+        return None
+    return _from_ranges(stored.get("ranges"))
+
+
+def _write_cached(path: Path, key: dict[str, Any], code_points: frozenset[int]) -> None:
+    """Atomically (a temporary file renamed over it): a reader never sees half a file. Not
+    outputs.write_atomic: a cache is no letter output (no fsync, no permission policy), and
+    one that cannot be written only costs the next process the read of the font."""
+    text = json.dumps({"key": key, "ranges": _ranges(code_points)}, separators=(",", ":"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        log.debug("glyph coverage cache not written (%s): %s", path, error)
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except OSError as error:
+        log.debug("glyph coverage cache not written (%s): %s", path, error)
+        Path(temporary).unlink(missing_ok=True)
+
+
+def read_coverage(font: FontFile) -> frozenset[int]:
+    """The code points of the face's character map, read from the font file (~0.2 s for Noto CJK)."""
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(str(font.path), fontNumber=font.index, lazy=True).getBestCmap())
+
+
+def font_coverage(font: FontFile) -> frozenset[int]:
+    """The code points the face draws, from the cache when its file's path, size and mtime match."""
+    try:
+        key = _cache_key(font)
+    except OSError:
+        return read_coverage(font)
+    path = _cache_file(key)
+    cached = _read_cached(path, key)
+    if cached is not None:
+        return cached
+    coverage = read_coverage(font)
+    _write_cached(path, key, coverage)
+    return coverage
