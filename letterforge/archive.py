@@ -13,7 +13,7 @@ from typing import Any
 
 from letterforge.diagnostics import UserError
 from letterforge.ledger import Ledger, LedgerLetter
-from letterforge.outputs import write_atomic
+from letterforge.permissions import write_atomic
 from letterforge.records import Account, ArrearsItem, DebtorCategory, LetterKind, PriorLetter
 from letterforge.workspace import Workspace
 
@@ -115,7 +115,7 @@ def rerender_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) 
     from letterforge.config import parse_config
     from letterforge.drafts import compose_letter
     from letterforge.latefees import BaseRates
-    from letterforge.pipeline import LetterFactory
+    from letterforge.letters import LetterFactory
     from letterforge.statements import compute_statement
     from letterforge.validation import DebtorData
 

@@ -13,7 +13,7 @@ from letterforge.clauses import LETTER_SLOTS, Clause, ClauseLibrary, describe_ca
 from letterforge.config import SUPPORTED_LOCALES, WorkspaceConfig
 from letterforge.diagnostics import Diagnostic
 from letterforge.drafts import CLAUSE_VARIABLES
-from letterforge.outputs import write_atomic
+from letterforge.permissions import write_atomic
 from letterforge.records import DebtorCategory, LetterKind
 
 INDEX_FILE = "index.json"

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from letterforge.batch import (DayPlan, refuse_unsafe_day, earlier_letters, explain, plan_letters, record_issue,
-                               workspace_lock)
+from letterforge.dayplan import DayPlan, earlier_letters, explain, plan_letters
 from letterforge.diagnostics import UserError
-from letterforge.letterfacts import issue_facts
+from letterforge.issuing import record_issue
 from letterforge.ledger import Ledger, open_ledger, read_ledger
-from letterforge.pipeline import LetterFactory, RenderedLetter, require_accounts
+from letterforge.letterfacts import issue_facts
+from letterforge.letters import LetterFactory, RenderedLetter
 from letterforge.records import LetterKind
+from letterforge.recovery import refuse_unsafe_day, workspace_lock
+from letterforge.statements import require_accounts
 from letterforge.validation import DebtorData
 from letterforge.workspace import Workspace
 

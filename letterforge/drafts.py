@@ -15,6 +15,7 @@ from letterforge.calendars import deadline_after
 from letterforge.clauses import Clause, ClauseLibrary, select_clauses
 from letterforge.config import WorkspaceConfig
 from letterforge.diagnostics import UserError
+from letterforge.escalation import reply_days
 from letterforge.money import round_money
 from letterforge.phrasing import (
     billing_cycle,
@@ -73,17 +74,6 @@ class LetterDraft:
 def default_reference(kind: LetterKind, account_id: str, issued_on: date) -> str:
     """A reference for a letter made outside a batch, readable and unique per account, kind and day."""
     return f"{KIND_CODES[kind]}-{issued_on:%Y%m%d}-{account_id}"
-
-
-def reply_days(kind: LetterKind, category: DebtorCategory, config: WorkspaceConfig) -> int:
-    letters = config.letters
-    days = {LetterKind.REMINDER: letters.reminder_reply_days, LetterKind.DEMAND: letters.demand_reply_days,
-            LetterKind.LAWYER: letters.lawyer_reply_days}[kind]
-    # A debtor in hardship gets a longer period to arrange payment, except from the law firm,
-    # whose 14 days are the practice the ladder promises.
-    if category is DebtorCategory.HARDSHIP and kind is not LetterKind.LAWYER:
-        days += letters.hardship_extra_days
-    return days
 
 
 def rate_text(config: WorkspaceConfig, locale: str) -> str:

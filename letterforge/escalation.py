@@ -7,9 +7,20 @@ from datetime import date, timedelta
 
 from letterforge.calendars import deadline_after
 from letterforge.config import WorkspaceConfig
-from letterforge.drafts import reply_days
 from letterforge.records import DebtorCategory, LetterKind
 from letterforge.statements import Statement
+
+
+def reply_days(kind: LetterKind, category: DebtorCategory, config: WorkspaceConfig) -> int:
+    """The days the debtor has to reply to a letter of this kind ([letters] settings; longer in hardship)."""
+    letters = config.letters
+    days = {LetterKind.REMINDER: letters.reminder_reply_days, LetterKind.DEMAND: letters.demand_reply_days,
+            LetterKind.LAWYER: letters.lawyer_reply_days}[kind]
+    # A debtor in hardship gets a longer period to arrange payment, except from the law firm,
+    # whose 14 days are the practice the ladder promises.
+    if category is DebtorCategory.HARDSHIP and kind is not LetterKind.LAWYER:
+        days += letters.hardship_extra_days
+    return days
 
 
 @dataclass(frozen=True)

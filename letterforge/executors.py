@@ -4,12 +4,14 @@ worker processes on this machine."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
@@ -18,13 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from letterforge.letterfacts import issue_facts
-from letterforge.outputs import write_atomic
+from letterforge.permissions import write_atomic
 from letterforge.records import LetterKind, PriorLetter
 from letterforge.workspace import Workspace
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from letterforge.drafts import LetterDraft
-    from letterforge.pipeline import LetterFactory
+    from letterforge.letters import LetterFactory
 
 Renderer = Callable[["LetterFactory", "LetterDraft"], bytes]  # a letter's PDF bytes
 LetterFacts = dict[str, Any]  # what the ledger records of a made letter (letterfacts.issue_facts)
@@ -58,6 +62,26 @@ class StopRequest:
     @property
     def requested(self) -> bool:
         return self.signal is not None or bool(self.reason)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """SIGTERM and SIGINT request a stop while the batch runs (in the main thread only)."""
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def request(signum: int, _frame: Any) -> None:
+        stop.signal = signum
+        log.warning("%s received: finishing the letters in hand, then stopping", signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, request) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class Executor(Protocol):
@@ -118,7 +142,7 @@ _worker_renderer: Renderer = render_pdf
 def _start_worker(workspace_path: str, batch_pid: int | None = None, renderer: Renderer = render_pdf) -> None:
     """Load data, clauses, templates and fonts once per worker."""
     global _worker_factory, _worker_renderer
-    from letterforge.pipeline import LetterFactory
+    from letterforge.letters import LetterFactory
 
     if batch_pid is not None:
         # The batch decides when to stop (SIGTERM, Ctrl-C reach the whole process group): a

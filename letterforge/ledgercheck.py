@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from letterforge.archive import archive_path, archived_file, archived_records, same_file, stored_path, workspace_file
-from letterforge.batch import numbers_used_elsewhere, read_manifest
 from letterforge.diagnostics import UserError
 from letterforge.ledger import LEDGER_FILE, SENT, Ledger, LedgerError, RebuiltLetter, open_ledger
+from letterforge.outputs import read_manifest
 from letterforge.records import LetterKind
+from letterforge.recovery import numbers_used_elsewhere
 from letterforge.workspace import Workspace
 
 

@@ -12,7 +12,7 @@ from letterforge.records import PriorLetter
 
 if TYPE_CHECKING:
     from letterforge.drafts import LetterDraft
-    from letterforge.pipeline import LetterFactory
+    from letterforge.letters import LetterFactory
 
 
 def issue_facts(factory: LetterFactory, draft: LetterDraft, content: bytes,

@@ -1,41 +1,33 @@
-"""Everything letterforge writes to disk on the way out: atomic files and the rejects files."""
+"""Everything letterforge writes to disk on the way out: the rejects files, the day folder (its
+letters, print pack, manifest and follow-ups, restored from the archive when lost) and CSV exports."""
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import logging
 import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from letterforge.filenames import path_inside
-from letterforge.ledger import Event, LedgerLetter
-from letterforge.permissions import make_folders, protect_descriptor
+from letterforge.archive import archived_file, same_file, workspace_file
+from letterforge.diagnostics import UserError
+from letterforge.filenames import letter_file_name, path_inside
+from letterforge.ledger import SENT, Event, Ledger, LedgerError, LedgerLetter
+from letterforge.permissions import write_atomic
 from letterforge.records import LetterKind
+from letterforge.statements import limitation_flags, limitation_summary, limitation_years
 from letterforge.validation import DebtorData, RejectedRow
+from letterforge.workspace import Workspace
 
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write to a temporary name in the same folder, fsync, then rename: never a half file.
-    The file gets the permission policy's mode and group (0640; see `permissions`), and folders
-    it needs are created 0750."""
-    make_folders(path.parent)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
-    try:
-        protect_descriptor(handle)
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+log = logging.getLogger(__name__)
 
 
 def write_rejects(rejects: tuple[RejectedRow, ...], folder: Path) -> list[Path]:
@@ -158,3 +150,121 @@ def ledger_csv(letters: list[LedgerLetter], events: list[Event]) -> bytes:
             rows.append({"account_id": event.account_id, "status": event.event,
                          "events": f"{event.at} {event.event} {event.detail}".strip()})
     return _csv(columns, rows)
+
+
+# -- the day folder -------------------------------------------------------------------------------
+
+def letter_file(folder: Path, letter: LedgerLetter) -> Path:
+    return path_inside(folder / "letters", letter_file_name(letter.kind.value, letter.account_id, "pdf"))
+
+
+def pending_file(folder: Path, letter: LedgerLetter) -> Path:
+    return path_inside(folder / "letters" / ".pending", letter_file_name(letter.kind.value, letter.account_id, "pdf"))
+
+
+def check_writable(folder: Path) -> None:
+    """The day's folder must take files before any number is reserved for a letter."""
+    try:
+        write_atomic(folder / "letters" / ".pending" / ".probe", b"")
+        (folder / "letters" / ".pending" / ".probe").unlink()
+    except OSError as error:
+        raise UserError(f"{folder}: the output folder cannot be written ({error.strerror or error}); choose another "
+                        "with --out or give letterforge write access to it. Nothing was issued.") from None
+
+
+def read_manifest(path: Path) -> list[dict[str, Any]]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path}: cannot read this day's manifest ({error}); restore it or move it aside") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and r.get("reference") and r.get("kind") in
+                                             set(LetterKind) for r in rows):
+        raise UserError(f"{path}: not a letterforge manifest; restore it or move it aside")
+    return rows
+
+
+_STOPS_THE_DAY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+def stops_the_day(error: BaseException) -> str:
+    """The reason to stop issuing when an error will hit every letter that follows (full disk,
+    read-only or unwritable folder, unusable ledger), else ''."""
+    if isinstance(error, LedgerError):
+        return str(error)
+    if isinstance(error, OSError) and error.errno in _STOPS_THE_DAY:
+        name = f"{error.filename}: " if error.filename else ""
+        return (f"{name}{error.strerror or error}: free space or give letterforge write access, then run the "
+                "batch again: it completes the day")
+    return ""
+
+
+@dataclass(frozen=True)
+class DayFiles:
+    written: tuple[Path, ...]
+    problems: tuple[str, ...] = ()  # days whose files cannot be written again, for a person to look at
+    stopped_by: str = ""  # a full disk or unwritable folder: the next run writes them
+
+
+def write_day_files(workspace: Workspace, ledger: Ledger, out: Path, data: DebtorData) -> DayFiles:
+    """Print pack, manifest and follow-ups for every day whose files do not yet list all the
+    letters the ledger says were issued that day (today, or a day a crashed run left unfinished)."""
+    by_day: dict[date, list[LedgerLetter]] = {}
+    for letter in ledger.letters():
+        if letter.status in SENT and letter.issued_on and letter.pdf_file and \
+                workspace_file(workspace.path, letter.pdf_file).is_relative_to(out):
+            by_day.setdefault(letter.issued_on, []).append(letter)
+    written: list[Path] = []
+    problems: list[str] = []
+    stopped_by = ""
+    for day, letters in sorted(by_day.items()):
+        folder = out / day.isoformat()
+        manifest = folder / "manifest.json"
+        listed = {row["reference"] for row in read_manifest(manifest)} if manifest.is_file() else set()
+        if listed != {l.reference for l in letters}:
+            lost = restore_from_archive(workspace, letters)
+            if lost:
+                problems.append(f"{folder}: the day's files cannot be written again: no intact copy of "
+                                f"{', '.join(lost)} is left (see `letterforge ledger check`)")
+                continue
+            try:
+                written.extend(write_batch_files(folder, letters, data, workspace.path, limitation_notes(
+                    ledger, letters, data, limitation_years(workspace.config))))
+            except OSError as error:
+                reason = stops_the_day(error)
+                if not reason:
+                    raise
+                stopped_by = stopped_by or reason  # the next run writes them
+    return DayFiles(tuple(written), tuple(problems), stopped_by)
+
+
+def limitation_notes(ledger: Ledger, letters: list[LedgerLetter], data: DebtorData, years: int) -> dict[str, str]:
+    """For the follow-up list: the items of each letter's account that may be time-barred, judged on the
+    letters sent before it (the letter itself says nothing of it)."""
+    notes = {}
+    sent = [(l.account_id, l.issued_on) for l in ledger.letters() if l.status in SENT and l.issued_on]
+    sent += [(p.account_id, p.issued_on) for p in data.history]
+    for letter in letters:
+        if letter.issued_on is None:
+            continue
+        before = [day for account_id, day in sent if account_id == letter.account_id and day < letter.issued_on]
+        flags = limitation_flags(data.arrears_of(letter.account_id), before, letter.issued_on, years)
+        if flags:
+            notes[letter.account_id] = limitation_summary(flags)
+    return notes
+
+
+def restore_from_archive(workspace: Workspace, letters: list[LedgerLetter]) -> list[str]:
+    """Put back day-folder files that were lost or altered, from the archive; the references of
+    letters with no intact copy anywhere."""
+    lost = []
+    for letter in letters:
+        path = workspace_file(workspace.path, letter.pdf_file or "")
+        sha256 = letter.pdf_sha256 or ""
+        if same_file(path, sha256):
+            continue
+        archived = archived_file(workspace.path, letter)
+        if same_file(archived, sha256):
+            write_atomic(path, archived.read_bytes())
+            log.warning("%s: restored from the archive", path)
+        else:
+            lost.append(letter.reference or str(letter.id))
+    return lost

@@ -1,10 +1,12 @@
 """Who may read what letterforge writes: files 0640, folders 0750, optionally a group (a print
-shop's account), the same for every file it creates. Debtor data never gets world access."""
+shop's account), the same for every file it creates, each written atomically. Debtor data never gets
+world access."""
 
 from __future__ import annotations
 
 import grp
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,3 +86,22 @@ def make_folders(folder: Path) -> None:
         if _policy.gid is not None:
             os.chown(path, -1, _policy.gid)
         os.chmod(path, _policy.folder_mode)
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write to a temporary name in the same folder, fsync, then rename: never a half file.
+    The file gets the permission policy's mode and group (0640; see `permissions`), and folders
+    it needs are created 0750."""
+    make_folders(path.parent)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
+    try:
+        protect_descriptor(handle)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

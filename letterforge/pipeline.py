@@ -1,33 +1,41 @@
-"""The stages strung together: what each command does, callable from Python."""
+"""The stages strung together: what each command does, callable from Python. A day's batch
+(`run_batch`) reads as its stages: load and validate, statements, escalation and planning (with the
+day's re-check), then each letter drafted, rendered, written and recorded in the ledger."""
 
 from __future__ import annotations
 
 import difflib
 import logging
-from dataclasses import dataclass
-from datetime import date
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
+from letterforge.archive import reprint, stored_path
+from letterforge.calendars import is_working_day
 from letterforge.clauses import Clause, load_clause_library
 from letterforge.clausecheck import check_clauses, record_index
+from letterforge.dayplan import DayPlan, earlier_letters, explain, plan_letters
 from letterforge.diagnostics import Diagnostic, UserError
-from letterforge.drafts import LetterDraft, compose_letter, letter_facts
-from letterforge.filenames import letter_file_name
-from letterforge.outputs import write_rejects
-from letterforge.records import LetterKind, PriorLetter
-from letterforge.proof import ProofReport
+from letterforge.drafts import letter_facts
+from letterforge.executors import (Executor, LocalExecutor, Renderer, RenderTask, StopRequest, default_jobs,
+                                   render_pdf, stop_on_signals)
+from letterforge.issuing import issue_letter, record_plan, reserve_due
+from letterforge.ledger import SENT, Ledger, LedgerLetter, open_ledger, read_ledger
+from letterforge.letters import LetterFactory, RenderedLetter, clause_folders
+from letterforge.outputs import check_writable, pending_file, stops_the_day, write_day_files, write_rejects
+from letterforge.planning import PlannedLetter
+from letterforge.proof import ProofReport, format_of, proof_file
+from letterforge.records import LetterKind
+from letterforge.recovery import refuse_unsafe_day, workspace_lock
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
-from letterforge.statements import LimitationFlag, Statement, compute_statement, limitation_flags, limitation_years
+from letterforge.statements import (LimitationFlag, Statement, compute_statements, limitation_flags, limitation_years,
+                                    require_accounts)
 from letterforge.validation import DebtorData
-from letterforge.workspace import PROJECT_ROOT, Workspace
+from letterforge.workspace import Workspace
 
-LEGAL_CLAUSES = PROJECT_ROOT / "legal_clauses"
 log = logging.getLogger(__name__)
-
-
-def clause_folders(workspace: Workspace) -> list[Path]:
-    """The shipped clause library, then the workspace's own clauses (which override)."""
-    return [LEGAL_CLAUSES, workspace.path / "legal_clauses"]
 
 
 @dataclass(frozen=True)
@@ -47,38 +55,8 @@ def validate_workspace(workspace: Workspace, rejects_dir: Path | None = None) ->
     return ValidationReport(data, tuple(written))
 
 
-def require_accounts(data: DebtorData, account_ids: tuple[str, ...]) -> None:
-    """Refuse account ids that are not in the data, saying where and why a rejected one was rejected."""
-    unknown = [a for a in account_ids if data.account(a) is None]
-    if unknown:
-        rejected = {r.account_id: r for r in data.rejects if r.table == "accounts"}
-        reasons = [f"{a} (its row was rejected: {rejected[a].file}:{rejected[a].row}: "
-                   f"{'; '.join(rejected[a].reasons)})" if a in rejected else a for a in unknown]
-        raise UserError(f"unknown account: {', '.join(reasons)}")
-
-
-def compute_statements(
-    workspace: Workspace, account_ids: tuple[str, ...], as_of: date, data: DebtorData | None = None
-) -> list[Statement]:
-    """Statements of the given accounts (all accounts when none are given) on the as-of date."""
-    data = data or workspace.load_data()
-    if account_ids:
-        require_accounts(data, account_ids)
-        accounts = [data.account(a) for a in account_ids]
-    else:
-        accounts = list(data.accounts)
-    return [
-        compute_statement(account, data.arrears_of(account.account_id), workspace.config, as_of,
-                          workspace.base_rates)
-        for account in accounts
-        if account is not None
-    ]
-
-
 def letter_dates(workspace: Workspace, data: DebtorData) -> dict[str, list[date]]:
     """When each account was sent a letter: the history file's and the ledger's."""
-    from letterforge.ledger import SENT, read_ledger
-
     dates: dict[str, list[date]] = {}
     for prior in data.history:
         dates.setdefault(prior.account_id, []).append(prior.issued_on)
@@ -104,64 +82,9 @@ def limitation_of(workspace: Workspace, statements: list[Statement], data: Debto
     return {account_id: found for account_id, found in flags.items() if found}
 
 
-@dataclass(frozen=True)
-class RenderedLetter:
-    draft: LetterDraft
-    output_format: str
-    content: bytes
-    proof: ProofReport = ProofReport(())
-
-    @property
-    def file_name(self) -> str:
-        return letter_file_name(self.draft.kind.value, self.draft.account.account_id, self.output_format,
-                                account_first=True)
-
-
-class LetterFactory:
-    """Renders letters of one workspace: data, clauses, templates and fonts are loaded once."""
-
-    def __init__(self, workspace: Workspace, data: DebtorData | None = None) -> None:
-        self.workspace = workspace
-        self.data = data or workspace.load_data()
-        self.library = load_clause_library(clause_folders(workspace))
-        self.renderer = LetterRenderer([workspace.path / "templates", PROJECT_TEMPLATES])
-
-    def draft(self, account_id: str, kind: LetterKind, as_of: date, reference: str = "",
-              preview: Clause | None = None, earlier: tuple[PriorLetter, ...] = ()) -> LetterDraft:
-        """One letter's content. `earlier`: the ledger's letters to the account, which the letter
-        cites with the history file's (e.g. how many demand letters went out before)."""
-        (statement,) = compute_statements(self.workspace, (account_id,), as_of, self.data)
-        return compose_letter(kind, statement, self.workspace.config, self.library, issued_on=as_of,
-                              reference=reference, history=self.data.history + earlier,
-                              allow_draft_clauses=preview is not None, preview=preview)
-
-    def render(self, draft: LetterDraft, output_format: str, enforce: bool | None = None) -> RenderedLetter:
-        """The letter in a format, read by the proof-reader first: a letter it stops is not made
-        (`[proof] enforce`, default true; with it off the findings are logged as warnings).
-        `enforce=False`: the caller reports `RenderedLetter.proof` itself (drafts, previews, a
-        letter made again as it was issued)."""
-        if output_format not in RENDERERS:
-            raise UserError(f"unknown format {output_format!r} (use {', '.join(RENDERERS)})")
-        content, report = self.renderer.render_proofread(draft, output_format)
-        return self.proofread(RenderedLetter(draft, output_format, content, report), enforce)
-
-    def proofread(self, letter: RenderedLetter, enforce: bool | None = None) -> RenderedLetter:
-        """The letter, unless the proof-reader's findings stop it (see `render`); a letter made
-        elsewhere (a cluster's worker) is judged here by the same rule."""
-        report, draft = letter.proof, letter.draft
-        if not report.ok and enforce is not False:
-            what = f"{draft.account.account_id} {draft.kind.value} letter"
-            if self.workspace.config.proof.enforce or enforce:
-                raise UserError(report.summary(what))
-            log.warning("%s", report.summary(what, stopped=False))
-        return letter
-
-
 def check_clause_library(workspace: Workspace, as_of: date) -> list[Diagnostic]:
     """Every problem of the clauses this workspace would use (`letterforge clauses check`),
     including texts that differ from the ones in letters the ledger says were issued."""
-    from letterforge.ledger import read_ledger
-
     folders = clause_folders(workspace)
     issued: dict[str, tuple[str, str]] = {}
     ledger = read_ledger(workspace.path)
@@ -251,15 +174,10 @@ def diff_clause(workspace: Workspace, clause_id: str, old: str, new: str) -> str
 def proofread_letter(workspace: Workspace | None, file_or_ref: str) -> ProofReport:
     """`letterforge proof`: a letter file read back, or the issued bytes the ledger (and archive)
     keep under a reference."""
-    from letterforge.proof import format_of, proof_file
-
     path = Path(file_or_ref)
     if path.is_file():
         content = path.read_bytes()
     elif workspace is not None:
-        from letterforge.archive import reprint
-        from letterforge.ledger import read_ledger
-
         ledger = read_ledger(workspace.path)
         try:
             issued = reprint(workspace, ledger, file_or_ref)
@@ -271,3 +189,161 @@ def proofread_letter(workspace: Workspace | None, file_or_ref: str) -> ProofRepo
     if format_of(path) not in RENDERERS:
         raise UserError(f"{path}: the proof-reader reads .pdf, .docx and .html files")
     return proof_file(content, format_of(path), LetterRenderer([PROJECT_TEMPLATES]).layout)
+
+
+# -- the daily batch: the stages of one day, in order ---------------------------------------------
+
+@dataclass
+class BatchReport:
+    as_of: date
+    folder: Path
+    dry_run: bool
+    working_day: bool = True
+    issued: list[LedgerLetter] = field(default_factory=list)
+    cancelled: list[tuple[LedgerLetter, str]] = field(default_factory=list)
+    skipped: list[tuple[LedgerLetter, str]] = field(default_factory=list)
+    failed: list[tuple[LedgerLetter, str]] = field(default_factory=list)
+    due_today: list[PlannedLetter] = field(default_factory=list)
+    planned_later: int = 0
+    rejected_rows: int = 0
+    files: list[Path] = field(default_factory=list)
+    already_complete: bool = False  # the day had been issued in full by an earlier run
+    left: int = 0  # letters of the day not issued because the run was stopped
+    interrupted: int | None = None  # the signal that stopped the run (SIGTERM, SIGINT)
+    stopped_by: str = ""  # an environment failure that stopped the run (full disk, unwritable folder)
+    problems: list[str] = field(default_factory=list)  # found on the way, for a person to look at
+
+    def counts(self) -> dict[str, Counter[str]]:
+        return {
+            "issued": Counter(l.kind.value for l in self.issued),
+            "cancelled": Counter(l.kind.value for l, _ in self.cancelled),
+            "skipped": Counter(l.kind.value for l, _ in self.skipped),
+            "failed": Counter(l.kind.value for l, _ in self.failed),
+        }
+
+    @property
+    def ok(self) -> bool:
+        return (not self.failed and not self.rejected_rows and not self.stopped_by and not self.problems
+                and self.interrupted is None)
+
+    @property
+    def exit_code(self) -> int:
+        """0 done; 1 problems to look at (failed letters, rejected rows, a full disk); 128 + the
+        signal when stopped (130 Ctrl-C, 143 SIGTERM): the next run completes the day."""
+        if self.interrupted is not None:
+            return 128 + self.interrupted
+        return 0 if self.ok else 1
+
+
+def run_batch(
+    workspace: Workspace,
+    as_of: date,
+    out: Path,
+    jobs: int,
+    now: Callable[[], datetime],
+    dry_run: bool = False,
+    progress: Callable[[LedgerLetter], None] | None = None,
+    renderer: Renderer = render_pdf,
+    executor: Executor | None = None,
+) -> BatchReport:
+    """One day's batch. A day is issued once and days in order: a rerun of a finished day issues
+    nothing, a rerun after a crash or a stop completes the day under the same caps, re-checked
+    against today's data, and a day earlier than the last one run is refused. The letters are
+    rendered by `executor`, by default `jobs` local worker processes with `renderer`."""
+    out = out.resolve()
+    folder = out / as_of.isoformat()
+    report = BatchReport(as_of, folder, dry_run, is_working_day(as_of, workspace.config.region))
+    if dry_run:
+        return _plan_only(workspace, as_of, report)
+    with workspace_lock(workspace), stop_on_signals() as stop:
+        data = workspace.load_data()  # load and validate
+        report.rejected_rows = len(data.rejects)
+        if data.rejects:
+            report.files.extend(write_rejects(data.rejects, folder / "rejects"))
+        if not report.working_day:
+            return report  # letters go out on working days only; cron may run every day
+        ledger = open_ledger(workspace.path, now)
+        try:
+            refuse_unsafe_day(workspace, ledger, data, as_of, out)
+            check_writable(folder)
+            ledger.begin_day(as_of, stored_path(workspace.path, out))
+            day = next(d for d in ledger.days() if d.day == as_of)
+            if day.completed_at is not None:
+                report.already_complete = True
+                report.planned_later = sum(1 for l in ledger.letters(status="planned") if l.planned_on > as_of)
+            else:
+                _issue_day(workspace, ledger, data, as_of, out, report, progress,
+                           executor or LocalExecutor(workspace.path, jobs, renderer), stop)
+            day_files = write_day_files(workspace, ledger, out, data)  # print pack, manifest, follow-ups
+            report.files.extend(day_files.written)
+            report.problems.extend(day_files.problems)
+            report.stopped_by = report.stopped_by or day_files.stopped_by
+            if report.ok and not report.already_complete:
+                ledger.complete_day(as_of)
+        finally:
+            ledger.close()
+    return report
+
+
+def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path,
+               report: BatchReport, progress: Callable[[LedgerLetter], None] | None, executor: Executor,
+               stop: StopRequest) -> None:
+    # statements -> escalation -> planning
+    day_plan = plan_letters(workspace, data, ledger, as_of)
+    report.due_today = day_plan.due_on(as_of)
+    report.planned_later = sum(1 for l in day_plan.plan.letters if l.issue_on > as_of)
+    record_plan(ledger, day_plan)
+    if stop.requested:
+        report.interrupted = stop.signal
+        return
+    # The day's re-check verdicts: cancelled, waiting, or reserved a reference number. Letters of
+    # past days that found no room within the horizon wait for a later run.
+    waiting = {c.letter_id for c in day_plan.plan.unplaced if c.letter_id is not None}
+    recheck = reserve_due(workspace, data, ledger, day_plan, as_of, out, waiting)
+    report.cancelled.extend(recheck.cancelled)
+    report.skipped.extend(recheck.skipped)
+    # drafts -> rendering (the executor) -> outputs -> ledger, letter by letter
+    _issue_letters(workspace, ledger, list(recheck.reserved), as_of, out / as_of.isoformat(), report, progress,
+                   executor, stop)
+    report.interrupted = stop.signal
+    report.stopped_by = stop.reason
+
+
+def _issue_letters(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter], as_of: date, folder: Path,
+                   report: BatchReport, progress: Callable[[LedgerLetter], None] | None, executor: Executor,
+                   stop: StopRequest) -> None:
+    tasks = [RenderTask(letter.id, letter.account_id, letter.kind, letter.reference or "", as_of,
+                        str(pending_file(folder, letter)), earlier_letters(ledger, letter.account_id, as_of))
+             for letter in letters]
+    if not tasks:
+        return
+    by_id = {letter.id: letter for letter in letters}
+    started = 0
+    for task, outcome in executor.run(tasks, stop):
+        started += 1
+        letter = by_id[task.letter_id]
+        try:
+            report.issued.append(issue_letter(workspace, ledger, letter, folder, as_of, outcome()))
+        except Exception as error:  # one letter's failure must not stop the others
+            message = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+            log.error("letter %s for %s failed: %s", letter.reference, letter.account_id, message)
+            report.failed.append((letter, message))
+            stop.reason = stop.reason or stops_the_day(error)
+        if progress:
+            progress(letter)
+    report.left = len(tasks) - started
+
+
+def _plan_only(workspace: Workspace, as_of: date, report: BatchReport) -> BatchReport:
+    """--dry-run: what the day would issue, from the ledger read only."""
+    data = workspace.load_data()
+    ledger = read_ledger(workspace.path)
+    try:
+        day_plan = plan_letters(workspace, data, ledger, as_of)
+        report.already_complete = any(d.day == as_of and d.completed_at for d in ledger.days())
+    finally:
+        ledger.close()
+    report.rejected_rows = len(data.rejects)
+    report.due_today = day_plan.due_on(as_of) if report.working_day and not report.already_complete else []
+    report.planned_later = sum(1 for l in day_plan.plan.letters if l.issue_on > as_of)
+    return report

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from letterforge.batch import BatchReport
 from letterforge.clauses import ClauseLibrary
 from letterforge.ledger import LedgerLetter
+from letterforge.pipeline import BatchReport
 from letterforge.planning import Plan
 from letterforge.records import LetterKind
 from letterforge.diagnostics import Diagnostic

@@ -8,9 +8,12 @@ from datetime import date
 from decimal import Decimal
 
 from letterforge.config import WorkspaceConfig
+from letterforge.diagnostics import UserError
 from letterforge.latefees import BaseRates, LateFee, compute_late_fee
 from letterforge.money import capital_numerals
 from letterforge.records import Account, ArrearsItem
+from letterforge.validation import DebtorData
+from letterforge.workspace import Workspace
 
 ZERO = Decimal("0.00")
 
@@ -171,3 +174,31 @@ def limitation_flags(items: Iterable[ArrearsItem], letters: Iterable[date], as_o
         if ran_out_on <= as_of:
             flags.append(LimitationFlag(item, runs_from, ran_out_on, years))
     return tuple(flags)
+
+
+def require_accounts(data: DebtorData, account_ids: tuple[str, ...]) -> None:
+    """Refuse account ids that are not in the data, saying where and why a rejected one was rejected."""
+    unknown = [a for a in account_ids if data.account(a) is None]
+    if unknown:
+        rejected = {r.account_id: r for r in data.rejects if r.table == "accounts"}
+        reasons = [f"{a} (its row was rejected: {rejected[a].file}:{rejected[a].row}: "
+                   f"{'; '.join(rejected[a].reasons)})" if a in rejected else a for a in unknown]
+        raise UserError(f"unknown account: {', '.join(reasons)}")
+
+
+def compute_statements(
+    workspace: Workspace, account_ids: tuple[str, ...], as_of: date, data: DebtorData | None = None
+) -> list[Statement]:
+    """Statements of the given accounts (all accounts when none are given) on the as-of date."""
+    data = data or workspace.load_data()
+    if account_ids:
+        require_accounts(data, account_ids)
+        accounts = [data.account(a) for a in account_ids]
+    else:
+        accounts = list(data.accounts)
+    return [
+        compute_statement(account, data.arrears_of(account.account_id), workspace.config, as_of,
+                          workspace.base_rates)
+        for account in accounts
+        if account is not None
+    ]

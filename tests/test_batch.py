@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from letterforge import executors as executors_module
-from letterforge.batch import run_batch, workspace_lock
+from letterforge.pipeline import run_batch
+from letterforge.recovery import workspace_lock
 from letterforge.cli import cli
 from letterforge.ledger import open_ledger
 from letterforge.workspace import Workspace

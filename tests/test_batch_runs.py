@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from conftest import SAMPLES, fake_pdf
 from letterforge import archive as archive_module
 from letterforge.archive import archive_path, sha256_of
-from letterforge.batch import run_batch
+from letterforge.pipeline import run_batch
 from letterforge.diagnostics import UserError
 from letterforge.ledger import SENT, open_ledger
 from letterforge.workspace import Workspace

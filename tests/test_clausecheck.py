@@ -203,7 +203,7 @@ def test_clauses_check_cli_exit_codes_and_json(workspace):
 def test_text_differing_from_an_issued_letter_fails_the_check(workspace):
     from datetime import datetime
 
-    from letterforge.batch import run_batch
+    from letterforge.pipeline import run_batch
 
     run_batch(Workspace.open(workspace), AS_OF, workspace / "out", 1, lambda: datetime(2026, 11, 25, 6, 0))
     folder = workspace / "legal_clauses"

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from conftest import fake_pdf
 from letterforge.archive import archive_path, sha256_of
-from letterforge.batch import run_batch
+from letterforge.pipeline import run_batch
 from letterforge.cli import cli
 from letterforge.ledger import open_ledger
 from letterforge.workspace import Workspace

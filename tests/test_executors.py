@@ -5,10 +5,10 @@ from pathlib import Path
 
 from conftest import fake_pdf
 
-from letterforge.batch import run_batch
+from letterforge.pipeline import run_batch
 from letterforge.executors import LocalExecutor, RenderTask, StopRequest
 from letterforge.ledger import open_ledger
-from letterforge.pipeline import compute_statements
+from letterforge.statements import compute_statements
 from letterforge.records import LetterKind
 from letterforge.workspace import Workspace
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import fake_pdf
 from letterforge import ledger as ledger_module
 from letterforge.archive import archive_path
-from letterforge.batch import run_batch
+from letterforge.pipeline import run_batch
 from letterforge.cli import cli
 from letterforge.ledger import SENT, open_ledger
 from letterforge.workspace import Workspace

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from click.testing import CliRunner
 
-from letterforge.batch import _limitation_notes, plan_letters, explain
+from letterforge.dayplan import explain, plan_letters
+from letterforge.outputs import limitation_notes
 from letterforge.cli import cli
 from letterforge.ledger import read_ledger
 from letterforge.records import ArrearsItem
@@ -75,5 +76,5 @@ def test_plan_explain_and_the_follow_up_list_carry_the_flag():
         def letters(self):
             return []
 
-    notes = _limitation_notes(NoLedger(), [Issued("04000105"), Issued("01000619")], data, 3)  # type: ignore[arg-type]
+    notes = limitation_notes(NoLedger(), [Issued("04000105"), Issued("01000619")], data, 3)  # type: ignore[arg-type]
     assert list(notes) == ["04000105"] and "2023年第2季度 水费 (due 2023-07-25, last letter 2023-08-10)" in notes["04000105"]
