@@ -16,7 +16,7 @@ STAGES: list[tuple[str, set[str]]] = [
     ("escalation", {"escalation"}),
     ("planning", {"planning", "dayplan"}),
     ("drafts", {"addressing", "annexes", "clauses", "clausecheck", "drafts"}),
-    ("rendering", {"pdffonts", "proof", "rendering", "rendertask", "doctor", "letters", "letterfacts", "executors",
+    ("rendering", {"fonts", "pdffonts", "proof", "rendering", "rendertask", "doctor", "letters", "letterfacts", "executors",
                    "printpack"}),
     ("outputs", {"archive", "outputs"}),
     ("ledger", {"issuing", "recovery"}),
