@@ -1,5 +1,6 @@
 # make demo: set up, then run the main job on the bundled sample workspace.
 # make test: set up, then run the whole test suite.
+# make test-fast: the tests not marked slow (no real WeasyPrint or LibreOffice renders).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ APT_PACKAGES := fonts-noto-cjk fontconfig libharfbuzz-subset0 libpango-1.0-0 lib
 TEST_APT_PACKAGES := libreoffice-writer-nogui
 DEMO_DATE ?= 2026-11-25
 
-.PHONY: setup system-packages test-packages demo test clean
+.PHONY: setup system-packages test-packages demo test test-fast clean
 
 setup: system-packages $(BIN)/.installed
 
@@ -47,6 +48,9 @@ demo: setup
 
 test: setup test-packages
 	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis demo out

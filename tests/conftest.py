@@ -33,3 +33,20 @@ def fake_pdf(_factory, draft) -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+@pytest.fixture
+def fake_renderer(monkeypatch):
+    """`fake_pdf` in place of WeasyPrint for what a test runs through the command line in this
+    process (`letterforge batch --jobs 1` through CliRunner), where `run_batch(renderer=...)`
+    cannot be given: for tests of planning, numbering and recovery that read no letter."""
+    from letterforge.letters import LetterFactory, RenderedLetter
+
+    real = LetterFactory.render
+
+    def render(self, draft, output_format, enforce=None):
+        if output_format != "pdf":
+            return real(self, draft, output_format, enforce)
+        return RenderedLetter(draft, output_format, fake_pdf(self, draft))
+
+    monkeypatch.setattr(LetterFactory, "render", render)

@@ -70,6 +70,7 @@ def page_texts(content: bytes) -> list[str]:
     return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(content)).pages]
 
 
+@pytest.mark.slow
 def test_letter_of_claim_to_a_sole_trader_carries_the_protocol_pages_listed_and_prefilled(factory):
     draft = factory.draft("C-1012", LetterKind.LAWYER, AS_OF)
     pages = page_texts(factory.render(draft, "pdf").content)
@@ -90,6 +91,7 @@ def test_letter_of_claim_to_a_sole_trader_carries_the_protocol_pages_listed_and_
     assert "29 December 2026" in pages[annexes[0]]  # 30 days from 25 November, the Protocol's reply period
 
 
+@pytest.mark.slow
 def test_letter_before_action_to_a_company_has_no_protocol_and_no_named_salutation(factory):
     pages = page_texts(factory.render(factory.draft("C-1004", LetterKind.LAWYER, AS_OF), "pdf").content)
     text = " ".join(pages)
@@ -101,6 +103,7 @@ def test_letter_before_action_to_a_company_has_no_protocol_and_no_named_salutati
     assert "Harbour Lane Supplies Ltd (company no. 09876543)" in pages[0]
 
 
+@pytest.mark.slow
 def test_demand_letterhead_discloses_the_company_and_has_one_title(factory):
     pages = page_texts(factory.render(factory.draft("C-1004", LetterKind.DEMAND, AS_OF), "pdf").content)
     assert ("Registered in England and Wales, no. 09876543. Registered office: Unit 7, Harbour Lane Business Park, "

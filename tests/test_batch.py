@@ -39,13 +39,13 @@ def workspace(copy_sample) -> Path:
     return root
 
 
-def batch(root: Path, day: date, jobs: int = 1, real: bool = False, **options):
+def batch(root: Path, day: date, jobs: int = 1, real: bool = False, out: Path | None = None, **options):
     """A day's batch; with a fast stand-in for WeasyPrint unless the test reads the letters."""
     from conftest import fake_pdf
 
     if not real:
         options.setdefault("renderer", fake_pdf)
-    return run_batch(Workspace.open(root), day, root / "out", jobs, CLOCK, **options)
+    return run_batch(Workspace.open(root), day, out or root / "out", jobs, CLOCK, **options)
 
 
 def pay_in_full(root: Path, account_id: str) -> None:
@@ -87,6 +87,7 @@ def test_reference_series_go_on_after_the_letters_sent_before_letterforge(worksp
     assert demands[0] == f"锦物催字〔2026〕第{max(used) + 1:04d}号"
 
 
+@pytest.mark.slow
 def test_first_day_issues_the_staggered_share_and_writes_the_day(workspace):
     report = batch(workspace, date(2026, 11, 25), real=True)
     assert report.ok and not report.failed
@@ -112,7 +113,7 @@ def test_first_day_issues_the_staggered_share_and_writes_the_day(workspace):
     assert_gapless(references(workspace))
 
 
-def test_rerunning_the_same_day_issues_nothing_new(workspace):
+def test_rerunning_the_same_day_issues_nothing_new(workspace, fake_renderer):
     first = batch(workspace, date(2026, 11, 25))
     pack = (workspace / "out" / "2026-11-25" / "print-pack.pdf").read_bytes()
     again = CliRunner().invoke(cli, ["batch", "-w", str(workspace), "--as-of", "2026-11-25", "--jobs", "1"])
@@ -149,7 +150,7 @@ def test_a_batch_killed_halfway_completes_on_rerun_without_duplicates_or_gaps(wo
     ledger.close()
 
 
-def test_two_batches_at_once_the_second_is_refused(workspace):
+def test_two_batches_at_once_the_second_is_refused(workspace, fake_renderer):
     with workspace_lock(Workspace.open(workspace)):
         result = CliRunner().invoke(cli, ["batch", "-w", str(workspace), "--as-of", "2026-11-25", "--jobs", "1"])
     assert result.exit_code == 1
@@ -223,6 +224,7 @@ def test_deadline_in_the_national_day_holiday_moves_to_the_next_working_day(work
         assert letter.deadline >= date(2026, 10, 8)
 
 
+@pytest.mark.slow
 def test_reprint_reproduces_the_issued_pdf_byte_for_byte(workspace, tmp_path):
     report = batch(workspace, date(2026, 11, 25), real=True)
     letter = report.issued[0]
@@ -281,7 +283,7 @@ def test_plan_writes_nothing_and_explains(workspace):
     assert "lawyer letter due" in lawyer.output and "demand letters passed their deadlines" in lawyer.output
 
 
-def test_rejected_rows_are_reported_never_fatal(copy_sample):
+def test_rejected_rows_are_reported_never_fatal(copy_sample, fake_renderer):
     root = copy_sample("broken-property-zh")
     result = CliRunner().invoke(cli, ["batch", "-w", str(root), "--as-of", "2026-11-25", "--jobs", "1"])
     assert result.exit_code == 1, result.output
@@ -290,6 +292,7 @@ def test_rejected_rows_are_reported_never_fatal(copy_sample):
     assert "issued" in result.output
 
 
+@pytest.mark.slow
 def test_parallel_workers_give_the_same_letters(workspace, copy_sample):
     serial = batch(workspace, date(2026, 11, 25), jobs=1, real=True)
     other = copy_sample("property-zh", "second-copy")
@@ -312,6 +315,7 @@ def children_of(pid: int) -> list[str]:
     return children
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_with_workers_then_rerun_completes_the_day(workspace):
     import os
     import signal
@@ -383,6 +387,7 @@ def test_crash_then_next_day_rerun_rechecks_the_leftovers(workspace, monkeypatch
     assert not (workspace / "out" / "2026-11-25" / "letters" / f"{paid.kind.value}-{paid.account_id}.pdf").exists()
 
 
+@pytest.mark.slow
 def test_the_lawyers_letter_cites_the_demands_letterforge_sent(workspace):
     ledger = open_ledger(workspace, CLOCK)
     ledger.close()
@@ -440,7 +445,7 @@ def test_a_reminder_staggered_into_next_month_still_goes_out(workspace):
 
 def test_another_out_folder_on_a_rerun(workspace, tmp_path):
     batch(workspace, date(2026, 11, 25))
-    again = run_batch(Workspace.open(workspace), date(2026, 11, 25), tmp_path / "elsewhere", 1, CLOCK)
+    again = batch(workspace, date(2026, 11, 25), out=tmp_path / "elsewhere")
     assert again.ok and again.issued == []
 
 
@@ -473,7 +478,7 @@ def fast_batch(root: Path, day: date, **options):
     return run_batch(Workspace.open(root), day, root / "out", 1, CLOCK, renderer=fake_pdf, **options)
 
 
-def test_three_reruns_of_a_capped_day_issue_its_caps_once(copy_sample):
+def test_three_reruns_of_a_capped_day_issue_its_caps_once(copy_sample, fake_renderer):
     root = copy_sample("property-zh")
     config = root / "letterforge.toml"
     config.write_text(config.read_text(encoding="utf-8") + RECIPE_CAPS, encoding="utf-8")
@@ -493,7 +498,7 @@ def test_three_reruns_of_a_capped_day_issue_its_caps_once(copy_sample):
     assert max(Counter(l.group for l in issued if l.kind.value == "reminder").values()) <= 2
 
 
-def test_a_day_before_the_last_day_run_is_refused(workspace):
+def test_a_day_before_the_last_day_run_is_refused(workspace, fake_renderer):
     fast_batch(workspace, date(2026, 11, 26))
     before = references(workspace)
     result = CliRunner().invoke(cli, ["-w", str(workspace), "batch", "--as-of", "2026-11-25", "--jobs", "1"])
@@ -503,6 +508,7 @@ def test_a_day_before_the_last_day_run_is_refused(workspace):
     assert not (workspace / "out" / "2026-11-25" / "manifest.json").exists()
 
 
+@pytest.mark.slow
 def test_sigterm_halfway_exits_143_releases_the_lock_and_the_rerun_completes_the_day(workspace):
     import os
     import signal
@@ -545,7 +551,7 @@ def test_sigterm_halfway_exits_143_releases_the_lock_and_the_rerun_completes_the
     assert {row["reference"] for row in manifest} == {l.reference for l in issued}
 
 
-def test_an_output_folder_that_cannot_be_written(workspace):
+def test_an_output_folder_that_cannot_be_written(workspace, fake_renderer):
     blocker = workspace / "not-a-folder"
     blocker.write_text("x", encoding="utf-8")
     result = CliRunner().invoke(cli, ["-w", str(workspace), "batch", "--as-of", "2026-11-25", "--jobs", "1",

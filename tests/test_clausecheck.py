@@ -205,7 +205,10 @@ def test_text_differing_from_an_issued_letter_fails_the_check(workspace):
 
     from letterforge.pipeline import run_batch
 
-    run_batch(Workspace.open(workspace), AS_OF, workspace / "out", 1, lambda: datetime(2026, 11, 25, 6, 0))
+    from conftest import fake_pdf
+
+    run_batch(Workspace.open(workspace), AS_OF, workspace / "out", 1, lambda: datetime(2026, 11, 25, 6, 0),
+              renderer=fake_pdf)  # the ledger records the clauses' hashes from the letter's draft
     folder = workspace / "legal_clauses"
     shipped = SHIPPED / "zh-CN" / "property" / "reminder" / "privacy_note.md"
     (folder / "privacy_note.md").write_text(shipped.read_text(encoding="utf-8").replace("。", "！", 1),

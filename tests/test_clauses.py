@@ -92,6 +92,7 @@ def test_bold_markers_are_split_before_rendering_so_values_stay_text():
     assert paragraphs == ((("请于", False), ("**x** {{7*7}}", True), ("前缴纳。", False)), (("第二段。", False),))
 
 
+@pytest.mark.slow
 def test_letter_keeps_its_clause_versions_out_of_the_file_the_debtor_reads():
     factory = LetterFactory(Workspace.open(SAMPLES / "water-zh"))
     draft = factory.draft("01000619", LetterKind.DEMAND, AS_OF)
@@ -120,6 +121,7 @@ def test_a_draft_is_never_used_outside_preview(copy_sample):
     assert "【修订稿】" not in factory.renderer.render_html(draft)
 
 
+@pytest.mark.slow
 def test_preview_puts_the_draft_in_place_with_a_watermark_on_every_page(copy_sample, tmp_path):
     workspace = draft_workspace(copy_sample)
     result = CliRunner().invoke(cli, ["clauses", "preview", "zh-CN.property.demand.consequence", "-w", str(workspace),

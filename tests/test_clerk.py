@@ -53,6 +53,7 @@ def test_a_letter_the_rules_do_not_allow_is_refused_with_the_reasons(workspace, 
     assert not list(out.iterdir()) and ledger_letters(workspace) == []
 
 
+@pytest.mark.slow
 def test_a_clerks_letter_is_numbered_recorded_archived_and_supersedes_the_planned_one(workspace, tmp_path):
     run_batch(Workspace.open(workspace), date(2026, 11, 25), workspace / "out", 1, CLOCK, renderer=fake_pdf)
     planned = next(l for l in ledger_letters(workspace, status="planned", kind="reminder")
@@ -80,7 +81,7 @@ def test_a_clerks_letter_is_numbered_recorded_archived_and_supersedes_the_planne
     assert (tmp_path / "again.pdf").read_bytes() == written.read_bytes()
 
 
-def test_forced_letters_keep_the_clerks_reason(workspace, tmp_path):
+def test_forced_letters_keep_the_clerks_reason(workspace, tmp_path, fake_renderer):
     result = invoke(workspace, "render", "JX-1-0201", "--kind", "demand", "--as-of", "2026-11-25", "-o", str(tmp_path),
                     "--force", "--reason", "the manager asked for it")
     assert result.exit_code == 0, result.output
@@ -91,6 +92,7 @@ def test_forced_letters_keep_the_clerks_reason(workspace, tmp_path):
     assert forced and "the manager asked for it" in forced[0] and "reminder letter due" in forced[0]
 
 
+@pytest.mark.slow
 def test_a_draft_is_watermarked_unnumbered_and_never_recorded(workspace, tmp_path):
     result = invoke(workspace, "render", "JX-1-0201", "--kind", "lawyer", "--as-of", "2026-11-25", "-o", str(tmp_path),
                     "--draft")
@@ -129,6 +131,7 @@ def test_an_issued_letter_is_a_pdf_or_a_docx(workspace, tmp_path):
     assert result.exit_code == 1 and "use --draft for an html preview" in result.output
 
 
+@pytest.mark.slow
 def test_a_letter_that_cannot_be_made_voids_its_number_at_once(workspace, tmp_path):
     override = workspace / "templates" / "zh-CN" / "reminder.html"
     override.parent.mkdir(parents=True)

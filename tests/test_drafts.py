@@ -200,6 +200,7 @@ def test_without_a_late_fee_no_letter_speaks_of_one(copy_sample):
             assert "¥0.00" not in text and draft.statement.late_fees == 0
 
 
+@pytest.mark.slow
 def test_an_account_without_building_or_unit_is_named_by_its_address(copy_sample):
     import subprocess
 

@@ -124,6 +124,7 @@ def test_render_writes_every_hostile_id_inside_the_output_folder(hostile, tmp_pa
     assert "account=2%E6%A0%8B%2F1602" in html  # and the payment link cannot be steered by it
 
 
+@pytest.mark.slow
 def test_batch_keeps_hostile_ids_in_its_folder_maps_them_in_the_manifest_and_neutralises_formulas(hostile, tmp_path):
     ids = ["../../../../../../x", "2栋/1602", "A" * 300, "jx-7", "JX-7", '=HYPERLINK("http://x","y")']
     # With a building: the shipped opening clause names it, and the proof-reader stops a letter that
@@ -337,6 +338,7 @@ def test_a_symlinked_clause_file_is_refused(hostile, tmp_path):
 @pytest.mark.parametrize("resource", ['<img src="file:///etc/hostname">',
                                       '<style>@import url("file:///etc/passwd");</style>',
                                       '<img src="https://example.com/pixel.png">'])
+@pytest.mark.slow
 def test_a_resource_the_fetcher_refuses_fails_the_letter(hostile, tmp_path, resource):
     root = hostile([account_row("R-1")], [arrears_row("R-1")])
     override(root, "zh-CN/reminder.html",

@@ -92,7 +92,7 @@ def test_manifests_and_leftovers_are_held_against_the_ledger(workspace):
     assert f"does not list {dropped['reference']}, issued that day" in result.output
 
 
-def test_deleted_ledger_refuses_then_rebuild_continues_the_series(workspace):
+def test_deleted_ledger_refuses_then_rebuild_continues_the_series(workspace, fake_renderer):
     first = batch(workspace, date(2026, 11, 25))
     before = {l.reference: l for l in letters(workspace) if l.reference}
     for path in workspace.glob("ledger.sqlite*"):
@@ -121,7 +121,7 @@ def test_deleted_ledger_refuses_then_rebuild_continues_the_series(workspace):
     assert reprint.exit_code == 0, reprint.output  # the snapshot came back from the archive too
 
 
-def test_a_damaged_ledger_is_moved_aside_by_rebuild(workspace):
+def test_a_damaged_ledger_is_moved_aside_by_rebuild(workspace, fake_renderer):
     batch(workspace, date(2026, 11, 25))
     path = workspace / "ledger.sqlite"
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
@@ -136,7 +136,7 @@ def test_a_damaged_ledger_is_moved_aside_by_rebuild(workspace):
     assert batch(workspace, date(2026, 11, 26)).ok
 
 
-def test_a_file_that_is_not_a_database(workspace):
+def test_a_file_that_is_not_a_database(workspace, fake_renderer):
     (workspace / "ledger.sqlite").write_text("account,amount\nJX-1,100\n" * 200, encoding="utf-8")
     result = invoke("batch", "-w", str(workspace), "--as-of", "2026-11-25", "--jobs", "1")
     assert result.exit_code == 1
@@ -157,7 +157,7 @@ def test_a_locked_ledger(workspace, monkeypatch):
     assert "database is locked: another program holds it locked; try again when it has finished" in result.output
 
 
-def test_ledger_and_day_folders_lost_the_archive_brings_both_back(workspace):
+def test_ledger_and_day_folders_lost_the_archive_brings_both_back(workspace, fake_renderer):
     import shutil
 
     first = batch(workspace, date(2026, 11, 25))

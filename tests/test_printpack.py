@@ -93,6 +93,7 @@ def faces(content: bytes) -> dict[str, set[int]]:
     return found
 
 
+@pytest.mark.slow
 def test_pack_has_every_page_of_every_letter_in_order_with_the_same_text(letters, pack):
     reader = PdfReader(io.BytesIO(pack))
     assert len(reader.pages) == sum(page_counts(letters))
@@ -101,6 +102,7 @@ def test_pack_has_every_page_of_every_letter_in_order_with_the_same_text(letters
     assert all(text.strip() for text in expected)
 
 
+@pytest.mark.slow
 def test_pages_look_the_same_pixel_for_pixel(letters, pack, tmp_path):
     counts = page_counts(letters)
     for index in (0, len(letters) // 2, len(letters) - 1):
@@ -111,6 +113,7 @@ def test_pages_look_the_same_pixel_for_pixel(letters, pack, tmp_path):
         assert in_pack == alone
 
 
+@pytest.mark.slow
 def test_each_font_face_is_embedded_once(letters, pack):
     letter_faces = faces(letters[0])
     assert len(letter_faces) == 4  # Noto Serif/Sans CJK SC, regular and bold
@@ -126,12 +129,14 @@ def test_each_font_face_is_embedded_once(letters, pack):
     assert len(font_dictionaries(pack)) == len(pack_faces)
 
 
+@pytest.mark.slow
 def test_pack_is_much_smaller_than_the_letters(letters, pack):
     total = sum(len(letter) for letter in letters)
     print(f"\n{len(letters)} letters: {total:,} bytes apart, {len(pack):,} bytes as a pack ({total / len(pack):.1f}x)")
     assert len(pack) < total / 3
 
 
+@pytest.mark.slow
 def test_same_letters_give_the_same_bytes_whether_paths_or_contents(letters, pack, tmp_path):
     paths = []
     for number, letter in enumerate(letters):
@@ -144,6 +149,7 @@ def test_same_letters_give_the_same_bytes_whether_paths_or_contents(letters, pac
     assert reader.metadata.producer == "letterforge" and reader.metadata.creation_date is None
 
 
+@pytest.mark.slow
 def test_one_bookmark_per_letter_titled_with_the_letter_and_holding_its_outline(letters, pack):
     reader = PdfReader(io.BytesIO(pack))
     outline = reader.outline
@@ -160,6 +166,7 @@ def test_one_bookmark_per_letter_titled_with_the_letter_and_holding_its_outline(
         item.title for item in own if not isinstance(item, list)]
 
 
+@pytest.mark.slow
 def test_each_letter_keeps_its_named_destinations(letters, pack):
     reader = PdfReader(io.BytesIO(pack))
     counts = page_counts(letters)
@@ -169,6 +176,7 @@ def test_each_letter_keeps_its_named_destinations(letters, pack):
         assert reader.get_destination_page_number(in_pack) == counts[0] + alone.get_destination_page_number(destination)
 
 
+@pytest.mark.slow
 def test_links_to_named_destinations_go_to_their_own_letter(letters):
     from pypdf import PdfWriter
     from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
@@ -190,6 +198,7 @@ def test_links_to_named_destinations_go_to_their_own_letter(letters):
         assert pack.get_destination_page_number(pack.named_destinations[f"{number}/return-slip"]) == first + count - 1
 
 
+@pytest.mark.slow
 def test_the_same_letter_twice_gives_distinct_pages(letters):
     pack = make_print_pack([letters[0], letters[0]])
     reader = PdfReader(io.BytesIO(pack))
@@ -198,6 +207,7 @@ def test_the_same_letter_twice_gives_distinct_pages(letters):
     assert page_texts(pack) == page_texts(letters[0]) * 2
 
 
+@pytest.mark.slow
 def test_english_and_chinese_letters_share_the_fonts(letters):
     english = render_letters(LetterFactory(Workspace.open(SAMPLES / "receivables-en")), 1)[0]
     pack = make_print_pack([english, letters[0]])
@@ -206,6 +216,7 @@ def test_english_and_chinese_letters_share_the_fonts(letters):
     assert len(font_programs(pack)) == len(faces(pack)) == len(font_dictionaries(pack))
 
 
+@pytest.mark.slow
 def test_a_font_that_differs_from_the_system_font_is_left_as_it_was(letters, monkeypatch, tmp_path):
     """Here fontconfig 'finds' the bold face for every style: the regular fonts' glyphs do not
     match it, so each letter keeps its own regular fonts; the bold ones are still shared."""
@@ -221,6 +232,7 @@ def test_a_font_that_differs_from_the_system_font_is_left_as_it_was(letters, mon
     assert len(font_programs(pack)) == 2 + 2 * len(some)
 
 
+@pytest.mark.slow
 def test_a_missing_system_font_leaves_the_fonts_as_they_were(letters, monkeypatch):
     monkeypatch.setattr(printpack, "find_font", lambda family, style: None)
     pack = make_print_pack(letters[:2])
@@ -228,6 +240,7 @@ def test_a_missing_system_font_leaves_the_fonts_as_they_were(letters, monkeypatc
     assert len(font_programs(pack)) == 8
 
 
+@pytest.mark.slow
 def test_system_font_subset_is_the_program_weasyprint_embedded(letters):
     """What sharing rests on: the system font (a face of a .ttc collection) subset to a letter's
     CIDs gives exactly the font program the letter embeds."""

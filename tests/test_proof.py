@@ -135,6 +135,7 @@ def longest_account(factory):
     return max(statements, key=lambda s: len(s.lines)).account.account_id
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", ["property-zh", "water-zh", "receivables-en"])
 def test_every_table_of_the_longest_letter_fits_the_page_and_the_closing_is_never_alone(factories, sample):
     factory = factories[sample]
@@ -145,6 +146,7 @@ def test_every_table_of_the_longest_letter_fits_the_page_and_the_closing_is_neve
         assert check_layout(document) == [], (account, kind)
 
 
+@pytest.mark.slow
 def test_the_english_arrears_detail_shows_every_figure_whole(factories):
     factory = factories["receivables-en"]
     draft = factory.draft("C-1004", LetterKind.LAWYER, AS_OF)
@@ -155,6 +157,7 @@ def test_the_english_arrears_detail_shows_every_figure_whole(factories):
         assert shown in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", ["property-zh", "water-zh", "receivables-en"])
 def test_no_file_names_a_clause_or_the_debtor_category(factories, sample):
     factory = factories[sample]
@@ -178,6 +181,7 @@ def test_no_file_names_a_clause_or_the_debtor_category(factories, sample):
     assert not any(re.search(r"@\d+\.\d+\.\d+|category_offer", v) for v in info.values())
 
 
+@pytest.mark.slow
 def test_the_return_slip_is_a_complete_form(factories):
     factory = factories["property-zh"]
     draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF)
@@ -235,6 +239,7 @@ def rename_debtor(workspace, account_id, name):
     path.write_text(buffer.getvalue(), encoding="gbk")
 
 
+@pytest.mark.slow
 def test_render_refuses_a_letter_the_proof_reader_stops_and_writes_nothing(copy_sample, tmp_path):
     workspace = enforcing(copy_sample, "property-zh")
     rename_debtor(workspace, "JX-2-0302", "王建国 2026-01-01")
@@ -258,6 +263,7 @@ def test_render_refuses_a_letter_the_proof_reader_stops_and_writes_nothing(copy_
     assert preview.exit_code == 0 and target.exists() and "iso-date" in preview.output
 
 
+@pytest.mark.slow
 def test_enforcement_off_reports_the_findings_and_writes_the_letter(copy_sample):
     workspace = copy_sample("property-zh")
     settings = workspace / "letterforge.toml"
@@ -269,6 +275,7 @@ def test_enforcement_off_reports_the_findings_and_writes_the_letter(copy_sample)
     assert letter.content.startswith(b"%PDF") and "iso-date" in {f.check for f in letter.proof.findings}
 
 
+@pytest.mark.slow
 def test_the_batch_never_issues_a_letter_the_proof_reader_stops(copy_sample, tmp_path):
     workspace = enforcing(copy_sample, "property-zh")
     dry = CliRunner().invoke(cli, ["-w", str(workspace), "batch", "--as-of", "2026-11-25", "--dry-run",
@@ -286,6 +293,7 @@ def test_the_batch_never_issues_a_letter_the_proof_reader_stops(copy_sample, tmp
     assert result.exit_code == 1
 
 
+@pytest.mark.slow
 def test_proof_command_reads_files_and_ledger_references(copy_sample, tmp_path):
     workspace = copy_sample("receivables-en")
     html = tmp_path / "letter.html"
@@ -304,6 +312,7 @@ def test_proof_command_reads_files_and_ledger_references(copy_sample, tmp_path):
     assert missing.exit_code == 1 and "no letter with reference" in missing.output
 
 
+@pytest.mark.slow
 def test_proof_reads_a_pdf_and_a_docx_file(factories, tmp_path):
     factory = factories["property-zh"]
     draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF)
@@ -316,6 +325,7 @@ def test_proof_reads_a_pdf_and_a_docx_file(factories, tmp_path):
     assert read_html(factory.renderer.render_html(draft)).schedules
 
 
+@pytest.mark.slow
 def test_proof_command_reads_the_issued_letter_of_a_reference(copy_sample, tmp_path):
     workspace = copy_sample("property-zh")
     runner = CliRunner()
@@ -336,6 +346,7 @@ def test_proof_command_reads_the_issued_letter_of_a_reference(copy_sample, tmp_p
     assert json.loads(result.output) == expected and result.exit_code == (1 if expected else 0)
 
 
+@pytest.mark.slow
 def test_long_codes_and_a_long_chinese_arrears_table_stay_on_the_page(copy_sample):
     """A hostile or careless export: a fee item and a name with no place to break, 70 periods."""
     workspace = copy_sample("property-zh")
@@ -360,6 +371,7 @@ def test_long_codes_and_a_long_chinese_arrears_table_stay_on_the_page(copy_sampl
     assert check_layout(document) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", ["property-zh", "water-zh", "receivables-en"])
 def test_every_letter_of_every_sample_account_and_kind_passes_the_proof_reader(factories, sample):
     """Read from the HTML each letter is laid out from (the layout itself is checked above on the

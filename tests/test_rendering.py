@@ -51,6 +51,7 @@ def expected_facts(draft) -> list[str]:
     return facts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", CASES)
 @pytest.mark.parametrize("kind", list(LetterKind))
 def test_pdf_states_the_amounts_capitals_deadline_and_reference(factories, sample, kind):
@@ -103,6 +104,7 @@ def test_html_is_the_letter_the_pdf_is_made_from(factories, sample):
         assert fact in html
 
 
+@pytest.mark.slow
 def test_same_inputs_give_byte_identical_pdfs(factories):
     factory = factories["property-zh"]
     first = factory.render(factory.draft("JX-2-0302", LetterKind.LAWYER, AS_OF), "pdf").content
@@ -111,6 +113,7 @@ def test_same_inputs_give_byte_identical_pdfs(factories):
     assert first == second
 
 
+@pytest.mark.slow
 def test_chinese_letter_is_small_with_subset_fonts(factories):
     factory = factories["property-zh"]
     content = factory.render(factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF), "pdf").content
@@ -138,6 +141,7 @@ def test_hardship_gets_a_longer_deadline(copy_sample):
 INJECTIONS = ["<img src=file:///etc/passwd>", "{{7*7}}", "{% raw %}x", "**bold**"]
 
 
+@pytest.mark.slow
 def test_debtor_text_prints_literally_and_never_becomes_markup(copy_sample):
     workspace = copy_sample("receivables-en")
     import json
@@ -177,6 +181,7 @@ def test_lawyer_letter_refused_without_a_firm(copy_sample):
     assert not (workspace / "out").exists()
 
 
+@pytest.mark.slow
 def test_render_cli_writes_and_says_where(tmp_path):
     result = CliRunner().invoke(cli, ["render", "C-1004", "C-1006", "--kind", "demand", "-w",
                                       str(SAMPLES / "receivables-en"), "--as-of", "2026-11-25", "-o", str(tmp_path),
@@ -253,6 +258,7 @@ def test_workspace_template_overrides_the_shipped_one(copy_sample):
     assert "本小区专用" in html
 
 
+@pytest.mark.slow
 def test_pdf_language_subject_and_issue_date_metadata(factories):
     factory = factories["property-zh"]
     draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF)
@@ -262,6 +268,7 @@ def test_pdf_language_subject_and_issue_date_metadata(factories):
     assert reader.metadata["/CreationDate"] == "D:20261125"  # the issue date, never the clock
 
 
+@pytest.mark.slow
 def test_long_arrears_table_repeats_its_header_on_every_page(copy_sample):
     workspace = copy_sample("receivables-en")
     invoices = workspace / "invoices.csv"
@@ -301,6 +308,7 @@ def test_docx_has_page_numbers_the_letters_language_and_a_framed_summary(factori
         assert boxed and any(total in p.text for p in boxed)
 
 
+@pytest.mark.slow
 def test_english_docx_sets_the_address_on_several_lines_and_labels_columns_as_the_pdf(factories):
     factory = factories["receivables-en"]
     draft = factory.draft("C-1004", LetterKind.DEMAND, AS_OF)
@@ -332,6 +340,7 @@ def libreoffice_pdf(content: bytes, tmp_path) -> str:
     return pdf_text((tmp_path / "letter.pdf").read_bytes())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", CASES)
 def test_docx_figures_do_not_wrap_when_libreoffice_lays_them_out_on_a4(factories, sample, tmp_path):
     factory = factories[sample]
