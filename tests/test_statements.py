@@ -1,10 +1,11 @@
 """Statements: the limitation flag on items older than the limitation period with no letter since."""
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 from letterforge.dayplan import explain, plan_letters
 from letterforge.outputs import limitation_notes
@@ -78,3 +79,92 @@ def test_plan_explain_and_the_follow_up_list_carry_the_flag():
 
     notes = limitation_notes(NoLedger(), [Issued("04000105"), Issued("01000619")], data, 3)  # type: ignore[arg-type]
     assert list(notes) == ["04000105"] and "2023年第2季度 水费 (due 2023-07-25, last letter 2023-08-10)" in notes["04000105"]
+
+
+# -- compute_statement: an account's items in, its statement out -------------------------------
+
+def statement_config(extra: str = ""):
+    from letterforge.config import parse_config
+    from test_config import MINIMAL
+
+    return parse_config(MINIMAL + extra)
+
+
+def arrears(account_id: str, period: str, fee_item: str, due: str, paid: str, due_on: date) -> ArrearsItem:
+    return ArrearsItem(account_id=account_id, period=period, fee_item=fee_item, amount_due=Decimal(due),
+                       amount_paid=Decimal(paid), due_date=due_on)
+
+
+def test_compute_statement_keeps_the_accounts_unpaid_overdue_items_oldest_first_with_their_late_fees():
+    from letterforge.records import Account
+    from letterforge.statements import compute_statement
+
+    account = Account(account_id="A1", name="张三", address="某路1号")
+    items = (
+        arrears("A1", "2026-10", "物业服务费", "300.00", "100.00", date(2026, 10, 5)),  # part paid
+        arrears("A1", "2026-09", "物业服务费", "300.00", "0.00", date(2026, 9, 5)),
+        arrears("A1", "2026-09", "公共能耗分摊", "20.50", "0.00", date(2026, 9, 5)),
+        arrears("A1", "2026-08", "物业服务费", "300.00", "300.00", date(2026, 8, 5)),  # paid: left out
+        arrears("A2", "2026-09", "物业服务费", "999.00", "0.00", date(2026, 9, 5)),  # another account
+        arrears("A1", "2026-11", "物业服务费", "300.00", "0.00", date(2026, 11, 25)),  # due today: not overdue
+        arrears("A1", "2026-12", "物业服务费", "300.00", "50.00", date(2026, 12, 5)),
+    )
+    statement = compute_statement(account, items, statement_config(), AS_OF)
+    assert [(l.item.period, l.item.fee_item) for l in statement.lines] == [
+        ("2026-09", "公共能耗分摊"), ("2026-09", "物业服务费"), ("2026-10", "物业服务费")]
+    assert [l.days_overdue for l in statement.lines] == [81, 81, 51]
+    # 0.03 % a day from the day after the due date to the as-of date inclusive, on what is unpaid.
+    assert [l.late_fee.days for l in statement.lines] == [81, 81, 51]
+    assert [l.late_fee.amount for l in statement.lines] == [Decimal("0.50"), Decimal("7.29"), Decimal("3.06")]
+    assert statement.lines[2].outstanding == Decimal("200.00") and statement.lines[2].total == Decimal("203.06")
+    assert statement.principal == Decimal("520.50") and statement.late_fees == Decimal("10.85")
+    assert statement.total == Decimal("531.35") and statement.total_in_capitals == "人民币伍佰叁拾壹元叁角伍分"
+    assert statement.not_yet_due == Decimal("550.00")
+    assert statement.oldest_due_date == date(2026, 9, 5) and statement.months_in_arrears == 2
+    assert [(s.fee_item, s.periods, s.principal, s.late_fees) for s in statement.subtotals()] == [
+        ("公共能耗分摊", 1, Decimal("20.50"), Decimal("0.50")), ("物业服务费", 2, Decimal("500.00"), Decimal("10.35"))]
+    # The order of the items given does not matter.
+    assert compute_statement(account, items[::-1], statement_config(), AS_OF) == statement
+
+
+def test_compute_statement_caps_the_late_fee_and_an_account_with_nothing_overdue_owes_nothing():
+    from letterforge.records import Account
+    from letterforge.statements import compute_statement
+
+    account = Account(account_id="A1", name="张三", address="某路1号")
+    old = (arrears("A1", "2010-01", "物业服务费", "100.00", "0.00", date(2010, 1, 5)),)  # 0.03 % for 16 years
+    (line,) = compute_statement(account, old, statement_config(), AS_OF).lines
+    assert line.late_fee.capped and line.late_fee.amount == Decimal("100.00")  # cap = "principal"
+    nothing = compute_statement(account, (), statement_config(), AS_OF)
+    assert nothing.lines == () and nothing.total == Decimal("0.00") and nothing.oldest_due_date is None
+    assert nothing.months_in_arrears == 0 and nothing.subtotals() == ()
+
+
+def test_compute_statement_in_pounds_has_no_capital_numerals():
+    from letterforge.records import Account
+    from letterforge.statements import compute_statement
+
+    config = statement_config().model_copy(update={"currency": "GBP"})
+    account = Account(account_id="A1", name="Acme Ltd", address="1 High Street")
+    statement = compute_statement(account, (arrears("A1", "INV-1", "invoice", "14.20", "0", date(2026, 10, 1)),),
+                                  config, AS_OF)
+    assert statement.currency == "GBP" and statement.total_in_capitals == ""
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-400, 400), st.integers(0, 100_000), st.integers(0, 100_000),
+                          st.sampled_from(["A1", "A2"])), max_size=12))
+def test_compute_statement_accounts_for_every_unpaid_item_once(specs):
+    from letterforge.records import Account
+    from letterforge.statements import compute_statement
+
+    items = tuple(arrears(owner, f"P{n}", "fee", f"{due / 100:.2f}", f"{paid / 100:.2f}",
+                          AS_OF + timedelta(days=offset))
+                  for n, (offset, due, paid, owner) in enumerate(specs))
+    statement = compute_statement(Account(account_id="A1", name="x", address="y"), items, statement_config(), AS_OF)
+    owed = sum((i.outstanding for i in items if i.account_id == "A1" and i.outstanding > 0), Decimal("0.00"))
+    assert statement.principal + statement.not_yet_due == owed
+    assert statement.total == statement.principal + statement.late_fees + statement.compensation
+    assert all(l.item.due_date < AS_OF and l.outstanding > 0 and l.late_fee.amount <= l.outstanding
+               for l in statement.lines)
+    assert [l.item.due_date for l in statement.lines] == sorted(l.item.due_date for l in statement.lines)
