@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from letterforge import __version__
 from letterforge.diagnostics import UserError
+
+if TYPE_CHECKING:
+    from letterforge.pipeline import Ledger, LedgerLetter, Workspace
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -42,18 +45,18 @@ def as_of_option(function: Callable[..., Any]) -> Callable[..., Any]:
                         help="The date the letters and amounts are computed for (default: today).")(function)
 
 
-def _as_of(value: Any) -> date:
+def _as_of(value: datetime | None) -> date:
     # The only place the clock is read: everything below takes the as-of date as a parameter.
     return value.date() if value is not None else date.today()
 
 
-def _open_workspace(path: Path | None) -> Any:
-    from letterforge.workspace import Workspace
+def _open_workspace(path: Path | None) -> Workspace:
+    from letterforge.pipeline import Workspace
 
     return Workspace.open(_workspace_path(path))
 
 
-def _echo_problems(problems: Any) -> None:
+def _echo_problems(problems: Iterable[object]) -> None:
     for problem in problems:
         click.echo(str(problem), err=True)
 
@@ -96,7 +99,7 @@ def cli(workspace: Path | None, debug: bool) -> None:
               help="The sample workspace to start from.")
 def init(directory: Path, example: str) -> None:
     """Create a workspace in DIRECTORY from a bundled sample."""
-    from letterforge.workspace import init_workspace
+    from letterforge.pipeline import init_workspace
 
     created = init_workspace(directory, example)
     click.echo(f"created workspace {created} from the {example} sample; next: letterforge -w {created} validate")
@@ -109,7 +112,7 @@ def init(directory: Path, example: str) -> None:
               "fonts, HarfBuzz subsetting and a test letter; no workspace.")
 def doctor(workspace: Path | None, output_format: str, worker: bool) -> None:
     """Check that this machine can make letters, and say how to fix what is missing."""
-    from letterforge.doctor import run_checks, run_worker_checks
+    from letterforge.pipeline import run_checks, run_worker_checks
     from letterforge.reports import to_json
 
     checks = run_worker_checks() if worker else run_checks(_workspace_path(workspace))
@@ -156,7 +159,7 @@ def validate(workspace: Path | None, output_format: str, rejects: Path | None) -
 @workspace_option
 @as_of_option
 @format_option("table", "json")
-def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | None, as_of: Any,
+def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | None, as_of: datetime | None,
               output_format: str) -> None:
     """Show what ACCOUNTS owe on the as-of date: items, days overdue, late fees, total."""
     from letterforge.pipeline import compute_statements, limitation_of
@@ -193,12 +196,10 @@ def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | N
               "nothing is recorded.")
 @click.option("--force", is_flag=True, help="Issue the letter although the ladder's rules do not call for it now.")
 @click.option("--reason", default="", help="Why, with --force (kept in the ledger).")
-def render(accounts: tuple[str, ...], all_accounts: bool, kind: str, workspace: Path | None, as_of: Any,
+def render(accounts: tuple[str, ...], all_accounts: bool, kind: str, workspace: Path | None, as_of: datetime | None,
            output_format: str, output: Path | None, draft: bool, force: bool, reason: str) -> None:
     """Issue the KIND letter to ACCOUNTS now, numbered and recorded as the batch does (or --draft)."""
-    from letterforge.clerk import draft_letters, issue_letters
-    from letterforge.outputs import letter_paths, write_atomic
-    from letterforge.records import LetterKind
+    from letterforge.pipeline import LetterKind, draft_letters, issue_letters, letter_paths, write_atomic
 
     if bool(accounts) == all_accounts:
         raise click.UsageError("give one or more ACCOUNTS, or --all")
@@ -237,8 +238,7 @@ def clauses() -> None:
 @format_option("table", "json")
 def clauses_list(workspace: Path | None, kind: str | None, locale: str | None, output_format: str) -> None:
     """Every clause: id, version, slot, kinds, creditor types, status, effective dates, approval."""
-    from letterforge.clauses import load_clause_library
-    from letterforge.pipeline import clause_folders
+    from letterforge.pipeline import clause_folders, load_clause_library
     from letterforge.reports import clause_rows, format_table, to_json
 
     library = load_clause_library(clause_folders(_open_workspace(workspace)))
@@ -255,7 +255,7 @@ def clauses_list(workspace: Path | None, kind: str | None, locale: str | None, o
 @workspace_option
 @as_of_option
 @format_option("text", "json")
-def clauses_check(workspace: Path | None, as_of: Any, output_format: str) -> None:
+def clauses_check(workspace: Path | None, as_of: datetime | None, output_format: str) -> None:
     """Report every clause problem as file:line: message; exit 1 if there is any."""
     from letterforge.pipeline import check_clause_library
     from letterforge.reports import diagnostics_json
@@ -293,12 +293,10 @@ def clauses_index(workspace: Path | None) -> None:
 @click.option("--format", "output_format", type=click.Choice(["pdf", "html", "docx"]), default="pdf",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="File or folder for the letter.")
-def clauses_preview(clause_id: str, version: str, account: str, workspace: Path | None, as_of: Any,
+def clauses_preview(clause_id: str, version: str, account: str, workspace: Path | None, as_of: datetime | None,
                     output_format: str, output: Path | None) -> None:
     """Show CLAUSE_ID filled in, and write the whole letter with it in place (a draft is watermarked)."""
-    from letterforge.filenames import safe_file_name
-    from letterforge.outputs import letter_paths, write_atomic
-    from letterforge.pipeline import preview_clause
+    from letterforge.pipeline import letter_paths, preview_clause, safe_file_name, write_atomic
 
     preview = preview_clause(_open_workspace(workspace), clause_id, version, account, _as_of(as_of), output_format)
     click.echo(f"{preview.clause.label} ({preview.clause.status}) in slot {preview.clause.slot!r}, "
@@ -324,15 +322,13 @@ def clauses_diff(clause_id: str, old: str, new: str, workspace: Path | None) -> 
     click.echo(diff_clause(_open_workspace(workspace), clause_id, old, new), nl=False)
 
 
-def _now() -> Any:
+def _now() -> datetime:
     # Ledger events carry the wall-clock time they happened; letters never read it.
-    from datetime import datetime
-
     return datetime.now().astimezone()
 
 
-def _open_ledger(workspace: Any, read_only: bool = False) -> Any:
-    from letterforge.ledger import open_ledger, read_ledger
+def _open_ledger(workspace: Workspace, read_only: bool = False) -> Ledger:
+    from letterforge.pipeline import open_ledger, read_ledger
 
     return read_ledger(workspace.path) if read_only else open_ledger(workspace.path, _now)
 
@@ -343,9 +339,9 @@ def _open_ledger(workspace: Any, read_only: bool = False) -> Any:
 @click.option("--days", type=click.IntRange(1, 366), default=None, help="Working days to plan (default: the policy's).")
 @click.option("--explain", "explain_account", default=None, metavar="ACCOUNT", help="Say why ACCOUNT gets which letter.")
 @format_option("table", "json")
-def plan(workspace: Path | None, as_of: Any, days: int | None, explain_account: str | None, output_format: str) -> None:
+def plan(workspace: Path | None, as_of: datetime | None, days: int | None, explain_account: str | None, output_format: str) -> None:
     """Show which letters go out on which day (staggered), with totals; writes nothing."""
-    from letterforge.batch import explain, plan_letters
+    from letterforge.pipeline import explain, plan_letters
     from letterforge.reports import plan_dict, plan_text, to_json
 
     opened = _open_workspace(workspace)
@@ -370,17 +366,16 @@ def plan(workspace: Path | None, as_of: Any, days: int | None, explain_account: 
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the cores).")
 @click.option("--dry-run", is_flag=True, help="Say what would be issued today; write nothing.")
 @format_option("text", "json")
-def batch(workspace: Path | None, as_of: Any, out: Path | None, jobs: int | None, dry_run: bool,
+def batch(workspace: Path | None, as_of: datetime | None, out: Path | None, jobs: int | None, dry_run: bool,
           output_format: str) -> None:
     """The daily run (for cron): decide, stagger, render today's letters, print pack, manifest, ledger."""
-    from letterforge.batch import run_batch
-    from letterforge.executors import default_jobs
+    from letterforge.pipeline import default_jobs, run_batch
     from letterforge.reports import batch_dict, batch_text, to_json
 
     opened = _open_workspace(workspace)
     done = [0]
 
-    def progress(_letter: Any) -> None:
+    def progress(_letter: LedgerLetter) -> None:
         # On a terminal, a running count; under cron, nothing but the summary.
         done[0] += 1
         click.echo(f"\r{done[0]} letter(s) rendered", nl=False, err=True)
@@ -427,9 +422,8 @@ def ledger_list(workspace: Path | None, account: str | None, kind: str | None, s
 @format_option("text", "json")
 def ledger_show(reference: str, workspace: Path | None, output_format: str) -> None:
     """One letter with its events."""
+    from letterforge.pipeline import archived_file
     from letterforge.reports import to_json
-
-    from letterforge.archive import archived_file
 
     opened = _open_workspace(workspace)
     book = _open_ledger(opened, read_only=True)
@@ -453,7 +447,7 @@ def ledger_show(reference: str, workspace: Path | None, output_format: str) -> N
 @click.option("--method", required=True, help="e.g. ems, registered-mail, hand, courier")
 @click.option("--tracking", default="", help="The tracking number.")
 @click.option("--on", "delivered_on", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
-def ledger_deliver(reference: str, workspace: Path | None, method: str, tracking: str, delivered_on: Any) -> None:
+def ledger_deliver(reference: str, workspace: Path | None, method: str, tracking: str, delivered_on: datetime) -> None:
     """Record proof of delivery (for the limitation period, Civil Code art. 195)."""
     book = _open_ledger(_open_workspace(workspace))
     letter = book.deliver(reference, method, tracking, delivered_on.date())
@@ -466,7 +460,7 @@ def ledger_deliver(reference: str, workspace: Path | None, method: str, tracking
 @workspace_option
 @click.option("--reason", required=True, help="e.g. addressee unknown, refused")
 @click.option("--on", "returned_on", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
-def ledger_return(reference: str, workspace: Path | None, reason: str, returned_on: Any) -> None:
+def ledger_return(reference: str, workspace: Path | None, reason: str, returned_on: datetime) -> None:
     """Record a letter that came back undelivered."""
     book = _open_ledger(_open_workspace(workspace))
     book.returned(reference, reason, returned_on.date())
@@ -480,7 +474,7 @@ def ledger_return(reference: str, workspace: Path | None, reason: str, returned_
               help="CSV file (default: standard output).")
 def ledger_export(workspace: Path | None, output: Path | None) -> None:
     """Every letter and its events as CSV, for the evidence file."""
-    from letterforge.outputs import ledger_csv, write_atomic
+    from letterforge.pipeline import ledger_csv, write_atomic
 
     book = _open_ledger(_open_workspace(workspace), read_only=True)
     content = ledger_csv(book.letters(), book.events())
@@ -500,7 +494,7 @@ def ledger_export(workspace: Path | None, output: Path | None) -> None:
 def ledger_check(workspace: Path | None, out: Path | None, output_format: str) -> None:
     """Check the ledger: SQLite integrity, gapless series, archived and day-folder files against their SHA-256,
     manifests against the ledger, letters left behind. One problem a line; exit 1 if any."""
-    from letterforge.ledgercheck import check_ledger
+    from letterforge.pipeline import check_ledger
     from letterforge.reports import to_json
 
     opened = _open_workspace(workspace)
@@ -524,7 +518,7 @@ def ledger_check(workspace: Path | None, out: Path | None, output_format: str) -
               help="Another output folder whose day folders to read too (default: WORKSPACE/out).")
 def ledger_rebuild(workspace: Path | None, out: Path | None) -> None:
     """Reconstruct a lost or damaged ledger from the day folders' manifests and the archive."""
-    from letterforge.ledgercheck import rebuild_ledger
+    from letterforge.pipeline import rebuild_ledger
 
     report = rebuild_ledger(_open_workspace(workspace), _now, out)
     if report.moved_aside:
@@ -545,9 +539,7 @@ def ledger_rebuild(workspace: Path | None, out: Path | None) -> None:
               help="Also make the letter again from its snapshot and say whether it still comes out the same.")
 def reprint(reference: str, workspace: Path | None, output: Path | None, rerender: bool) -> None:
     """The issued letter REFERENCE again, byte for byte from the archive, checked against the ledger's SHA-256."""
-    from letterforge.archive import reprint as reprint_letter
-    from letterforge.filenames import letter_file_name
-    from letterforge.outputs import letter_paths, write_atomic
+    from letterforge.pipeline import letter_file_name, letter_paths, write_atomic, reprint as reprint_letter
 
     opened = _open_workspace(workspace)
     book = _open_ledger(opened, read_only=True)
@@ -590,7 +582,7 @@ def proof(file_or_ref: str, workspace: Path | None, output_format: str) -> None:
 @workspace_option
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
 @click.option("--reason", required=True, help="e.g. 投诉处理中, instalment plan agreed")
-def hold(account: str, workspace: Path | None, until: Any, reason: str) -> None:
+def hold(account: str, workspace: Path | None, until: datetime, reason: str) -> None:
     """Stop letters to ACCOUNT until a date (dispute under review, instalment plan agreed)."""
     opened = _open_workspace(workspace)
     if opened.load_data().account(account) is None:

@@ -12,19 +12,25 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from letterforge.archive import reprint, stored_path
+from letterforge.archive import archived_file, reprint, stored_path
 from letterforge.calendars import is_working_day
 from letterforge.clauses import Clause, load_clause_library
 from letterforge.clausecheck import check_clauses, record_index
+from letterforge.clerk import draft_letters, issue_letters
 from letterforge.dayplan import DayPlan, earlier_letters, explain, plan_letters
 from letterforge.diagnostics import Diagnostic, UserError
+from letterforge.doctor import run_checks, run_worker_checks
 from letterforge.drafts import letter_facts
+from letterforge.filenames import letter_file_name, safe_file_name
 from letterforge.executors import (Executor, LocalExecutor, Renderer, RenderTask, StopRequest, default_jobs,
                                    render_pdf, stop_on_signals)
 from letterforge.issuing import issue_letter, record_plan, reserve_due
 from letterforge.ledger import SENT, Ledger, LedgerLetter, open_ledger, read_ledger
+from letterforge.ledgercheck import check_ledger, rebuild_ledger
 from letterforge.letters import LetterFactory, RenderedLetter, clause_folders
-from letterforge.outputs import check_writable, pending_file, stops_the_day, write_day_files, write_rejects
+from letterforge.outputs import (check_writable, ledger_csv, letter_paths, pending_file, stops_the_day, write_day_files,
+                                 write_rejects)
+from letterforge.permissions import write_atomic
 from letterforge.planning import PlannedLetter
 from letterforge.proof import ProofReport, format_of, proof_file
 from letterforge.records import LetterKind
@@ -33,8 +39,21 @@ from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
 from letterforge.statements import (LimitationFlag, Statement, compute_statements, limitation_flags, limitation_years,
                                     require_accounts)
 from letterforge.validation import DebtorData
-from letterforge.workspace import Workspace
+from letterforge.workspace import Workspace, init_workspace
 
+__all__ = [
+    # the commands, as functions
+    "validate_workspace", "compute_statements", "limitation_of", "plan_letters", "explain", "run_batch",
+    "draft_letters", "issue_letters", "check_clause_library", "index_clause_library", "preview_clause",
+    "diff_clause", "proofread_letter", "reprint", "check_ledger", "rebuild_ledger", "run_checks",
+    "run_worker_checks", "init_workspace",
+    # what they take and give
+    "Workspace", "DayPlan", "BatchReport", "ValidationReport", "ClausePreview", "LetterFactory", "RenderedLetter",
+    "Executor", "LocalExecutor", "Renderer", "render_pdf", "default_jobs", "Ledger", "LedgerLetter", "LetterKind",
+    "Statement", "open_ledger", "read_ledger", "clause_folders", "load_clause_library", "archived_file",
+    # writing what a command made
+    "letter_paths", "letter_file_name", "safe_file_name", "write_atomic", "ledger_csv",
+]
 log = logging.getLogger(__name__)
 
 

@@ -103,3 +103,14 @@ def test_the_checks_see_function_level_imports_and_cycles(tmp_path):
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) == []
 
+
+
+def test_the_cli_imports_only_the_facade_and_the_reports():
+    allowed = {"pipeline", "reports", "diagnostics"}
+    assert imports_of(PACKAGE / "cli.py") <= allowed, sorted(imports_of(PACKAGE / "cli.py") - allowed)
+
+
+def test_the_facade_gives_what_it_says():
+    import letterforge.pipeline as pipeline
+
+    assert [name for name in pipeline.__all__ if not hasattr(pipeline, name)] == []
