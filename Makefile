@@ -53,4 +53,4 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis demo out
+	rm -rf $(VENV) *.egg-info dist .pytest_cache .hypothesis demo out

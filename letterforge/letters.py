@@ -15,11 +15,12 @@ from letterforge.filenames import letter_file_name
 from letterforge.proof import ProofReport
 from letterforge.records import LetterKind, PriorLetter
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
+from letterforge.shipped import shipped_folder
 from letterforge.statements import compute_statements
 from letterforge.validation import DebtorData
-from letterforge.workspace import PROJECT_ROOT, Workspace
+from letterforge.workspace import Workspace
 
-LEGAL_CLAUSES = PROJECT_ROOT / "legal_clauses"
+LEGAL_CLAUSES = shipped_folder("legal_clauses")
 log = logging.getLogger(__name__)
 
 

@@ -40,10 +40,11 @@ from letterforge.money import capital_numerals, format_money
 from letterforge.pdffonts import compact_cid_fonts
 from letterforge.phrasing import period_span
 from letterforge.proof import ProofReport, proof_letter, read_docx, read_pdf_metadata
+from letterforge.shipped import shipped_folder
 
 log = logging.getLogger(__name__)
 
-PROJECT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+PROJECT_TEMPLATES = shipped_folder("templates")
 
 
 def _locale_of(context: Mapping[str, Any]) -> str:

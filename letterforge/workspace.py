@@ -11,10 +11,10 @@ from letterforge.config import CONFIG_FILE, WorkspaceConfig, load_config
 from letterforge.diagnostics import UserError
 from letterforge.permissions import set_file_policy
 from letterforge.latefees import BaseRates, load_base_rates
+from letterforge.shipped import shipped_folder
 from letterforge.validation import DebtorData, load_debtor_data
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = PROJECT_ROOT / "samples"
+SAMPLES = shipped_folder("samples")
 EXAMPLES = ("property-zh", "water-zh", "receivables-en")
 
 
@@ -52,7 +52,7 @@ def init_workspace(target: Path, example: str) -> Path:
         raise UserError(f"unknown example {example!r} (choose {', '.join(EXAMPLES)})")
     source = SAMPLES / example
     if not (source / CONFIG_FILE).is_file():
-        raise UserError(f"the sample {example} is not installed at {source}; install letterforge from its repository")
+        raise UserError(f"the sample {example} is missing from this installation ({source}); reinstall letterforge")
     if target.exists() and any(target.iterdir()):
         raise UserError(f"{target}: folder exists and is not empty; choose a new folder")
     shutil.copytree(source, target, dirs_exist_ok=True,
