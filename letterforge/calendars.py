@@ -56,6 +56,12 @@ def is_working_day(day: date, region_name: str) -> bool:
         check = REGIONS[region_name]
     except KeyError:
         raise ValueError(f"unknown calendar {region_name!r} (known: {', '.join(REGIONS)})") from None
+    return _answer(check, day)
+
+
+@lru_cache(maxsize=16_384)
+def _answer(check: Callable[[date], bool], day: date) -> bool:
+    # Planning asks about the same few dozen days for every account: ask the calendar once a day.
     return check(day)
 
 

@@ -12,7 +12,7 @@ from letterforge.diagnostics import UserError
 from letterforge.escalation import Decision, SentLetter, decide_letter, history_deadline
 from letterforge.ledger import SENT, Hold, Ledger, LedgerLetter
 from letterforge.planning import Candidate, Plan, PlannedLetter, plan_issue
-from letterforge.records import Account, DebtorCategory, LetterKind, PriorLetter
+from letterforge.records import Account, DebtorCategory, LetterKind, PriorLetter, collection_paused
 from letterforge.statements import (LimitationFlag, Statement, compute_statements, limitation_flags,
                                     limitation_summary, limitation_years)
 from letterforge.validation import DebtorData
@@ -66,6 +66,7 @@ def _group(account: Account) -> str:
     return account.building or f"({account.account_id})"
 
 
+@collection_paused()
 def plan_letters(workspace: Workspace, data: DebtorData, ledger: Ledger, as_of: date,
                  horizon: int | None = None) -> DayPlan:
     """Escalation for every account without a letter in the pipeline, then the staggered plan.

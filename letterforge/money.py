@@ -28,6 +28,8 @@ _YUAN_SUFFIX = re.compile(r"\s*元$")
 # Thousands separators are only accepted in complete groups of three, so "12,34"
 # (a likely decimal-comma typo) is rejected instead of being read as 1234.
 _NUMBER = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?", re.ASCII)
+# How nearly every exported amount is written: digits, at most two decimals, nothing around them.
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?", re.ASCII)
 
 
 def parse_amount(value: object) -> Decimal:
@@ -38,7 +40,8 @@ def parse_amount(value: object) -> Decimal:
     if value is None:
         raise AmountError("empty amount")
     if isinstance(value, str):
-        return _parse_text(value)
+        plain = _plain_amount(value) if type(value) is str else None
+        return plain if plain is not None else _parse_text(value)
     if isinstance(value, Decimal):
         return _checked(value, str(value))
     if isinstance(value, int):
@@ -49,6 +52,15 @@ def parse_amount(value: object) -> Decimal:
         text = repr(value)
         return _checked(Decimal(text), text)
     raise AmountError(f"not a number: {value!r}")
+
+
+@lru_cache(maxsize=65_536)
+def _plain_amount(text: str) -> Decimal | None:
+    """The fast path for a plain amount ("1234.5"): the Decimal _parse_text gives, or None for any
+    other text. Cached: a day's data repeats the same few amounts, which then share one object."""
+    if _PLAIN_AMOUNT.fullmatch(text) is None:
+        return None
+    return Decimal(text).quantize(CENT)
 
 
 def _parse_text(value: str) -> Decimal:

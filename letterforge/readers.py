@@ -139,8 +139,11 @@ def _csv_records(text: str, max_field_chars: int) -> Iterator[tuple[tuple[Cell, 
             except csv.Error as error:
                 problem = f"cannot be read as CSV ({error}); an unclosed quote?"
             else:
-                longest = max((len(cell) for cell in record), default=0)
-                if len(lines.record) == 1 or longest <= max_field_chars:
+                if len(lines.record) == 1:
+                    yield tuple(record), ""
+                    continue
+                longest = max(map(len, record), default=0)
+                if longest <= max_field_chars:
                     yield tuple(record), ""
                     continue
                 problem = (f"a quoted field runs over {len(lines.record)} lines ({longest} characters, above the "
@@ -161,11 +164,14 @@ def read_csv(path: Path, sheet: str, encoding: str, max_field_chars: int) -> Tab
     headers = tuple(_clean_header(h) for h in header[0])
     rows: list[tuple[int, tuple[Cell, ...]]] = []
     broken: list[tuple[int, tuple[Cell, ...], str]] = []
+    # Equal cells (an account id on each of its rows, a period, a fee item, an amount, a date)
+    # become one string: the records made from them then share it too.
+    shared: dict[str, str] = {}
     for number, (cells, problem) in enumerate(records, start=2):
         if problem:
             broken.append((number, cells, problem))
         elif not _is_blank(cells):
-            rows.append((number, cells))
+            rows.append((number, tuple(map(shared.setdefault, cells, cells))))
     return Table(str(path), headers, tuple(rows), used, tuple(broken))
 
 

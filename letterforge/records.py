@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -64,7 +67,7 @@ class Account:
         return bool(self.hold_reason) and (self.hold_until is None or as_of <= self.hold_until)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a big day holds millions of them
 class ArrearsItem:
     account_id: str
     period: str
@@ -79,7 +82,7 @@ class ArrearsItem:
         return self.amount_due - self.amount_paid
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PriorLetter:
     """A letter sent before letterforge kept the ledger; it counts for the escalation rules."""
 
@@ -88,3 +91,18 @@ class PriorLetter:
     issued_on: date
     reference: str = ""
     source: str = ""
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Python's cycle collector paused (as a `with` block or a decorator): loading and planning
+    make millions of small records and no reference cycles, and the collector would scan them
+    again and again, a share of the time that grows with the data (two fifths at 100,000
+    accounts). Reference counting still frees everything as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

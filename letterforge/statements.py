@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property, lru_cache
 
 from letterforge.config import WorkspaceConfig
 from letterforge.diagnostics import UserError
@@ -48,25 +49,27 @@ class FeeItemSubtotal:
 
 @dataclass(frozen=True)
 class Statement:
+    """What one account owes; its sums are worked out once (planning asks for them many times)."""
+
     account: Account
     as_of: date
     currency: str
     lines: tuple[StatementLine, ...]
     not_yet_due: Decimal
 
-    @property
+    @cached_property
     def principal(self) -> Decimal:
         return sum((line.outstanding for line in self.lines), ZERO)
 
-    @property
+    @cached_property
     def late_fees(self) -> Decimal:
         return sum((line.late_fee.amount for line in self.lines), ZERO)
 
-    @property
+    @cached_property
     def compensation(self) -> Decimal:
         return sum((line.late_fee.compensation for line in self.lines), ZERO)
 
-    @property
+    @cached_property
     def total(self) -> Decimal:
         return self.principal + self.late_fees + self.compensation
 
@@ -75,11 +78,11 @@ class Statement:
         """The total as 大写金额; empty for currencies other than renminbi."""
         return capital_numerals(self.total) if self.currency == "CNY" else ""
 
-    @property
+    @cached_property
     def oldest_due_date(self) -> date | None:
         return min((line.item.due_date for line in self.lines), default=None)
 
-    @property
+    @cached_property
     def months_in_arrears(self) -> int:
         """Distinct months with an unpaid overdue item."""
         return len({(line.item.due_date.year, line.item.due_date.month) for line in self.lines})
@@ -152,6 +155,7 @@ def limitation_years(config: WorkspaceConfig) -> int:
     return 6 if config.locale == "en-GB" else 3
 
 
+@lru_cache(maxsize=4096)
 def _years_after(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
@@ -166,8 +170,8 @@ def limitation_flags(items: Iterable[ArrearsItem], letters: Iterable[date], as_o
     sent = sorted(letters)
     flags = []
     for item in sorted(items, key=lambda i: (i.due_date, i.period, i.fee_item)):
-        if item.outstanding <= 0 or item.due_date >= as_of:
-            continue
+        if item.outstanding <= 0 or item.due_date >= as_of or _years_after(item.due_date, years) > as_of:
+            continue  # not owed, not due yet, or too recent to have run out whatever the letters
         after = [day for day in sent if item.due_date <= day <= as_of]
         runs_from = after[-1] if after else item.due_date
         ran_out_on = _years_after(runs_from, years)

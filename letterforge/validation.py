@@ -8,7 +8,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +18,8 @@ from letterforge.config import DataFile, Limits, WorkspaceConfig
 from letterforge.diagnostics import Diagnostic
 from letterforge.money import AmountError, parse_amount
 from letterforge.readers import Cell, NotText, ReadError, Table, read_table
-from letterforge.records import Account, ArrearsItem, DebtorCategory, DebtorType, LetterKind, PriorLetter
+from letterforge.records import (Account, ArrearsItem, DebtorCategory, DebtorType, LetterKind, PriorLetter,
+                                 collection_paused)
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,17 @@ def parse_date(value: Cell) -> date:
     """Read 2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日 or a spreadsheet date."""
     if isinstance(value, date):
         return value
+    if type(value) is str:
+        iso = _iso_date(value)
+        if iso is not None:
+            return iso
+    return _read_date(value)
+
+
+def _read_date(value: Cell) -> date:
+    """Every form parse_date accepts, and the reason for a cell that is no date."""
+    if isinstance(value, date):
+        return value
     text = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip()
     if not text:
         raise FieldError("empty date")
@@ -138,7 +150,24 @@ def parse_date(value: Cell) -> date:
     raise FieldError(f"not a date: {text!r} (write 2026-03-05, 2026/3/5 or 2026年3月5日)")
 
 
+@lru_cache(maxsize=65_536)
+def _iso_date(text: str) -> date | None:
+    """The fast path for an ISO date (2026-03-05): the date parse_date gives, or None for any
+    other text. Cached: a day's data repeats the same few dates, which then share one object."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not text.isascii():
+        return None
+    year, month, day = text[:4], text[5:7], text[8:]
+    if not (year.isdigit() and month.isdigit() and day.isdigit()):
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None  # parse_date says which date does not exist
+
+
 def _text(value: Cell) -> str:
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -277,12 +306,16 @@ class DebtorData:
         return self._arrears_by_account.get(account_id, ())
 
 
+Row = Account | ArrearsItem | PriorLetter
+
+
 @dataclass
 class _ParsedTable:
     table: str
     source: Table | None
     account_column: int | None = None
-    rows: list[tuple[int, dict[str, Any], tuple[Cell, ...]]] = field(default_factory=list)
+    # Each valid row as its record at once (a dict of its values would double the peak memory).
+    rows: list[tuple[int, Row, tuple[Cell, ...]]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rejects: list[RejectedRow] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
@@ -342,6 +375,11 @@ def _cut_cells(cells: tuple[Cell, ...], limit: int) -> tuple[Cell, ...]:
 
 def _too_long(cells: tuple[Cell, ...], headers: tuple[str, ...], file: str, row: int,
               limit: int) -> list[Diagnostic]:
+    try:
+        if max(map(len, cells), default=0) <= limit:  # the usual row: text only, none too long
+            return []
+    except TypeError:
+        pass  # numbers or dates among the cells (XLSX, JSON): look at each
     return [Diagnostic(file, row, headers[index] if index < len(headers) else f"column {index + 1}", "too-long",
                        f"{len(cell)} characters, above the limit of {limit} ([limits] max_field_chars)")
             for index, cell in enumerate(cells) if isinstance(cell, str) and len(cell) > limit]
@@ -379,6 +417,7 @@ def _over_item_limit(parsed: _ParsedTable, limit: int) -> None:
 def _parse_table(
     table_name: str, data_file: DataFile, workspace: Path, fields: Mapping[str, FieldParser],
     aliases: Mapping[str, tuple[str, ...]], workspace_columns: Mapping[str, str], limits: Limits,
+    record: Callable[..., Row],
 ) -> _ParsedTable:
     path = workspace / data_file.file
     try:
@@ -413,30 +452,32 @@ def _parse_table(
     if table_name != "accounts":
         _over_item_limit(parsed, limits.max_items_per_account)
         source = parsed.source or source
+    # Per field, once per file rather than once per cell: where it is, its header, whether required.
+    columns = [(name, parser, mapping.get(name), source.headers[mapping[name]] if name in mapping else name,
+                name in REQUIRED[table_name]) for name, parser in fields.items()]
     for number, cells in source.rows:
         values: dict[str, Any] = {}
         problems = _too_long(cells, source.headers, source.file, number, limits.max_field_chars)
         if problems:
             parsed.reject(number, _cut_cells(cells, limits.max_field_chars), problems)
             continue
-        for name, parser in fields.items():
-            index = mapping.get(name)
-            cell = cells[index] if index is not None and index < len(cells) else None
-            header = source.headers[index] if index is not None else name
+        width = len(cells)
+        for name, parser, index, header, required in columns:
+            cell = cells[index] if index is not None and index < width else None
             try:
                 if isinstance(cell, NotText):
                     raise FieldError(f"{_clip(cell)} is not text or a number")
-                values[name] = parser(cell)
+                value = values[name] = parser(cell)
             except FieldError as error:
                 problems.append(Diagnostic(source.file, number, header, "invalid", _clip(str(error))))
                 continue
-            if name in REQUIRED[table_name] and values[name] in ("", None):
+            if required and (value == "" or value is None):
                 problems.append(Diagnostic(source.file, number, header, "required", "required value is empty"))
         problems.extend(_row_rules(table_name, values, source.file, number, mapping, source.headers))
         if problems:
             parsed.reject(number, cells, problems)
         else:
-            parsed.rows.append((number, values, cells))
+            parsed.rows.append((number, record(**values, source=f"{source.file}:{number}"), cells))
     return parsed
 
 
@@ -471,39 +512,40 @@ def _salutation_rule(values: dict[str, Any], file: str, row: int, mapping: dict[
 
 
 def _consumer_problem(accounts: _ParsedTable, config: WorkspaceConfig, row: int,
-                      values: dict[str, Any]) -> Diagnostic | None:
+                      account: Account) -> Diagnostic | None:
     """Late Payment Act interest is owed only between businesses: a letter claiming it from an
     individual would be false, so such a row is set aside with the reason instead."""
-    if config.late_fee.rule != "uk_late_payment" or values.get("debtor_type") is not DebtorType.INDIVIDUAL:
+    if config.late_fee.rule != "uk_late_payment" or account.debtor_type is not DebtorType.INDIVIDUAL:
         return None
     assert accounts.source is not None
     headers = accounts.source.headers
     index = map_columns(headers, ACCOUNT_FIELDS, ACCOUNT_ALIASES, config.columns)[0].get("debtor_type")
     return Diagnostic(accounts.source.file, row, headers[index] if index is not None else "debtor_type",
                       "consumer-debtor",
-                      f"{values['account_id']} is an individual, but the late fee rule is uk_late_payment: the Late "
+                      f"{account.account_id} is an individual, but the late fee rule is uk_late_payment: the Late "
                       "Payment of Commercial Debts (Interest) Act 1998 applies only between businesses; write "
                       "sole_trader if they bought for their business, or chase this debt outside this workspace")
 
 
+@collection_paused()
 def load_debtor_data(workspace: Path, config: WorkspaceConfig) -> DebtorData:
     """Read and check the workspace's accounts, arrears and history; keep what is valid."""
     columns, limits = config.columns, config.limits
     accounts = _parse_table("accounts", config.data.accounts, workspace, ACCOUNT_FIELDS, ACCOUNT_ALIASES, columns,
-                            limits)
+                            limits, Account)
     arrears = _parse_table("arrears", config.data.arrears, workspace, ARREARS_FIELDS, ARREARS_ALIASES, columns,
-                           limits)
+                           limits, ArrearsItem)
     parsed = [accounts, arrears]
     history = None
     if config.data.history is not None:
         history = _parse_table("history", config.data.history, workspace, HISTORY_FIELDS, HISTORY_ALIASES, columns,
-                               limits)
+                               limits, PriorLetter)
         parsed.append(history)
     too_many = {account_id: table for table in parsed for account_id in table.too_many}
 
-    by_id: dict[str, list[tuple[int, dict[str, Any], tuple[Cell, ...]]]] = defaultdict(list)
+    by_id: dict[str, list[tuple[int, Row, tuple[Cell, ...]]]] = defaultdict(list)
     for entry in accounts.rows:
-        by_id[entry[1]["account_id"]].append(entry)
+        by_id[entry[1].account_id].append(entry)
     kept_accounts: list[Account] = []
     for account_id, entries in by_id.items():
         if account_id in too_many:
@@ -522,38 +564,33 @@ def load_debtor_data(workspace: Path, config: WorkspaceConfig) -> DebtorData:
                     accounts.source.file if accounts.source else "", number, "account_id", "duplicate-account",
                     f"account {account_id} appears on rows {rows}; fix the duplicates, none of them is used")])
             continue
-        number, values, cells = entries[0]
-        consumer = _consumer_problem(accounts, config, number, values)
+        number, account, cells = entries[0]
+        assert isinstance(account, Account)
+        consumer = _consumer_problem(accounts, config, number, account)
         if consumer is not None:
             accounts.reject(number, cells, [consumer])
             continue
-        source = f"{accounts.source.file if accounts.source else ''}:{number}"
-        kept_accounts.append(Account(**values, source=source))
+        kept_accounts.append(account)
     known = {account.account_id for account in kept_accounts}
 
-    def known_account(table: _ParsedTable) -> list[tuple[int, dict[str, Any]]]:
+    def known_account(table: _ParsedTable) -> list[Any]:
         kept = []
-        for number, values, cells in table.rows:
-            if values["account_id"] in known:
-                kept.append((number, values))
+        for number, row, cells in table.rows:
+            if row.account_id in known:
+                kept.append(row)
                 continue
             reason = ("its account was rejected (see the accounts errors)"
-                      if values["account_id"] in by_id else "no such account in the accounts file")
+                      if row.account_id in by_id else "no such account in the accounts file")
             assert table.source is not None
             table.reject(number, cells, [Diagnostic(
-                table.source.file, number, "account_id", "unknown-account", f"{values['account_id']}: {reason}")])
+                table.source.file, number, "account_id", "unknown-account", f"{row.account_id}: {reason}")])
+        table.rows = []  # the records live on in the data; the rest goes now
         return kept
 
-    items = tuple(
-        ArrearsItem(**values, source=f"{arrears.source.file if arrears.source else ''}:{number}")
-        for number, values in known_account(arrears)
-    )
+    items: tuple[ArrearsItem, ...] = tuple(known_account(arrears))
     letters: tuple[PriorLetter, ...] = ()
     if history is not None:
-        letters = tuple(
-            PriorLetter(**values, source=f"{history.source.file if history.source else ''}:{number}")
-            for number, values in known_account(history)
-        )
+        letters = tuple(known_account(history))
     diagnostics = _first_per_file(sorted(
         (d for table in parsed for d in table.diagnostics),
         key=lambda d: (d.file, d.row or 0, d.column or ""),

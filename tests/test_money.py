@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from letterforge import money
 from letterforge.money import (
     CENT,
     ROUNDING_MODES,
@@ -107,6 +108,38 @@ def test_parse_amount_rejects(value: object, reason: str) -> None:
     with pytest.raises(AmountError) as excinfo:
         parse_amount(value)
     assert str(excinfo.value) == reason
+
+
+def _outcome(read, value):
+    try:
+        return "ok", read(value)
+    except AmountError as error:
+        return "error", str(error)
+
+
+# Texts near the plain form: digits, points, commas, signs, currency marks, spaces, full-width digits.
+_AMOUNT_TEXTS = st.one_of(
+    st.from_regex(r"\A[0-9]{1,20}(\.[0-9]{0,4})?\Z"),
+    st.text(alphabet="0123456789.,-+ ¥$£元()\u3000０１２．", max_size=16),
+    st.decimals(min_value=0, max_value=10**16, allow_nan=False, allow_infinity=False).map(str),
+    st.from_regex(r"\A\d{1,4}\.\d{1,2}\Z"),  # any Unicode digits, which the plain form must not take
+)
+
+
+@given(_AMOUNT_TEXTS)
+@settings(max_examples=2000)
+def test_the_plain_amount_fast_path_agrees_with_the_general_reading(text: str) -> None:
+    """parse_amount reads plain amounts ("1234.5") by a fast path; whatever the text, the result
+    (or the error and its message) is the general reading's, to the digit and the exponent."""
+    fast, general = _outcome(parse_amount, text), _outcome(money._parse_text, text)
+    assert fast == general
+    if fast[0] == "ok":
+        assert fast[1].as_tuple() == general[1].as_tuple()
+
+
+def test_equal_plain_amounts_are_one_object() -> None:
+    assert parse_amount("1680.3") is parse_amount("1680.3")
+    assert str(parse_amount("1680.3")) == "1680.30" and str(parse_amount("0")) == "0.00"
 
 
 def test_amount_error_is_value_error() -> None:

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from letterforge import validation
 from letterforge.config import parse_config
 from letterforge.validation import FieldError, load_debtor_data, parse_date
 
@@ -156,6 +159,30 @@ def test_parse_date_accepts(text, expected):
 def test_parse_date_rejects(text):
     with pytest.raises(FieldError):
         parse_date(text)
+
+
+def _date_outcome(read, value):
+    try:
+        return "ok", read(value)
+    except FieldError as error:
+        return "error", str(error)
+
+
+@given(st.one_of(
+    st.dates(min_value=date(1, 1, 1)).map(date.isoformat),
+    st.from_regex(r"\A\d{4}-\d{2}-\d{2}\Z"),  # any Unicode digits, and days that do not exist
+    st.from_regex(r"\A[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,3}( 00:00(:00)?)?\s?\Z"),
+    st.text(alphabet="0123456789-/. 年月日０２", max_size=12),
+))
+@settings(max_examples=2000)
+def test_the_iso_date_fast_path_agrees_with_the_general_reading(text):
+    """parse_date reads ISO dates (2026-03-05) by a fast path; whatever the text, the result (or
+    the error and its message) is the general reading's."""
+    assert _date_outcome(parse_date, text) == _date_outcome(validation._read_date, text)
+
+
+def test_equal_iso_dates_are_one_object():
+    assert parse_date("2026-03-05") is parse_date("2026-03-05") == date(2026, 3, 5)
 
 
 def test_debtor_type_title_and_surname_from_chinese_and_english_headers(tmp_path):
