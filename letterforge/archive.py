@@ -116,6 +116,7 @@ def rerender_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) 
     from letterforge.drafts import compose_letter
     from letterforge.latefees import BaseRates
     from letterforge.letters import LetterFactory
+    from letterforge.sealing import seal_issued
     from letterforge.statements import compute_statement
     from letterforge.validation import DebtorData
 
@@ -139,7 +140,9 @@ def rerender_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) 
     factory = LetterFactory(Workspace(workspace.path, config), data=DebtorData((account,), items, history, (), ()))
     draft = compose_letter(LetterKind(snapshot["kind"]), statement, config, factory.library, issued_on=issued_on,
                            reference=reference, history=history)
-    return factory.render(draft, "pdf", enforce=False).content  # the issued letter again, as it was
+    content = factory.render(draft, "pdf", enforce=False).content  # the issued letter again, as it was
+    # Signed as at issue (same key, same signing time): without a time-stamping authority the same bytes.
+    return seal_issued(workspace.path, config.signing, snapshot["kind"], issued_on, content)
 
 
 def same_file(path: Path, sha256: str) -> bool:

@@ -111,7 +111,7 @@ def _issue_one(workspace: Workspace, data: DebtorData, ledger: Ledger, factory: 
         # The number stays in the series, void, with the reason: the clerk sees why at once.
         ledger.cancel(reserved, f"the letter could not be made: {error}")
         raise
-    record_issue(workspace, ledger, reserved, as_of, rendered.content,
-                 issue_facts(factory, draft, rendered.content, earlier), None, f".{output_format}",
-                 issued_by="clerk", forced=force_reason)
-    return ClerkLetter(rendered, allowed, why, force_reason)
+    issued = record_issue(workspace, ledger, reserved, as_of, rendered.content,
+                          issue_facts(factory, draft, rendered.content, earlier), None, f".{output_format}",
+                          issued_by="clerk", forced=force_reason)
+    return ClerkLetter(replace(rendered, content=issued), allowed, why, force_reason)

@@ -558,6 +558,23 @@ def reprint(reference: str, workspace: Path | None, output: Path | None, rerende
 
 
 @cli.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@workspace_option
+@click.option("--trust", "trust_files", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="A CA certificate (PEM or DER) to trust, besides [signing] trust; repeatable.")
+@format_option("text", "json")
+def verify(file: Path, workspace: Path | None, trust_files: tuple[Path, ...], output_format: str) -> None:
+    """Check a letter's signatures and find it in the ledger by its SHA-256; exit 0 when it is signed,
+    intact, trusted and issued by this workspace, 1 otherwise (with the reasons)."""
+    from letterforge.reports import to_json, verification_text
+    from letterforge.sealing import verify_file
+
+    result = verify_file(_open_workspace(workspace), file, list(trust_files))
+    click.echo(to_json(result.as_dict()) if output_format == "json" else verification_text(result))
+    sys.exit(EXIT_OK if result.ok else EXIT_PROBLEMS)
+
+
+@cli.command()
 @click.argument("file_or_ref")
 @workspace_option
 @format_option("text", "json")

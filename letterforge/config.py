@@ -349,6 +349,49 @@ class Limits(_Settings):
                                        description="problems shown per data file; the rest are counted")
 
 
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Signing(_Settings):
+    """Sealed PDFs (PAdES): the PKCS#12 files that sign issued letters. Their passwords are read from
+    the environment variables named here, never from this file."""
+
+    certificate: str = Field(default="", description="the creditor's PKCS#12 file (.p12/.pfx), relative to "
+                                                      "the workspace; signs every issued PDF")
+    password_env: str = "LETTERFORGE_SIGNING_PASSWORD"
+    law_firm_certificate: str = Field(default="", description="the law firm's PKCS#12 file; signs lawyer's "
+                                                               "letters (otherwise the creditor's does)")
+    law_firm_password_env: str = "LETTERFORGE_LAW_FIRM_SIGNING_PASSWORD"
+    timestamp_url: str = Field(default="", description="an RFC 3161 time-stamping authority (http or https)")
+    trust: list[str] = Field(default_factory=list, description="CA certificates (PEM or DER files, relative to "
+                                                               "the workspace) that `verify` trusts")
+
+    @field_validator("password_env", "law_firm_password_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not ENV_NAME.fullmatch(value):
+            raise ValueError("must be the NAME of an environment variable that holds the password "
+                             "(letters, digits, _), never the password itself")
+        return value
+
+    @field_validator("timestamp_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not re.match(r"https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.certificate or self.law_firm_certificate)
+
+    def key_for(self, kind: str) -> tuple[str, str] | None:
+        """The certificate file and password variable that sign a letter of this kind, if any."""
+        if kind == "lawyer" and self.law_firm_certificate:
+            return self.law_firm_certificate, self.law_firm_password_env
+        return (self.certificate, self.password_env) if self.certificate else None
+
+
 class Permissions(_Settings):
     group: str = Field(default="", description="group given read access to every file written, e.g. a print shop's")
 
@@ -392,6 +435,7 @@ class WorkspaceConfig(_Settings):
     permissions: Permissions = Permissions()
     proof: Proof = Proof()
     batch: Batch = Batch()
+    signing: Signing = Signing()
 
     @field_validator("locale")
     @classmethod

@@ -16,7 +16,9 @@ from letterforge.dayplan import DayPlan, recheck
 from letterforge.diagnostics import UserError
 from letterforge.ledger import Ledger, LedgerLetter
 from letterforge.outputs import letter_file, pending_file
+from letterforge.permissions import write_atomic
 from letterforge.recovery import issued_in_day_folders, numbers_used_elsewhere
+from letterforge.sealing import seal_issued
 from letterforge.validation import DebtorData
 from letterforge.workspace import Workspace
 
@@ -75,11 +77,17 @@ def reserve_due(workspace: Workspace, data: DebtorData, ledger: Ledger, day_plan
 
 
 def record_issue(workspace: Workspace, ledger: Ledger, letter: LedgerLetter, as_of: date, content: bytes,
-                 facts: dict[str, Any], file: Path | None, suffix: str = ".pdf", **extra: str) -> None:
-    """Archive the letter's bytes with its record, read them back, then mark it issued: never a
-    letter recorded as issued without its archived bytes. `file` is its day-folder copy, if any."""
+                 facts: dict[str, Any], file: Path | None, suffix: str = ".pdf", **extra: str) -> bytes:
+    """Sign the letter where `[signing]` says, archive its bytes with its record, read them back, then
+    mark it issued: never a letter recorded as issued without its archived bytes. `file` is its
+    day-folder copy, if any. Returns the issued bytes (signed or not)."""
     if hashlib.sha256(content).hexdigest() != facts["sha256"]:
         raise UserError(f"{letter.reference}: the rendered file changed before it was archived")
+    signed = seal_issued(workspace.path, workspace.config.signing, letter.kind.value, as_of, content)
+    if signed is not content:
+        content, facts = signed, {**facts, "sha256": hashlib.sha256(signed).hexdigest()}
+        if file is not None:
+            write_atomic(file, content)
     stored = stored_path(workspace.path, file if file is not None else
                          archive_path(workspace.path, facts["sha256"], suffix))
     record = {"reference": letter.reference, "account_id": letter.account_id, "kind": letter.kind.value,
@@ -90,6 +98,7 @@ def record_issue(workspace: Workspace, ledger: Ledger, letter: LedgerLetter, as_
     archive_letter(workspace.path, content, record, suffix)
     ledger.mark_issued(letter, as_of, facts["deadline"], facts["principal"], facts["late_fees"], facts["total"],
                        facts["clauses"], facts["sha256"], stored, facts["snapshot"])
+    return content
 
 
 def issue_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter, folder: Path, as_of: date,

@@ -17,6 +17,7 @@ from letterforge.records import LetterKind
 from letterforge.diagnostics import Diagnostic
 from letterforge.money import format_money
 from letterforge.statements import LimitationFlag, Statement, limitation_summary
+from letterforge.sealing import Verification
 
 STATEMENT_HEADINGS = {
     "zh-CN": ("账期", "收费项目", "应收", "已缴", "欠费", "应缴日期", "逾期天数", "滞纳金"),
@@ -235,3 +236,22 @@ def _under(path: Path, folder: Path) -> str:
 
 def ledger_rows(letters: list[LedgerLetter]) -> list[dict[str, Any]]:
     return [letter.as_dict() for letter in letters]
+
+
+def verification_text(result: Verification) -> str:
+    """`verify`'s answer in words: each signature, the ledger's letter, then the verdict."""
+    lines = [f"{result.file}  SHA-256 {result.sha256}"]
+    for check in result.signatures:
+        state = "intact" if check.intact and check.valid else "BROKEN"
+        lines.append(f"  signature {check.field}: {state}, "
+                     f"{'covers the whole file' if check.whole_file else 'does NOT cover the whole file'}, "
+                     f"{'trusted' if check.trusted else 'NOT trusted'}")
+        lines.append(f"    signer: {check.signer} (serial {check.serial})")
+        lines.append(f"    signing time: {check.signing_time or '-'}; time-stamp: {check.timestamp or 'none'}")
+    if result.letter:
+        letter = result.letter
+        lines.append(f"  ledger: {letter['reference']}, account {letter['account_id']}, {letter['kind']}, "
+                     f"issued on {letter['issued_on']} ({letter['status']})")
+    lines += [f"  problem: {problem}" for problem in result.problems]
+    lines.append("valid, and issued by this workspace" if result.ok else "NOT verified")
+    return "\n".join(lines)

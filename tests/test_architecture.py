@@ -18,7 +18,7 @@ STAGES: list[tuple[str, set[str]]] = [
     ("drafts", {"addressing", "annexes", "clauses", "clausecheck", "drafts"}),
     ("rendering", {"fonts", "pdffonts", "proof", "rendering", "rendertask", "doctor", "letters", "letterfacts", "executors",
                    "printpack"}),
-    ("outputs", {"archive", "outputs"}),
+    ("outputs", {"archive", "outputs", "sealing"}),  # sealing: issued PDFs signed before they are archived
     ("ledger", {"issuing", "recovery"}),
     # the façade and what stands on it: commands, reports
     ("facade", {"pipeline", "batch", "clerk", "ledgercheck", "reports", "cli", "__main__"}),
