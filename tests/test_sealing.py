@@ -1,0 +1,316 @@
+"""Sealed PDFs: signed once at issue with a certificate the tests make, verified with pyHanko, a
+one-byte change detected, reprint returning the signed bytes, and `letterforge verify`."""
+
+import hashlib
+import io
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pypdf import PdfReader
+
+from letterforge import sealing
+from letterforge.archive import reprint
+from letterforge.batch import run_batch
+from letterforge.cli import cli
+from letterforge.diagnostics import UserError
+from letterforge.ledger import read_ledger
+from letterforge.workspace import Workspace
+
+CLOCK = lambda: datetime(2026, 11, 25, 6, 30)  # noqa: E731
+DAY = date(2026, 11, 25)
+PASSWORD = "correct horse 电池"
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def make_certificates(folder: Path, signer_name: str = "杭州锦绣物业服务有限公司") -> dict[str, Path]:
+    """A self-signed CA, a signer and a time-stamping authority it certifies: the signer as PKCS#12
+    (with the CA in its chain), the CA as PEM."""
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca = (x509.CertificateBuilder().subject_name(_name("letterforge test CA")).issuer_name(_name("letterforge test CA"))
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(start)
+          .not_valid_after(start + timedelta(days=3650))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+
+    def issue(name: str, serial: int, extended: list | None = None):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        builder = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(ca.subject)
+                   .public_key(key.public_key()).serial_number(serial).not_valid_before(start)
+                   .not_valid_after(start + timedelta(days=3650))
+                   .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+                                  critical=True))
+        if extended:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(extended), critical=True)
+        return key, builder.sign(ca_key, hashes.SHA256())
+
+    key, cert = issue(signer_name, 2)
+    tsa_key, tsa_cert = issue("letterforge test TSA", 3, [ExtendedKeyUsageOID.TIME_STAMPING])
+    paths = {"p12": folder / "seal.p12", "ca": folder / "ca.pem", "tsa_key": folder / "tsa.key",
+             "tsa_cert": folder / "tsa.pem"}
+    paths["p12"].write_bytes(pkcs12.serialize_key_and_certificates(
+        b"seal", key, cert, [ca], serialization.BestAvailableEncryption(PASSWORD.encode("utf-8"))))
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["tsa_cert"].write_bytes(tsa_cert.public_bytes(serialization.Encoding.PEM))
+    paths["tsa_key"].write_bytes(tsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory) -> dict[str, Path]:
+    return make_certificates(tmp_path_factory.mktemp("certificates"))
+
+
+SIGNING = """
+daily_caps = { reminder = 2, demand = 1, lawyer = 1 }
+
+[signing]
+certificate = "seal.p12"
+password_env = "LF_TEST_SEAL_PASSWORD"
+"""
+
+
+@pytest.fixture
+def signed_workspace(copy_sample, certificates, monkeypatch) -> Path:
+    root = copy_sample("property-zh")
+    (root / "seal.p12").write_bytes(certificates["p12"].read_bytes())
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + SIGNING, encoding="utf-8")
+    monkeypatch.setenv("LF_TEST_SEAL_PASSWORD", PASSWORD)
+    return root
+
+
+def batch(root: Path, real: bool = False):
+    from conftest import fake_pdf
+
+    options = {} if real else {"renderer": fake_pdf}
+    return run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, **options)
+
+
+def key(certificates) -> sealing.SealKey:
+    return sealing.load_key(certificates["p12"].parent, certificates["p12"].name, "LF_TEST_SEAL_PASSWORD")
+
+
+def roots(certificates) -> list:
+    return sealing.load_trust_roots([certificates["ca"]], [])
+
+
+# -- the batch signs once, at issue ------------------------------------------------------------------
+
+def test_the_batch_signs_every_letter_once_and_archives_the_signed_bytes(signed_workspace, certificates):
+    report = batch(signed_workspace)
+    assert report.issued
+    ledger = read_ledger(signed_workspace)
+    trust = roots(certificates)
+    for letter in report.issued:
+        day_file = signed_workspace / letter.pdf_file
+        archived = (signed_workspace / "archive" / letter.pdf_sha256[:2] / f"{letter.pdf_sha256}.pdf").read_bytes()
+        assert day_file.read_bytes() == archived  # the day file, the archive and the ledger: the signed bytes
+        assert hashlib.sha256(archived).hexdigest() == letter.pdf_sha256
+        (check,) = sealing.check_signatures(archived, trust)
+        assert check.intact and check.valid and check.whole_file and check.trusted, check
+        assert check.signer == "Common Name: 杭州锦绣物业服务有限公司"
+        assert check.signing_time == "2026-11-25T00:00:00+00:00"  # the issue date, not the clock
+        assert check.timestamp == ""
+    assert not [l for l in ledger.letters() if l.status == "reserved"]
+    ledger.close()
+
+
+def test_a_one_byte_change_is_detected(signed_workspace, certificates):
+    letter = batch(signed_workspace).issued[0]
+    content = (signed_workspace / letter.pdf_file).read_bytes()
+    issued = {letter.pdf_sha256: {"reference": letter.reference}}
+    assert sealing.verify_letter("ok.pdf", content, roots(certificates), issued).ok
+    # a byte inside the signed range (the letter's own objects, before the signature)
+    changed = bytearray(content)
+    changed[200] ^= 0x01
+    result = sealing.verify_letter("changed.pdf", bytes(changed), roots(certificates), issued)
+    assert not result.ok
+    assert not result.signatures[0].intact
+    assert any("changed after signing" in p for p in result.problems)
+    assert any("no letter in the ledger" in p for p in result.problems)
+    # a byte of the signature's zero padding, which no signature covers: the ledger's hash catches it
+    padding = content.index(b"0000000000", content.index(b"/Contents <")) + 4
+    changed = bytearray(content)
+    changed[padding] = ord("1")
+    result = sealing.verify_letter("padded.pdf", bytes(changed), roots(certificates), issued)
+    assert result.signatures[0].intact
+    assert not result.ok and result.problems == (f"no letter in the ledger has these bytes (SHA-256 "
+                                                 f"{hashlib.sha256(changed).hexdigest()})",)
+
+
+def test_an_appended_revision_is_not_covered_by_the_seal(signed_workspace, certificates):
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    letter = batch(signed_workspace).issued[0]
+    writer = IncrementalPdfFileWriter(io.BytesIO((signed_workspace / letter.pdf_file).read_bytes()))
+    writer.root["/Lang"] = generic.TextStringObject("en")
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    (check,) = sealing.check_signatures(out.getvalue(), roots(certificates))
+    assert check.intact and not check.whole_file
+    assert any("changed or added to after" in p for p in check.problems)
+
+
+def test_reprint_returns_the_signed_bytes_and_rerender_signs_them_the_same(signed_workspace, certificates):
+    letter = batch(signed_workspace, real=True).issued[0]
+    ledger = read_ledger(signed_workspace)
+    result = reprint(Workspace.open(signed_workspace), ledger, letter.reference, rerender=True)
+    ledger.close()
+    assert result.content == (signed_workspace / letter.pdf_file).read_bytes()
+    assert sealing.check_signatures(result.content, roots(certificates))[0].intact
+    assert result.rerendered is True  # made and signed again: the same bytes, signing time included
+
+
+def test_the_seal_sits_where_the_company_seal_goes(signed_workspace, certificates):
+    letter = batch(signed_workspace, real=True).issued[0]
+    reader = PdfReader(signed_workspace / letter.pdf_file)
+    placed = sealing.seal_box((signed_workspace / letter.pdf_file).read_bytes())
+    assert placed is not None
+    widgets = [a.get_object() for a in reader.pages[placed.page].get("/Annots", [])
+               if a.get_object().get("/FT") == "/Sig"]
+    assert len(widgets) == 1
+    x1, y1, x2, y2 = (float(v) for v in widgets[0]["/Rect"])
+    assert (round(x2 - x1), round(y2 - y1)) == (108, 108)  # 38 mm square
+    # on the page of the signature block, at its right end, over the line that reads （盖章）
+    text = reader.pages[placed.page].extract_text()
+    assert "（盖章）" in text
+    assert x2 <= float(reader.pages[placed.page].mediabox.width) - 56  # inside the right margin of 20 mm
+
+
+def test_signing_the_same_letter_twice_gives_the_same_bytes(certificates, monkeypatch):
+    from conftest import fake_pdf
+
+    monkeypatch.setenv("LF_TEST_SEAL_PASSWORD", PASSWORD)
+
+    class Draft:
+        reference, kind = "X-1", type("K", (), {"value": "demand"})
+        account = type("A", (), {"account_id": "A-1"})
+
+    content = fake_pdf(None, Draft)
+    first = sealing.seal_pdf(content, key(certificates), sealing.signing_time(DAY))
+    assert first == sealing.seal_pdf(content, key(certificates), sealing.signing_time(DAY))
+    assert first != sealing.seal_pdf(content, key(certificates), sealing.signing_time(date(2026, 11, 26)))
+
+
+def test_a_timestamp_from_a_tsa_is_embedded_and_checked(certificates, monkeypatch):
+    """pyHanko's own test TSA (DummyTimeStamper) stands in for the configured authority: nothing
+    external is asked."""
+    from asn1crypto import keys, pem
+    from asn1crypto import x509 as asn1_x509
+    from conftest import fake_pdf
+    from pyhanko.sign.timestamps import DummyTimeStamper
+
+    monkeypatch.setenv("LF_TEST_SEAL_PASSWORD", PASSWORD)
+    _, _, tsa_der = pem.unarmor(certificates["tsa_cert"].read_bytes())
+    _, _, key_der = pem.unarmor(certificates["tsa_key"].read_bytes())
+    stamped_at = datetime(2026, 11, 25, 6, 31, tzinfo=timezone.utc)
+    tsa = DummyTimeStamper(asn1_x509.Certificate.load(tsa_der), keys.PrivateKeyInfo.load(key_der),
+                           fixed_dt=stamped_at)
+
+    class Draft:
+        reference, kind = "X-1", type("K", (), {"value": "demand"})
+        account = type("A", (), {"account_id": "A-1"})
+
+    signed = sealing.seal_pdf(fake_pdf(None, Draft), key(certificates), sealing.signing_time(DAY), tsa)
+    (check,) = sealing.check_signatures(signed, roots(certificates))
+    assert check.intact and check.trusted
+    assert check.timestamp == stamped_at.isoformat()
+
+
+# -- settings and keys ---------------------------------------------------------------------------------
+
+def test_without_the_password_variable_nothing_is_issued_unsigned(signed_workspace, monkeypatch):
+    monkeypatch.delenv("LF_TEST_SEAL_PASSWORD")
+    report = batch(signed_workspace)
+    assert not report.issued and report.failed
+    assert all("LF_TEST_SEAL_PASSWORD, which is not set" in message for _, message in report.failed)
+    ledger = read_ledger(signed_workspace)
+    assert not [l for l in ledger.letters() if l.status == "issued"]  # left reserved, for the next run
+    ledger.close()
+
+
+def test_a_wrong_password_is_named_never_shown(certificates, monkeypatch):
+    monkeypatch.setenv("LF_TEST_SEAL_PASSWORD", "not the password")
+    with pytest.raises(UserError) as caught:
+        key(certificates)
+    assert "LF_TEST_SEAL_PASSWORD does not open it" in str(caught.value)
+    assert "not the password" not in str(caught.value)
+
+
+def test_a_password_written_into_the_settings_is_refused(copy_sample):
+    root = copy_sample("property-zh")
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[signing]\ncertificate = "seal.p12"\n'
+                      'password_env = "hunter 2!"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-w", str(root), "validate"])
+    assert result.exit_code == 1
+    assert "signing.password_env" in result.output and "NAME of an environment variable" in result.output
+
+
+def test_lawyers_letters_use_the_law_firms_certificate_when_given():
+    from letterforge.config import Signing
+
+    settings = Signing(certificate="creditor.p12", law_firm_certificate="firm.p12", law_firm_password_env="FIRM")
+    assert settings.key_for("lawyer") == ("firm.p12", "FIRM")
+    assert settings.key_for("demand") == ("creditor.p12", "LETTERFORGE_SIGNING_PASSWORD")
+    assert Signing().key_for("demand") is None and not Signing().enabled
+
+
+# -- letterforge verify ----------------------------------------------------------------------------------
+
+def test_verify_command(signed_workspace, certificates, tmp_path):
+    letter = batch(signed_workspace).issued[0]
+    path = signed_workspace / letter.pdf_file
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-w", str(signed_workspace), "verify", str(path)])
+    assert result.exit_code == 0, result.output
+    assert letter.reference in result.output and letter.account_id in result.output
+    assert "intact, covers the whole file, trusted" in result.output
+    assert PASSWORD not in result.output
+
+    changed = bytearray(path.read_bytes())
+    changed[200] ^= 0x01
+    (tmp_path / "changed.pdf").write_bytes(bytes(changed))
+    result = runner.invoke(cli, ["-w", str(signed_workspace), "verify", str(tmp_path / "changed.pdf")])
+    assert result.exit_code == 1
+    assert "BROKEN" in result.output and "NOT verified" in result.output
+
+
+def test_verify_without_the_key_trusts_only_what_it_is_given(signed_workspace, certificates, monkeypatch):
+    letter = batch(signed_workspace).issued[0]
+    path = str(signed_workspace / letter.pdf_file)
+    monkeypatch.delenv("LF_TEST_SEAL_PASSWORD")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-w", str(signed_workspace), "verify", path, "--format", "json"])
+    assert result.exit_code == 1 and '"trusted": false' in result.output
+    result = runner.invoke(cli, ["-w", str(signed_workspace), "verify", path, "--trust", str(certificates["ca"])])
+    assert result.exit_code == 0, result.output
+
+
+def test_verify_an_unsigned_letter_or_not_a_pdf(copy_sample, tmp_path):
+    root = copy_sample("property-zh")
+    letter = batch(root).issued[0]
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-w", str(root), "verify", str(root / letter.pdf_file)])
+    assert result.exit_code == 1
+    assert "carries no signature" in result.output and letter.reference in result.output
+    (tmp_path / "notes.pdf").write_text("hello")
+    result = runner.invoke(cli, ["-w", str(root), "verify", str(tmp_path / "notes.pdf")])
+    assert result.exit_code == 1 and "not a PDF file" in result.output
+    result = runner.invoke(cli, ["-w", str(root), "verify", str(tmp_path / "missing.pdf")])
+    assert result.exit_code == 1 and "cannot read the file" in result.output
