@@ -314,3 +314,21 @@ def test_verify_an_unsigned_letter_or_not_a_pdf(copy_sample, tmp_path):
     assert result.exit_code == 1 and "not a PDF file" in result.output
     result = runner.invoke(cli, ["-w", str(root), "verify", str(tmp_path / "missing.pdf")])
     assert result.exit_code == 1 and "cannot read the file" in result.output
+
+
+def test_a_clerks_letter_is_signed_before_it_is_written_and_a_docx_is_not(signed_workspace, certificates, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-w", str(signed_workspace), "render", "JX-1-0201", "--kind", "demand",
+                                 "--as-of", "2026-11-25", "-o", str(tmp_path / "clerk.pdf"),
+                                 "--force", "--reason", "asked for by the owner"])
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "clerk.pdf").read_bytes()
+    (check,) = sealing.check_signatures(written, roots(certificates))
+    assert check.intact and check.whole_file and check.trusted
+    result = runner.invoke(cli, ["-w", str(signed_workspace), "verify", str(tmp_path / "clerk.pdf")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["-w", str(signed_workspace), "render", "JX-1-0201", "--kind", "lawyer",
+                                 "--as-of", "2026-11-25", "--format", "docx", "-o", str(tmp_path / "clerk.docx"),
+                                 "--force", "--reason", "asked for by the owner"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "clerk.docx").read_bytes().startswith(b"PK")  # unchanged: a DOCX is never signed
