@@ -151,8 +151,9 @@ async def _seal(content: bytes, key: SealKey, when: datetime, timestamper: Any, 
         log.warning("no seal anchor (an element with id=\"seal\") in the letter: its signature is invisible")
     spec = fields.SigFieldSpec(SEAL_FIELD, on_page=placed.page if placed else 0,
                                box=placed.box if placed else None)
-    # The words sit at the foot of the box, below the signature block's lines that the seal covers.
-    style = TextStampStyle(stamp_text="ELECTRONIC SEAL\n%(date)s", border_width=2,
+    # The words sit at the foot of the box, below the signature block's lines that the seal covers; no
+    # date (the signature carries its time, and the proof-reader reads an ISO date in prose as a slip).
+    style = TextStampStyle(stamp_text="ELECTRONIC SEAL", border_width=2,
                            inner_content_layout=SimpleBoxLayoutRule(x_align=AxisAlignment.ALIGN_MID,
                                                                     y_align=AxisAlignment.ALIGN_MIN))
     meta = signers.PdfSignatureMetadata(field_name=SEAL_FIELD, subfilter=fields.SigSeedSubFilter.PADES,
@@ -163,8 +164,7 @@ async def _seal(content: bytes, key: SealKey, when: datetime, timestamper: Any, 
     session = pdf_signer.init_signing_session(writer)
     session.system_time = when
     reserved = await session.estimate_signature_container_size(None, tight=False)
-    document = session.prepare_tbs_document(validation_info=None, bytes_reserved=reserved,
-                                            appearance_text_params={"date": when.date().isoformat()})
+    document = session.prepare_tbs_document(validation_info=None, bytes_reserved=reserved)
     digest, output = document.digest_tbs_document()
     signed = await document.perform_signature(
         document_digest=digest.document_digest,

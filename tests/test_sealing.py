@@ -190,6 +190,9 @@ def test_the_seal_sits_where_the_company_seal_goes(signed_workspace, certificate
     text = reader.pages[placed.page].extract_text()
     assert "（盖章）" in text
     assert x2 <= float(reader.pages[placed.page].mediabox.width) - 56  # inside the right margin of 20 mm
+    # the proof-reader reads the signed letter as it read the letter before signing
+    result = CliRunner().invoke(cli, ["proof", str(signed_workspace / letter.pdf_file)])
+    assert result.exit_code == 0, result.output
 
 
 def test_signing_the_same_letter_twice_gives_the_same_bytes(certificates, monkeypatch):
