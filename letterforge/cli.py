@@ -566,8 +566,8 @@ def reprint(reference: str, workspace: Path | None, output: Path | None, rerende
 def verify(file: Path, workspace: Path | None, trust_files: tuple[Path, ...], output_format: str) -> None:
     """Check a letter's signatures and find it in the ledger by its SHA-256; exit 0 when it is signed,
     intact, trusted and issued by this workspace, 1 otherwise (with the reasons)."""
+    from letterforge.pipeline import verify_file
     from letterforge.reports import to_json, verification_text
-    from letterforge.sealing import verify_file
 
     result = verify_file(_open_workspace(workspace), file, list(trust_files))
     click.echo(to_json(result.as_dict()) if output_format == "json" else verification_text(result))

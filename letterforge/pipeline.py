@@ -36,6 +36,7 @@ from letterforge.proof import ProofReport, format_of, proof_file
 from letterforge.records import LetterKind
 from letterforge.recovery import refuse_unsafe_day, workspace_lock
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
+from letterforge.sealing import Verification, verify_file
 from letterforge.statements import (LimitationFlag, Statement, compute_statements, limitation_flags, limitation_years,
                                     require_accounts)
 from letterforge.validation import DebtorData
@@ -46,11 +47,11 @@ __all__ = [
     "validate_workspace", "compute_statements", "limitation_of", "plan_letters", "explain", "run_batch",
     "draft_letters", "issue_letters", "check_clause_library", "index_clause_library", "preview_clause",
     "diff_clause", "proofread_letter", "reprint", "check_ledger", "rebuild_ledger", "run_checks",
-    "run_worker_checks", "init_workspace",
+    "run_worker_checks", "init_workspace", "verify_file",
     # what they take and give
     "Workspace", "DayPlan", "BatchReport", "ValidationReport", "ClausePreview", "LetterFactory", "RenderedLetter",
     "Executor", "LocalExecutor", "Renderer", "render_pdf", "default_jobs", "Ledger", "LedgerLetter", "LetterKind",
-    "Statement", "open_ledger", "read_ledger", "clause_folders", "load_clause_library", "archived_file",
+    "Statement", "open_ledger", "read_ledger", "clause_folders", "load_clause_library", "archived_file", "Verification",
     # writing what a command made
     "letter_paths", "letter_file_name", "safe_file_name", "write_atomic", "ledger_csv",
 ]

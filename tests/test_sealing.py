@@ -166,6 +166,7 @@ def test_an_appended_revision_is_not_covered_by_the_seal(signed_workspace, certi
     assert any("changed or added to after" in p for p in check.problems)
 
 
+@pytest.mark.slow
 def test_reprint_returns_the_signed_bytes_and_rerender_signs_them_the_same(signed_workspace, certificates):
     letter = batch(signed_workspace, real=True).issued[0]
     ledger = read_ledger(signed_workspace)
@@ -176,6 +177,7 @@ def test_reprint_returns_the_signed_bytes_and_rerender_signs_them_the_same(signe
     assert result.rerendered is True  # made and signed again: the same bytes, signing time included
 
 
+@pytest.mark.slow
 def test_the_seal_sits_where_the_company_seal_goes(signed_workspace, certificates):
     letter = batch(signed_workspace, real=True).issued[0]
     reader = PdfReader(signed_workspace / letter.pdf_file)
@@ -319,6 +321,7 @@ def test_verify_an_unsigned_letter_or_not_a_pdf(copy_sample, tmp_path):
     assert result.exit_code == 1 and "cannot read the file" in result.output
 
 
+@pytest.mark.slow
 def test_a_clerks_letter_is_signed_before_it_is_written_and_a_docx_is_not(signed_workspace, certificates, tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["-w", str(signed_workspace), "render", "JX-1-0201", "--kind", "demand",
