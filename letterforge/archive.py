@@ -112,11 +112,22 @@ def reprint(workspace: Workspace, ledger: Ledger, reference: str, rerender: bool
 
 def rerender_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) -> bytes:
     """The letter made again from the inputs the ledger kept, with today's templates and fonts."""
+    from letterforge.sealing import seal_issued
+
+    factory, draft = redraft_letter(workspace, ledger, letter)
+    content = factory.render(draft, "pdf", enforce=False).content  # the issued letter again, as it was
+    # Signed as at issue (same key, same signing time): without a time-stamping authority the same bytes.
+    config = factory.workspace.config
+    return seal_issued(workspace.path, config.signing, draft.kind.value, draft.issued_on, content)
+
+
+def redraft_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) -> tuple[Any, Any]:
+    """The letter's content (a LetterDraft, with the factory that made it) composed again from the
+    inputs the ledger kept: the settings, data and clauses as issued."""
     from letterforge.config import parse_config
     from letterforge.drafts import compose_letter
     from letterforge.latefees import BaseRates
     from letterforge.letters import LetterFactory
-    from letterforge.sealing import seal_issued
     from letterforge.statements import compute_statement
     from letterforge.validation import DebtorData
 
@@ -140,9 +151,7 @@ def rerender_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) 
     factory = LetterFactory(Workspace(workspace.path, config), data=DebtorData((account,), items, history, (), ()))
     draft = compose_letter(LetterKind(snapshot["kind"]), statement, config, factory.library, issued_on=issued_on,
                            reference=reference, history=history)
-    content = factory.render(draft, "pdf", enforce=False).content  # the issued letter again, as it was
-    # Signed as at issue (same key, same signing time): without a time-stamping authority the same bytes.
-    return seal_issued(workspace.path, config.signing, snapshot["kind"], issued_on, content)
+    return factory, draft
 
 
 def same_file(path: Path, sha256: str) -> bool:

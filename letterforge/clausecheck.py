@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from letterforge.clauses import LETTER_SLOTS, Clause, ClauseLibrary, describe_case, fact_cases
+from letterforge.clauses import LETTER_SLOTS, Clause, ClauseLibrary, describe_case, fact_cases, slots_of
 from letterforge.config import SUPPORTED_LOCALES, WorkspaceConfig
 from letterforge.diagnostics import Diagnostic
 from letterforge.drafts import CLAUSE_VARIABLES
@@ -107,7 +107,7 @@ def _values(library: ClauseLibrary, context: CheckContext) -> list[Diagnostic]:
                 if value not in allowed[key]:
                     problems.append(Diagnostic(clause.path, _key_line(clause, key), key, "front-matter",
                                                f"unknown {key} value {value!r} (use {', '.join(allowed[key])})"))
-        slots = {slot for kind in clause.kinds if kind in allowed["kinds"] for slot in LETTER_SLOTS[LetterKind(kind)]}
+        slots = {slot for kind in clause.kinds if kind in allowed["kinds"] for slot in slots_of(LetterKind(kind))}
         if slots and clause.slot not in slots:
             problems.append(Diagnostic(clause.path, _key_line(clause, "slot"), "slot", "front-matter",
                                        f"slot {clause.slot!r} is not a slot of {', '.join(clause.kinds)} "
@@ -178,6 +178,27 @@ def _wording(library: ClauseLibrary, context: CheckContext) -> list[Diagnostic]:
     return problems
 
 
+_SUSPENSION = re.compile(r"停水|断水|中止供水|暂停供水|停止供水|停止供[电气暖热]|中止供[电气暖热]|停电|停气|停暖|"
+                         r"suspend(ing|ed)? (the )?(water )?supply|disconnect", re.I)
+
+
+@check
+def _suspension_flag(library: ClauseLibrary, context: CheckContext) -> list[Diagnostic]:
+    """A clause that speaks of suspending supply makes its letter a paper-only document (Electronic
+    Signature Law art. 3): it must say so, so that no such letter is e-mailed or texted."""
+    problems = []
+    for clause in library.clauses:
+        match = _SUSPENSION.search(clause.text)
+        if clause.status == "retired" or clause.suspension_notice or match is None \
+                or "water" not in clause.creditor_types:  # other creditors may not speak of it at all (art. 944)
+            continue
+        problems.append(Diagnostic(clause.path, _line_of(clause, match.start()), "suspension_notice", "paper-only",
+                                   f"{match.group(0)!r}: a letter that speaks of suspending supply goes on paper "
+                                   "only (Electronic Signature Law art. 3): add `suspension_notice: true` to the "
+                                   "front matter"))
+    return problems
+
+
 def _serves(clause: Clause, kind: str, creditor_type: str, category: str, slot: str, locale: str) -> bool:
     return clause.slot == slot and clause.serves(kind, locale, creditor_type, category)
 
@@ -193,8 +214,8 @@ def _coverage(library: ClauseLibrary, context: CheckContext) -> list[Diagnostic]
     """For the workspace's locale and creditor type: one approved clause in force per slot."""
     problems = []
     folder = f"legal_clauses/{context.locale}/{context.creditor_type}"
-    for kind, slots in LETTER_SLOTS.items():
-        for slot in slots:
+    for kind in LETTER_SLOTS:
+        for slot in slots_of(kind):
             for category in DebtorCategory:
                 serving = [c for c in library.clauses
                            if _serves(c, kind.value, context.creditor_type, category.value, slot, context.locale)]

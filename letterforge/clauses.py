@@ -26,6 +26,18 @@ LETTER_SLOTS: dict[LetterKind, tuple[str, ...]] = {
     LetterKind.LAWYER: ("instruction", "facts", "legal_basis", "category_offer", "demand", "deadline",
                         "consequence", "dispute_contact", "privacy_note"),
 }
+# The slots of the messages that carry a letter, by channel: filled from the same library, on the
+# letter's data, and checked like the letter's own (`clauses check`, `clauses preview`).
+MESSAGE_SLOTS: dict[str, tuple[str, ...]] = {
+    "email": ("email_subject", "email_body"),
+}
+
+
+def slots_of(kind: LetterKind) -> tuple[str, ...]:
+    """Every slot a clause for this kind may fill: the letter's, then its messages'."""
+    return LETTER_SLOTS[kind] + tuple(slot for slots in MESSAGE_SLOTS.values() for slot in slots)
+
+
 REQUIRED_KEYS = ("id", "version", "title", "locale", "jurisdiction", "kinds", "creditor_types", "slot",
                  "effective_from", "status")
 STATUSES = ("draft", "approved", "retired")
@@ -215,6 +227,8 @@ class Clause:
     path: str
     text_line: int  # the file line where the text starts, for messages
     when: tuple[Condition, ...] = ()
+    # The clause gives notice of suspending water (heat, gas, power) supply: the letter goes on paper only.
+    suspension_notice: bool = False
 
     @property
     def content_hash(self) -> str:
@@ -287,6 +301,9 @@ def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]
             problems.append(Diagnostic(file, _key_line(text, key), key, "front-matter",
                                        f"{value!r} is not a date (write 2026-01-01)"))
             dates[key] = None
+    if not isinstance(meta.get("suspension_notice", False), bool):
+        problems.append(Diagnostic(file, _key_line(text, "suspension_notice"), "suspension_notice", "front-matter",
+                                   "suspension_notice is true or false"))
     conditions, wrong = parse_conditions(meta.get("when"))
     problems.extend(Diagnostic(file, _key_line(text, "when"), "when", "condition", message) for message in wrong)
     problems.extend(Diagnostic(file, _key_line(text, "when"), "when", "condition", c.problem())
@@ -303,7 +320,7 @@ def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]
         effective_until=dates["effective_until"], status=status, approved_by=str(meta.get("approved_by") or ""),
         approved_on=dates["approved_on"], citations=_as_tuple(meta.get("citations")),
         variables=_as_tuple(meta.get("variables")), text=text[match.end():].strip(), path=file,
-        text_line=body_line, when=conditions,
+        text_line=body_line, when=conditions, suspension_notice=bool(meta.get("suspension_notice", False)),
     )
     return clause, []
 
@@ -370,18 +387,20 @@ def load_clause_library(folders: list[Path]) -> ClauseLibrary:
 def select_clauses(
     library: ClauseLibrary, kind: LetterKind, locale: str, creditor_type: str, category: str, on: date,
     allow_drafts: bool = False, preview: Clause | None = None, facts: Mapping[str, object] | None = None,
+    slots: tuple[str, ...] | None = None,
 ) -> tuple[Clause, ...]:
     """The one clause for each slot of the letter whose conditions hold on the letter's facts; none
     or several is an error naming the slot (and, for none, the conditions that failed).
 
     `preview` puts one clause (a draft, say) in its slot, for `letterforge clauses preview`.
     `facts`: the letter's facts (drafts.letter_facts) that the clauses' `when:` are checked against.
+    `slots`: other slots than the letter's, e.g. MESSAGE_SLOTS["email"] for the e-mail that carries it.
     """
     facts = facts or {}
     usable = ("approved", "draft") if allow_drafts else ("approved",)
     chosen: list[Clause] = []
     problems: list[str] = []
-    for slot in LETTER_SLOTS[kind]:
+    for slot in LETTER_SLOTS[kind] if slots is None else slots:
         if preview is not None and preview.slot == slot:
             chosen.append(preview)
             continue

@@ -389,6 +389,51 @@ def batch(workspace: Path | None, as_of: datetime | None, out: Path | None, jobs
     sys.exit(report.exit_code)
 
 
+@cli.command()
+@workspace_option
+@as_of_option
+@click.option("--resend", multiple=True, metavar="REF",
+              help="Send this letter's e-mail again on purpose (its last one is unknown, failed or returned).")
+@click.option("--bounces", type=click.Path(path_type=Path, exists=True), default=None, metavar="FILE_OR_MAILDIR",
+              help="Record the delivery status notifications (bounces) in a file, a Maildir or a folder of .eml.")
+@format_option("text", "json")
+def send(workspace: Path | None, as_of: Any, resend: tuple[str, ...], bounces: Path | None,
+         output_format: str) -> None:
+    """E-mail the letters issued on the as-of day that go by e-mail, once each; or record bounces."""
+    from letterforge.pipeline import send_day, workspace_lock
+    from letterforge.reports import send_dict, send_text, to_json
+
+    opened = _open_workspace(workspace)
+    with workspace_lock(opened):  # not beside a batch or another send: each letter is e-mailed once
+        book = _open_ledger(opened)
+        try:
+            report = send_day(opened, book, _as_of(as_of), resend, bounces)
+        finally:
+            book.close()
+    click.echo(to_json(send_dict(report)) if output_format == "json" else send_text(report))
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.argument("reference")
+@workspace_option
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The zip file to write, e.g. bundle.zip.")
+def evidence(reference: str, workspace: Path | None, output: Path) -> None:
+    """Write REFERENCE's evidence bundle: the issued letter, the e-mails sent, the ledger's events,
+    the hashes and a summary in the letter's language."""
+    from letterforge.pipeline import evidence_bundle, write_atomic
+
+    opened = _open_workspace(workspace)
+    book = _open_ledger(opened, read_only=True)
+    try:
+        bundle = evidence_bundle(opened, book, reference)
+    finally:
+        book.close()
+    write_atomic(output, bundle.content)
+    click.echo(f"wrote {output} ({len(bundle.files) + 1} files)")
+
+
 @cli.group()
 def ledger() -> None:
     """The record of every letter: list, show, record delivery or return, export for the evidence file."""
@@ -427,18 +472,22 @@ def ledger_show(reference: str, workspace: Path | None, output_format: str) -> N
 
     opened = _open_workspace(workspace)
     book = _open_ledger(opened, read_only=True)
-    letter, events = book.letter(reference), book.events(reference)
+    letter, events, sends = book.letter(reference), book.events(reference), book.sends(reference)
     book.close()
     archived = str(archived_file(opened.path, letter).relative_to(opened.path)) if letter.pdf_sha256 else None
-    record = {**letter.as_dict(), "archived_file": archived, "events": [e.__dict__ for e in events]}
+    record = {**letter.as_dict(), "archived_file": archived, "events": [e.__dict__ for e in events],
+              "sends": [s.as_dict() for s in sends]}
     if output_format == "json":
         click.echo(to_json(record))
         return
     for key, value in record.items():
-        if key != "events":
+        if key not in ("events", "sends"):
             click.echo(f"{key}: {' '.join(value) if isinstance(value, list) else value if value is not None else ''}")
     for event in events:
         click.echo(f"  {event.at}  {event.event}  {event.detail}")
+    for send in sends:
+        click.echo(f"  {send.channel} {send.status}: {send.address} {send.message_id} sha256 {send.sha256} "
+                   f"({send.answer})")
 
 
 @ledger.command("deliver")

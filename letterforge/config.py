@@ -264,6 +264,94 @@ class Proof(_Settings):
 
 
 KINDS = ("reminder", "demand", "lawyer")
+CHANNELS = ("post", "email", "sms")
+DEBTOR_TYPES = ("individual", "sole_trader", "company", "unknown")
+# The Pre-Action Protocol for Debt Claims applies to them (an unknown type is treated as one: addressing.py).
+PROTOCOL_DEBTOR_TYPES = ("individual", "sole_trader", "unknown")
+_LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+class EmailSettings(_Settings):
+    """How letters go by e-mail: the SMTP server, who sends, how fast. Credentials are never here:
+    only the names of the environment variables that hold them."""
+
+    host: str = Field(min_length=1, description="SMTP server")
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (port 587), tls (implicit, port 465); none only for 127.0.0.1")
+    username_env: str = Field(default="", description="name of the environment variable holding the SMTP user")
+    password_env: str = Field(default="", description="name of the environment variable holding the SMTP password")
+    sender: str = Field(min_length=3, description="the From address, e.g. billing@example.cn")
+    sender_name: str = ""
+    reply_to: str = ""
+    rate_per_minute: int = Field(default=30, ge=1, le=10_000)
+    retries: int = Field(default=3, ge=0, le=10, description="new attempts after a temporary (4xx) failure")
+    backoff_seconds: float = Field(default=30.0, ge=0, le=3600, description="wait before the first retry; doubles")
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for key in ("password", "username", "user", "secret", "api_key"):
+                if key in value:
+                    raise ValueError(f"{key} must not be written in letterforge.toml: put it in an environment "
+                                     f"variable and give that variable's name as {key.split('_')[0]}_env"
+                                     if key in ("password", "username") else
+                                     f"{key} must not be written in letterforge.toml: use username_env and "
+                                     "password_env, the names of environment variables")
+        return value
+
+    @field_validator("username_env", "password_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if value and not _ENV_NAME.match(value):
+            # The value is not repeated: a password written here by mistake must not reach the terminal.
+            raise ValueError("not an environment variable name (e.g. LETTERFORGE_SMTP_PASSWORD): give the "
+                             "variable's name, never the secret itself")
+        return value
+
+    @model_validator(mode="after")
+    def _plain_only_locally(self) -> Self:
+        if self.security == "none" and self.host not in _LOCAL_HOSTS:
+            raise ValueError(f"security = \"none\" sends letters and credentials unencrypted: use starttls or "
+                             f"tls for {self.host} (none is allowed for a server on 127.0.0.1 only)")
+        if bool(self.username_env) != bool(self.password_env):
+            raise ValueError("give both username_env and password_env, or neither (a server without login)")
+        return self
+
+
+class Delivery(_Settings):
+    """Which channels each letter goes by: `channels` maps "default", a kind ("demand") or a kind and
+    debtor type ("lawyer.individual") to a list of post, email, sms. The most specific key wins.
+    An e-mail or SMS goes only to a debtor who agreed to that channel (email_consent, sms_consent)."""
+
+    channels: dict[str, tuple[Literal["post", "email", "sms"], ...]] = Field(
+        default_factory=lambda: {"default": ("post",)})
+    send_after_batch: bool = Field(default=False, description="e-mail the day's letters when the batch completes")
+    email: EmailSettings | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_keys(cls, channels: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for key, chosen in channels.items():
+            kind, _, debtor_type = key.partition(".")
+            if key != "default" and (kind not in KINDS or (debtor_type and debtor_type not in DEBTOR_TYPES)):
+                raise ValueError(f"{key!r} is not \"default\", a kind ({', '.join(KINDS)}) or a kind and debtor "
+                                 f"type such as \"lawyer.individual\" ({', '.join(DEBTOR_TYPES)})")
+            if not chosen:
+                raise ValueError(f"{key}: give at least one channel ({', '.join(CHANNELS)})")
+            if len(set(chosen)) < len(chosen):
+                raise ValueError(f"{key}: a channel is named twice")
+        return channels
+
+    def channels_for(self, kind: str, debtor_type: str) -> tuple[str, ...]:
+        """The channels the settings choose for a letter of this kind to this type of debtor."""
+        for key in (f"{kind}.{debtor_type}", kind, "default"):
+            if key in self.channels:
+                return tuple(self.channels[key])
+        return ("post",)
 
 
 class Policy(_Settings):
@@ -436,6 +524,7 @@ class WorkspaceConfig(_Settings):
     proof: Proof = Proof()
     batch: Batch = Batch()
     signing: Signing = Signing()
+    delivery: Delivery = Delivery()
 
     @field_validator("locale")
     @classmethod
@@ -450,6 +539,22 @@ class WorkspaceConfig(_Settings):
         if len(value) != 3 or not value.isalpha() or not value.isupper():
             raise ValueError("must be an ISO 4217 code such as CNY or GBP")
         return value
+
+    @model_validator(mode="after")
+    def _delivery_rules(self) -> Self:
+        delivery = self.delivery
+        chosen = {channel for channels in delivery.channels.values() for channel in channels}
+        if ("email" in chosen or delivery.send_after_batch) and delivery.email is None:
+            raise ValueError("delivery: letters go by email but [delivery.email] is not set (host, port, sender, ...)")
+        if self.locale == "en-GB":
+            for debtor_type in PROTOCOL_DEBTOR_TYPES:
+                channels = delivery.channels_for("lawyer", debtor_type)
+                if "post" not in channels:
+                    raise ValueError(
+                        f"delivery.channels: a letter before action to an individual or sole trader "
+                        f"(lawyer.{debtor_type}: {', '.join(channels)}) goes by post, e-mail only as a copy "
+                        "(Pre-Action Protocol for Debt Claims, section 3, the Letter of Claim): add \"post\"")
+        return self
 
     def letterhead_missing(self, kind: str, locale: str) -> list[str]:
         """The settings a UK letter cannot go out without: the creditor's trading disclosures on every

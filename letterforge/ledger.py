@@ -75,6 +75,23 @@ CREATE TABLE IF NOT EXISTS days (
     started_at TEXT NOT NULL,
     completed_at TEXT
 );
+CREATE TABLE IF NOT EXISTS sends (
+    id INTEGER PRIMARY KEY,
+    letter_id INTEGER NOT NULL REFERENCES letters (id),
+    channel TEXT NOT NULL,
+    address TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    copy INTEGER NOT NULL DEFAULT 0,
+    by_post_too INTEGER NOT NULL DEFAULT 0,
+    sha256 TEXT NOT NULL,
+    file TEXT NOT NULL DEFAULT '',
+    answer TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS sends_letter ON sends (letter_id, channel);
 CREATE TABLE IF NOT EXISTS holds (
     account_id TEXT PRIMARY KEY,
     until TEXT NOT NULL,
@@ -150,6 +167,45 @@ class RebuiltLetter:
     pdf_file: str | None = None
     snapshot: dict[str, Any] | None = None
     note: str = ""
+
+
+# A send's life: "sending" is recorded (with the message's id and the SHA-256 of its bytes) before
+# the provider is asked; then "sent" (accepted, with its answer), "deferred" (a temporary refusal:
+# tried again on the next run), "failed" (a permanent refusal: never retried by itself), "unknown"
+# (the connection broke after the message was handed over: not sent again without --resend) or,
+# later, "returned" (a bounce or a delivery failure report).
+SEND_STATUSES = ("sending", "sent", "deferred", "failed", "unknown", "returned")
+SEND_EVENTS = {"sending": "sending", "sent": "sent", "deferred": "send_deferred", "failed": "send_failed",
+               "unknown": "send_unknown", "returned": "returned"}
+
+
+@dataclass(frozen=True)
+class Send:
+    """One message that carries a letter (an e-mail, an SMS): the evidence of what went where, when."""
+
+    reference: str
+    account_id: str
+    channel: str
+    address: str
+    message_id: str
+    status: str
+    copy: bool  # a courtesy copy of a letter whose delivery in law is by post
+    by_post_too: bool  # the letter also went by post
+    sha256: str  # of the exact bytes handed to the provider (the .eml, the SMS text in UTF-8)
+    file: str  # where those bytes are archived, relative to the workspace
+    answer: str  # the provider's last answer (SMTP reply with queue id, gateway message id)
+    attempts: int
+    started_at: str
+    finished_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _send(row: sqlite3.Row) -> Send:
+    return Send(row["reference"], row["account_id"], row["channel"], row["address"], row["message_id"],
+                row["status"], bool(row["copy"]), bool(row["by_post_too"]), row["sha256"], row["file"],
+                row["answer"], row["attempts"], row["started_at"], row["finished_at"])
 
 
 @dataclass(frozen=True)
@@ -494,6 +550,108 @@ class Ledger:
             self.connection.execute("UPDATE letters SET status = 'returned' WHERE id = ?", (letter.id,))
             self._event(letter.id, letter.account_id, "returned", f"{reason} on {on.isoformat()}")
         return self.letter(reference)
+
+    # -- sends: every message that carries a letter, each change an event whose detail is JSON
+    def sends(self, reference: str | None = None, channel: str | None = None,
+              status: str | None = None) -> list[Send]:
+        query = ("SELECT sends.*, letters.reference, letters.account_id FROM sends "
+                 "JOIN letters ON letters.id = sends.letter_id WHERE 1=1")
+        values: list[Any] = []
+        for column, value in (("letters.reference", reference), ("sends.channel", channel), ("sends.status", status)):
+            if value:
+                query += f" AND {column} = ?"
+                values.append(value)
+        return [_send(row) for row in self._rows(query + " ORDER BY sends.id", values)]
+
+    def send_by_message_id(self, message_id: str) -> Send | None:
+        rows = self._rows("SELECT sends.*, letters.reference, letters.account_id FROM sends "
+                          "JOIN letters ON letters.id = sends.letter_id WHERE sends.message_id = ?", (message_id,))
+        return _send(rows[0]) if rows else None
+
+    def _send_event(self, letter_id: int, account_id: str, event: str, send: dict[str, Any]) -> None:
+        self._event(letter_id, account_id, event, json.dumps(send, ensure_ascii=False, sort_keys=True))
+
+    def begin_send(self, reference: str, channel: str, address: str, message_id: str, sha256: str, file: str,
+                   copy: bool = False, by_post_too: bool = False) -> Send:
+        """Record a message as "sending" BEFORE the provider is asked: a crash after it leaves a trace
+        that stops a blind resend. One message id is one message: recording it again is an error."""
+        letter = self.letter(reference)
+        if letter.status not in SENT:
+            raise UserError(f"{reference} is {letter.status}: only an issued letter can be sent")
+        at = self.now().isoformat(timespec="seconds")
+        with self.transaction():
+            if self.connection.execute("SELECT 1 FROM sends WHERE message_id = ?", (message_id,)).fetchone():
+                raise UserError(f"{reference}: message {message_id} is already in the ledger")
+            self.connection.execute(
+                "INSERT INTO sends (letter_id, channel, address, message_id, status, copy, by_post_too, sha256, file, "
+                "started_at) VALUES (?, ?, ?, ?, 'sending', ?, ?, ?, ?, ?)",
+                (letter.id, channel, address, message_id, int(copy), int(by_post_too), sha256, file, at))
+            self._send_event(letter.id, letter.account_id, "sending",
+                             {"channel": channel, "address": address, "message_id": message_id, "sha256": sha256,
+                              "file": file, "copy": copy})
+        send = self.send_by_message_id(message_id)
+        assert send is not None
+        return send
+
+    def resend(self, message_id: str, reason: str) -> Send:
+        """Put a message back to "sending" for an explicit `--resend`: the same id and bytes go again."""
+        send = self._existing_send(message_id)
+        letter = self.letter(send.reference)
+        with self.transaction():
+            self.connection.execute("UPDATE sends SET status = 'sending', finished_at = NULL WHERE message_id = ?",
+                                    (message_id,))
+            self._send_event(letter.id, letter.account_id, "resending",
+                             {"channel": send.channel, "address": send.address, "message_id": message_id,
+                              "sha256": send.sha256, "previous_status": send.status, "reason": reason})
+        return self._existing_send(message_id)
+
+    def _existing_send(self, message_id: str) -> Send:
+        send = self.send_by_message_id(message_id)
+        if send is None:
+            raise UserError(f"no message {message_id} in the ledger")
+        return send
+
+    def send_attempt(self, message_id: str, answer: str) -> None:
+        """A temporary refusal that will be tried again in this run: counted, with the answer."""
+        send = self._existing_send(message_id)
+        letter = self.letter(send.reference)
+        with self.transaction():
+            self.connection.execute("UPDATE sends SET attempts = attempts + 1, answer = ? WHERE message_id = ?",
+                                    (answer, message_id))
+            self._send_event(letter.id, letter.account_id, "send_retry",
+                             {"channel": send.channel, "message_id": message_id, "answer": answer})
+
+    def finish_send(self, message_id: str, status: str, answer: str) -> Send:
+        """The outcome of asking the provider: sent, deferred, failed or unknown, with its answer."""
+        if status not in ("sent", "deferred", "failed", "unknown"):
+            raise ValueError(f"not an outcome of a send: {status!r}")
+        send = self._existing_send(message_id)
+        letter = self.letter(send.reference)
+        with self.transaction():
+            self.connection.execute(
+                "UPDATE sends SET status = ?, answer = ?, attempts = attempts + 1, finished_at = ? WHERE message_id = ?",
+                (status, answer, self.now().isoformat(timespec="seconds"), message_id))
+            self._send_event(letter.id, letter.account_id, SEND_EVENTS[status],
+                             {"channel": send.channel, "address": send.address, "message_id": message_id,
+                              "sha256": send.sha256, "answer": answer})
+        return self._existing_send(message_id)
+
+    def send_returned(self, message_id: str, reason: str, on: date, report_sha256: str = "") -> Send:
+        """A bounce (delivery status notification) or a provider's failure report for a message. A
+        letter that went by no other channel is then returned, as `ledger return` records it for post."""
+        send = self._existing_send(message_id)
+        letter = self.letter(send.reference)
+        others = [s for s in self.sends(send.reference) if s.message_id != message_id
+                  and s.status in ("sent", "unknown") and not s.copy]
+        with self.transaction():
+            self.connection.execute("UPDATE sends SET status = 'returned', finished_at = COALESCE(finished_at, ?) "
+                                    "WHERE message_id = ?", (self.now().isoformat(timespec="seconds"), message_id))
+            if not send.by_post_too and not send.copy and not others and letter.status in SENT:
+                self.connection.execute("UPDATE letters SET status = 'returned' WHERE id = ?", (letter.id,))
+            self._send_event(letter.id, letter.account_id, "returned",
+                             {"channel": send.channel, "address": send.address, "message_id": message_id,
+                              "reason": reason, "on": on.isoformat(), "report_sha256": report_sha256})
+        return self._existing_send(message_id)
 
     # -- holds
     def hold(self, account_id: str, until: date, reason: str) -> None:

@@ -53,6 +53,14 @@ def check_ledger(workspace: Workspace, ledger: Ledger, out: Path | None = None) 
                 problems.append(f"{name}: its day-folder file is missing ({issued})")
             elif not same_file(issued, letter.pdf_sha256):
                 problems.append(f"{name}: its day-folder file differs from the ledger's SHA-256 ({issued})")
+    for send in ledger.sends():
+        stored = workspace_file(workspace.path, send.file) if send.file else None
+        if stored is None or not stored.is_file():
+            problems.append(f"{send.reference} ({send.account_id}): the archived {send.channel} message {send.message_id} "
+                            f"is missing ({stored or 'no file recorded'})")
+        elif not same_file(stored, send.sha256):
+            problems.append(f"{send.reference} ({send.account_id}): the archived {send.channel} message "
+                            f"{send.message_id} differs from the ledger's SHA-256 ({stored})")
     for folder in day_folders(workspace, ledger, out):
         manifest = folder / "manifest.json"
         try:

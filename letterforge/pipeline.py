@@ -14,13 +14,17 @@ from pathlib import Path
 
 from letterforge.archive import archived_file, reprint, stored_path
 from letterforge.calendars import is_working_day
-from letterforge.clauses import Clause, load_clause_library
+from letterforge.clauses import LETTER_SLOTS, Clause, load_clause_library, render_clause
 from letterforge.clausecheck import check_clauses, record_index
 from letterforge.clerk import draft_letters, issue_letters
+from letterforge.config import CONFIG_FILE
 from letterforge.dayplan import DayPlan, earlier_letters, explain, plan_letters
+from letterforge.delivery import delivery_problems
 from letterforge.diagnostics import Diagnostic, UserError
 from letterforge.doctor import run_checks, run_worker_checks
 from letterforge.drafts import letter_facts
+from letterforge.emailing import SendReport, send_after_batch, send_day
+from letterforge.evidence import evidence_bundle
 from letterforge.filenames import letter_file_name, safe_file_name
 from letterforge.executors import (Executor, LocalExecutor, Renderer, RenderTask, StopRequest, default_jobs,
                                    render_pdf, stop_on_signals)
@@ -47,9 +51,9 @@ __all__ = [
     "validate_workspace", "compute_statements", "limitation_of", "plan_letters", "explain", "run_batch",
     "draft_letters", "issue_letters", "check_clause_library", "index_clause_library", "preview_clause",
     "diff_clause", "proofread_letter", "reprint", "check_ledger", "rebuild_ledger", "run_checks",
-    "run_worker_checks", "init_workspace", "verify_file",
+    "run_worker_checks", "init_workspace", "verify_file", "send_day", "evidence_bundle", "workspace_lock",
     # what they take and give
-    "Workspace", "DayPlan", "BatchReport", "ValidationReport", "ClausePreview", "LetterFactory", "RenderedLetter",
+    "Workspace", "DayPlan", "BatchReport", "SendReport", "ValidationReport", "ClausePreview", "LetterFactory", "RenderedLetter",
     "Executor", "LocalExecutor", "Renderer", "render_pdf", "default_jobs", "Ledger", "LedgerLetter", "LetterKind",
     "Statement", "open_ledger", "read_ledger", "clause_folders", "load_clause_library", "archived_file", "Verification",
     # writing what a command made
@@ -115,7 +119,9 @@ def check_clause_library(workspace: Workspace, as_of: date) -> list[Diagnostic]:
                 issued.setdefault(label, (sha256, letter.reference or ""))
     finally:
         ledger.close()
-    return check_clauses(load_clause_library(folders), workspace.config, as_of, folders, issued)
+    library = load_clause_library(folders)
+    problems = check_clauses(library, workspace.config, as_of, folders, issued)
+    return problems + delivery_problems(workspace.config, library, str(workspace.path / CONFIG_FILE))
 
 
 def index_clause_library(workspace: Workspace) -> tuple[list[str], list[Diagnostic]]:
@@ -157,7 +163,10 @@ def preview_clause(workspace: Workspace, clause_id: str, version: str, account_i
     if draft.account.category.value not in clause.categories:
         raise UserError(f"{clause.label} serves {', '.join(clause.categories)} debtors; "
                         f"{account_id} is {draft.account.category.value}")
-    filled = factory.renderer.context_for(draft)["clauses"][clause.slot]["paragraphs"]
+    if clause.slot in LETTER_SLOTS[kind]:
+        filled = factory.renderer.context_for(draft)["clauses"][clause.slot]["paragraphs"]
+    else:  # a message's clause (email_subject, email_body): filled on the same letter's data
+        filled = render_clause(factory.renderer.clause_environment, clause, draft.context)
     paragraphs = tuple("".join(text for text, _ in paragraph) for paragraph in filled)
     return ClausePreview(clause, paragraphs, factory.render(draft, output_format, enforce=False))
 
@@ -232,6 +241,7 @@ class BatchReport:
     interrupted: int | None = None  # the signal that stopped the run (SIGTERM, SIGINT)
     stopped_by: str = ""  # an environment failure that stopped the run (full disk, unwritable folder)
     problems: list[str] = field(default_factory=list)  # found on the way, for a person to look at
+    emails: SendReport | None = None  # the e-mails sent after the day ([delivery] send_after_batch)
 
     def counts(self) -> dict[str, Counter[str]]:
         return {
@@ -300,6 +310,8 @@ def run_batch(
             report.stopped_by = report.stopped_by or day_files.stopped_by
             if report.ok and not report.already_complete:
                 ledger.complete_day(as_of)
+            if report.ok and workspace.config.delivery.send_after_batch:
+                report.emails = send_after_batch(workspace, ledger, as_of, report.problems)
         finally:
             ledger.close()
     return report

@@ -56,12 +56,17 @@ class Account:
     debtor_type: DebtorType = DebtorType.UNKNOWN
     title: str = ""  # Mr, Mrs, Ms, Dr, 先生, 女士 ...: with the surname, the letter writes "Dear Mr Okafor"
     surname: str = ""
+    email_consent: bool = False  # the debtor agreed to receive letters by e-mail (同意电子送达)
+    sms_consent: bool = False  # ... and notices by SMS
     source: str = ""
 
     def __post_init__(self) -> None:
         # Records rebuilt from a ledger snapshot carry the type as its string value.
         if not isinstance(self.debtor_type, DebtorType):
             object.__setattr__(self, "debtor_type", DebtorType(self.debtor_type or DebtorType.UNKNOWN))
+        for consent in ("email_consent", "sms_consent"):  # a snapshot keeps them as "True" / "False"
+            if isinstance(getattr(self, consent), str):
+                object.__setattr__(self, consent, getattr(self, consent) == "True")
 
     def on_hold(self, as_of: date) -> bool:
         return bool(self.hold_reason) and (self.hold_until is None or as_of <= self.hold_until)

@@ -183,6 +183,7 @@ def batch_dict(report: BatchReport) -> dict[str, Any]:
         "already_complete": report.already_complete, "left": report.left,
         "interrupted": signal.Signals(report.interrupted).name if report.interrupted is not None else None,
         "stopped_by": report.stopped_by, "problems": report.problems, "exit_code": report.exit_code,
+        "emails": send_dict(report.emails) if report.emails is not None else None,
     }
 
 
@@ -221,6 +222,8 @@ def batch_text(report: BatchReport) -> str:
     if report.stopped_by:
         lines.append(f"STOPPED: {report.stopped_by}; {report.left} letter(s) left for the next run")
     lines.extend(f"PROBLEM: {problem}" for problem in report.problems)
+    if report.emails is not None:
+        lines.append("e-mail: " + send_text(report.emails).replace("\n", "\n  "))
     if report.rejected_rows:
         lines.append(f"{report.rejected_rows} data row(s) rejected: see {report.folder / 'rejects'}")
     lines.append(f"{report.planned_later} letter(s) planned for later days")
@@ -254,4 +257,22 @@ def verification_text(result: Verification) -> str:
                      f"issued on {letter['issued_on']} ({letter['status']})")
     lines += [f"  problem: {problem}" for problem in result.problems]
     lines.append("valid, and issued by this workspace" if result.ok else "NOT verified")
+    return "\n".join(lines)
+
+
+def send_dict(report: Any) -> dict[str, Any]:
+    """`letterforge send` as data: each letter's outcome, and the bounces recorded."""
+    return {"day": report.day.isoformat(), "stopped": report.stopped,
+            "counts": {status: report.count(status) for status in
+                       ("sent", "deferred", "failed", "unknown", "skipped", "returned", "unmatched")},
+            "letters": [outcome.__dict__ for outcome in report.outcomes]}
+
+
+def send_text(report: Any) -> str:
+    lines = [f"    {o.status:9} {o.reference}  {o.account_id}  {o.detail}".rstrip() for o in report.outcomes]
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ("sent", "deferred", "failed", "unknown", "skipped",
+                                                          "returned", "unmatched") if report.count(s))
+    lines.append(f"{report.day.isoformat()}: {counts or 'nothing to send'}")
+    if report.stopped:
+        lines.append(f"stopped: {report.stopped}")
     return "\n".join(lines)

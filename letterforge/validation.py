@@ -42,6 +42,8 @@ ACCOUNT_ALIASES = {
                     "个人或单位"),
     "title": ("honorific", "称谓", "称呼"),
     "surname": ("last_name", "family_name", "姓氏"),
+    "email_consent": ("e-mail_consent", "同意电子送达", "同意邮件送达", "同意电子邮件送达", "电子送达确认"),
+    "sms_consent": ("同意短信送达", "同意短信通知", "短信送达确认"),
 }
 ARREARS_ALIASES = {
     "account_id": ACCOUNT_ALIASES["account_id"],
@@ -235,6 +237,23 @@ def _optional_amount(value: Cell) -> Decimal:
     return Decimal("0.00") if _text(value) == "" else _amount(value)
 
 
+CONSENT_WORDS = {
+    "": False, "yes": True, "y": True, "true": True, "1": True, "agreed": True, "是": True, "同意": True, "已同意": True,
+    "√": True, "✓": True, "no": False, "n": False, "false": False, "0": False, "否": False, "不同意": False,
+    "未同意": False, "×": False,
+}
+
+
+def _consent(value: Cell) -> bool:
+    """Whether the debtor agreed to a channel: yes/no, 是/否, 同意/不同意, 1/0; empty is no."""
+    if isinstance(value, bool):
+        return value
+    text = unicodedata.normalize("NFKC", _text(value)).strip().lower()
+    if text in CONSENT_WORDS:
+        return CONSENT_WORDS[text]
+    raise FieldError(f"not a yes or no: {_clip(text)!r} (write yes or no, 是 or 否, 同意 or 不同意; empty means no)")
+
+
 def _locale(value: Cell) -> str:
     text = _text(value)
     if text in ("", "zh-CN", "en-GB"):
@@ -251,6 +270,7 @@ ACCOUNT_FIELDS: dict[str, FieldParser] = {
     "category": _category, "language": _locale, "phone": _text, "email": _text,
     "hold_reason": _text, "hold_until": _optional_date, "note": _text,
     "debtor_type": _debtor_type, "title": _title, "surname": _text,
+    "email_consent": _consent, "sms_consent": _consent,
 }
 ARREARS_FIELDS: dict[str, FieldParser] = {
     "account_id": _text, "period": _text, "fee_item": _text,

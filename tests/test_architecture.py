@@ -15,11 +15,11 @@ STAGES: list[tuple[str, set[str]]] = [
     ("statements", {"statements"}),
     ("escalation", {"escalation"}),
     ("planning", {"planning", "dayplan"}),
-    ("drafts", {"addressing", "annexes", "clauses", "clausecheck", "drafts"}),
+    ("drafts", {"addressing", "annexes", "clauses", "clausecheck", "drafts", "delivery"}),
     ("rendering", {"fonts", "pdffonts", "proof", "rendering", "rendertask", "doctor", "letters", "letterfacts", "executors",
                    "printpack"}),
     ("outputs", {"archive", "outputs", "sealing"}),  # sealing: issued PDFs signed before they are archived
-    ("ledger", {"issuing", "recovery"}),
+    ("ledger", {"issuing", "recovery", "emailing", "bounces", "evidence"}),
     # the façade and what stands on it: commands, reports
     ("facade", {"pipeline", "batch", "clerk", "ledgercheck", "reports", "cli", "__main__"}),
 ]

@@ -116,8 +116,14 @@ def test_property_letters_never_threaten_cutting_supply(workspace):
 def test_water_suspension_only_with_notice_and_procedure(workspace):
     folder = workspace / "legal_clauses"
     clause(folder, "water_bad.md", "逾期不缴的，本公司将停水。", creditor_type="water")
-    clause(folder, "water_ok.md", "逾期仍不缴纳的，本公司可按照国家规定的程序中止供水，并事先通知您。", creditor_type="water")
+    ok = clause(folder, "water_ok.md", "逾期仍不缴纳的，本公司可按照国家规定的程序中止供水，并事先通知您。",
+                creditor_type="water")
+    ok.write_text(ok.read_text(encoding="utf-8").replace("slot: consequence\n",
+                                                         "slot: consequence\nsuspension_notice: true\n"),
+                  encoding="utf-8")
     assert problems(workspace) == [
+        "water_bad.md:19: suspension_notice: '停水': a letter that speaks of suspending supply goes on paper only "
+        "(Electronic Signature Law art. 3): add `suspension_notice: true` to the front matter",
         "water_bad.md:19: '停水': suspension of supply may be mentioned only as the lawful procedure, with prior "
         "notice (Civil Code arts. 654, 656): say both in the same clause",
     ]

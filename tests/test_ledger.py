@@ -85,3 +85,56 @@ def test_delivery_cannot_precede_issue_and_a_voided_number_stays(tmp_path):
     voided = ledger.letter(second.reference)
     assert voided.status == "cancelled" and voided.reference == "物催字〔2026〕第0002号"
     assert ledger.events(second.reference)[-1].event == "voided"
+
+
+def _issued(tmp_path, account="A1"):
+    ledger = open_ledger(tmp_path, CLOCK)
+    ledger.add_planned([(account, LetterKind.DEMAND, date(2026, 11, 25), "1栋")])
+    (letter,) = ledger.reserve_references(ledger.letters(status="planned"), reference, date(2026, 11, 25))
+    ledger.mark_issued(letter, date(2026, 11, 25), date(2026, 12, 2), Decimal("100.00"), Decimal("3.00"),
+                       Decimal("103.00"), ["c@1.0.0#abc"], "f" * 64, "2026-11-25/letters/demand-A1.pdf", {"k": "v"})
+    return ledger, letter.reference
+
+
+def test_a_send_is_recorded_before_and_after_with_json_events(tmp_path):
+    import json
+
+    ledger, ref = _issued(tmp_path)
+    sending = ledger.begin_send(ref, "email", "a1@example.cn", "<m1@example.cn>", "e" * 64, "archive/ee/e.eml")
+    assert (sending.status, sending.attempts, sending.reference) == ("sending", 0, ref)
+    with pytest.raises(UserError, match="already in the ledger"):
+        ledger.begin_send(ref, "email", "a1@example.cn", "<m1@example.cn>", "e" * 64, "archive/ee/e.eml")
+    ledger.send_attempt("<m1@example.cn>", "451 4.3.0 try later")
+    sent = ledger.finish_send("<m1@example.cn>", "sent", "250 2.0.0 Ok: queued as ABC123")
+    assert (sent.status, sent.attempts, sent.answer) == ("sent", 2, "250 2.0.0 Ok: queued as ABC123")
+    events = [e for e in ledger.events(ref) if e.event in ("sending", "send_retry", "sent")]
+    assert [e.event for e in events] == ["sending", "send_retry", "sent"]
+    detail = json.loads(events[-1].detail)
+    assert detail == {"channel": "email", "address": "a1@example.cn", "message_id": "<m1@example.cn>",
+                      "sha256": "e" * 64, "answer": "250 2.0.0 Ok: queued as ABC123"}
+    assert ledger.letter(ref).status == "issued"  # accepted by the server is not received by the debtor
+    with pytest.raises(ValueError):
+        ledger.finish_send("<m1@example.cn>", "returned", "")
+
+
+def test_a_returned_message_returns_the_letter_only_when_nothing_else_carried_it(tmp_path):
+    ledger, ref = _issued(tmp_path)
+    ledger.begin_send(ref, "email", "a1@example.cn", "<m1@x.cn>", "e" * 64, "", by_post_too=True)
+    ledger.finish_send("<m1@x.cn>", "sent", "250 ok")
+    returned = ledger.send_returned("<m1@x.cn>", "5.1.1 user unknown", date(2026, 11, 26))
+    assert returned.status == "returned"
+    assert ledger.letter(ref).status == "issued"  # it went by post too
+    other, ref2 = _issued(tmp_path, "A2")
+    ledger.begin_send(ref2, "email", "a2@example.cn", "<m2@x.cn>", "e" * 64, "")
+    ledger.finish_send("<m2@x.cn>", "sent", "250 ok")
+    ledger.send_returned("<m2@x.cn>", "5.1.1 user unknown", date(2026, 11, 26))
+    assert ledger.letter(ref2).status == "returned"
+    assert [s.message_id for s in ledger.sends(status="returned")] == ["<m1@x.cn>", "<m2@x.cn>"]
+
+
+def test_only_an_issued_letter_is_sent(tmp_path):
+    ledger = open_ledger(tmp_path, CLOCK)
+    ledger.add_planned([("A1", LetterKind.DEMAND, date(2026, 11, 25), "1栋")])
+    (letter,) = ledger.reserve_references(ledger.letters(), reference, date(2026, 11, 25))
+    with pytest.raises(UserError, match="only an issued letter can be sent"):
+        ledger.begin_send(letter.reference, "email", "a@b.cn", "<m@x>", "e" * 64, "")

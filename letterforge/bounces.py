@@ -1,0 +1,128 @@
+"""Bounces: delivery status notifications (RFC 3464) read from a file, a Maildir or a folder of
+.eml files, and recorded against the letter whose e-mail they report, by its Message-ID."""
+
+from __future__ import annotations
+
+import hashlib
+import mailbox
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from email import message_from_bytes, policy
+from email.message import Message
+from pathlib import Path
+
+from letterforge.diagnostics import UserError
+from letterforge.ledger import Ledger
+
+MAX_REPORT_BYTES = 10 * 2**20  # a DSN is small; a bigger file is not one
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one DSN says about one message: `action` is failed, delayed, delivered, relayed or expanded."""
+
+    message_id: str
+    action: str
+    status: str  # e.g. 5.1.1
+    diagnostic: str  # the remote server's words, e.g. "smtp; 550 5.1.1 user unknown"
+    source: str  # the file it came from
+    sha256: str  # of the whole report, as evidence
+
+    @property
+    def reason(self) -> str:
+        return " ".join(f"{self.status} {self.diagnostic}".split())
+
+
+def _messages(path: Path) -> Iterator[tuple[str, bytes]]:
+    if path.is_file():
+        yield str(path), path.read_bytes()[:MAX_REPORT_BYTES]
+        return
+    if (path / "cur").is_dir() or (path / "new").is_dir():
+        box = mailbox.Maildir(path, factory=None, create=False)
+        for key in sorted(box.keys()):
+            yield f"{path}/{key}", box.get_bytes(key)[:MAX_REPORT_BYTES]
+        return
+    for file in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".eml", ".msg", "")):
+        yield str(file), file.read_bytes()[:MAX_REPORT_BYTES]
+
+
+def _original_message_id(report: Message) -> str:
+    for part in report.walk():
+        content_type = part.get_content_type()
+        if content_type in ("message/rfc822", "message/rfc822-headers", "text/rfc822-headers",
+                            "message/global", "message/global-headers"):
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload:
+                original = payload[0]
+            else:
+                raw = part.get_payload(decode=True) or b""
+                original = message_from_bytes(raw if isinstance(raw, bytes) else str(raw).encode(), policy=policy.default)
+            value = original.get("Message-ID")
+            if value:
+                return " ".join(str(value).split())
+    return ""
+
+
+def read_reports(path: Path) -> tuple[list[DeliveryReport], list[str]]:
+    """Every per-recipient report in the DSNs at `path`, and the files that are not DSNs (by name)."""
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder")
+    reports: list[DeliveryReport] = []
+    skipped: list[str] = []
+    for source, raw in _messages(path):
+        message = message_from_bytes(raw, policy=policy.default)
+        if message.get_content_type() != "multipart/report" or \
+                message.get_param("report-type", "").lower() != "delivery-status":
+            skipped.append(source)
+            continue
+        message_id = _original_message_id(message)
+        sha256 = hashlib.sha256(raw).hexdigest()
+        found = False
+        for part in message.walk():
+            if part.get_content_type() not in ("message/delivery-status", "message/global-delivery-status"):
+                continue
+            blocks = part.get_payload()
+            for block in (blocks[1:] if isinstance(blocks, list) else []):  # the first block is per message
+                action = str(block.get("Action", "")).strip().lower()
+                if not action:
+                    continue
+                found = True
+                reports.append(DeliveryReport(message_id, action, str(block.get("Status", "")).strip(),
+                                              " ".join(str(block.get("Diagnostic-Code", "")).split()), source, sha256))
+        if not found:
+            skipped.append(source)
+    return reports, skipped
+
+
+def record_reports(ledger: Ledger, reports: list[DeliveryReport], on: date) -> list[tuple[DeliveryReport, str]]:
+    """Record each report against its message: a failure returns it (once); delivered, relayed and
+    delayed reports are kept as events. Returns (report, what was done) for each."""
+    done = []
+    for report in reports:
+        send = ledger.send_by_message_id(report.message_id) if report.message_id else None
+        if send is None:
+            done.append((report, "unmatched"))
+            continue
+        if report.action == "failed":
+            if send.status == "returned":
+                done.append((report, "skipped"))
+                continue
+            ledger.send_returned(send.message_id, report.reason, on, report.sha256)
+            done.append((report, "returned"))
+            continue
+        letter = ledger.letter(send.reference)
+        ledger.note(letter, "delivery_report", _detail(send.channel, send.message_id, report, on))
+        done.append((report, report.action))
+    return done
+
+
+def _detail(channel: str, message_id: str, report: DeliveryReport, on: date) -> str:
+    import json
+
+    return json.dumps({"channel": channel, "message_id": message_id, "action": report.action,
+                       "status": report.status, "diagnostic": report.diagnostic, "on": on.isoformat(),
+                       "report_sha256": report.sha256}, ensure_ascii=False, sort_keys=True)
+
+
+__all__ = ["DeliveryReport", "read_reports", "record_reports"]
