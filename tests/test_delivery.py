@@ -23,7 +23,8 @@ from letterforge.delivery import (
 from letterforge.diagnostics import UserError
 from letterforge.pipeline import check_clause_library
 from letterforge.records import Account, DebtorType, LetterKind
-from letterforge.workspace import PROJECT_ROOT, Workspace
+from letterforge.shipped import shipped_folder
+from letterforge.workspace import Workspace
 
 EMAIL_SETTINGS = """
 [delivery.email]
@@ -97,7 +98,7 @@ def test_water_reminders_may_go_by_email_but_demands_not(copy_sample):
     workspace = copy_sample("water-zh")
     _settings(workspace, '[delivery]\nchannels = { default = ["post"], reminder = ["email"] }\n' + EMAIL_SETTINGS)
     config = load_config(workspace)
-    library = load_clause_library([PROJECT_ROOT / "legal_clauses"])
+    library = load_clause_library([shipped_folder("legal_clauses")])
     assert delivery_problems(config, library) == []
     # The water demand letters carry the consequence clause, flagged as a suspension notice.
     labels = [c.label + "#0" for c in library.clauses if c.id == "zh-CN.water.demand.consequence"]
@@ -110,7 +111,7 @@ def test_water_reminders_may_go_by_email_but_demands_not(copy_sample):
 
 def test_clauses_check_wants_the_flag_on_a_clause_that_speaks_of_suspension(copy_sample):
     workspace = copy_sample("water-zh")
-    source = PROJECT_ROOT / "legal_clauses/zh-CN/water/demand/consequence.md"
+    source = shipped_folder("legal_clauses") / "zh-CN/water/demand/consequence.md"
     own = workspace / "legal_clauses" / "consequence.md"
     own.parent.mkdir()
     text = source.read_text(encoding="utf-8").replace("suspension_notice: true\n", "").replace("1.0.0", "1.0.9")
@@ -144,7 +145,7 @@ def test_settings_refuse_a_uk_letter_before_action_without_post(copy_sample):
 
 
 def _config_text(extra: str) -> str:
-    return (PROJECT_ROOT / "samples/property-zh/letterforge.toml").read_text(encoding="utf-8") + "\n" + extra
+    return (shipped_folder("samples") / "property-zh/letterforge.toml").read_text(encoding="utf-8") + "\n" + extra
 
 
 @pytest.mark.parametrize("extra, message", [
