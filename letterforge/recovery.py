@@ -16,6 +16,7 @@ from letterforge.diagnostics import UserError
 from letterforge.ledger import Ledger
 from letterforge.outputs import read_manifest
 from letterforge.records import LetterKind
+from letterforge.sealing import check_signing_keys
 from letterforge.validation import DebtorData
 from letterforge.workspace import Workspace
 
@@ -45,8 +46,9 @@ def workspace_lock(workspace: Workspace) -> Iterator[None]:
 
 
 def refuse_unsafe_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path) -> None:
-    """Before anything is issued: days in order, no letter the ledger does not know about, and
-    reference series without holes. Each refusal says what to do."""
+    """Before anything is issued: days in order, no letter the ledger does not know about, reference
+    series without holes, and signing keys that open and are valid on the day. Each refusal says
+    what to do."""
     # The last day run, or the last day a letter was issued (a ledger from before days were kept,
     # or rebuilt from the archive alone).
     last = max([d.day for d in ledger.days()] + [l.issued_on for l in ledger.letters() if l.issued_on],
@@ -72,6 +74,7 @@ def refuse_unsafe_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as
     if problems:
         raise UserError(f"the ledger {ledger.path} has holes in its reference series; nothing was issued "
                         "(`letterforge ledger check` lists every problem): " + "; ".join(problems))
+    check_signing_keys(workspace.path, workspace.config.signing, as_of)
 
 
 @dataclass(frozen=True)

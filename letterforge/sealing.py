@@ -69,10 +69,41 @@ def load_key(workspace: Path, certificate: str, password_env: str) -> SealKey:
     return SealKey(signer, str(path))
 
 
-def key_for_kind(workspace: Path, settings: Signing, kind: str) -> SealKey | None:
-    """The key that signs a letter of this kind under these settings; None where letters go unsigned."""
+def require_valid_on(key: SealKey, day: date) -> None:
+    """Refuse a certificate that is not valid at a letter's signing time (expired, or not yet valid):
+    a letter sealed with it would not verify, and would not be a reliable signature (art. 13)."""
+    cert = key.signer.signing_cert
+    when = signing_time(day)
+    start, end = cert.not_valid_before, cert.not_valid_after
+    if not start <= when <= end:
+        state = "expired on" if when > end else "is valid only from"
+        shown = end if when > end else start
+        raise UserError(f"{key.source}: the signing certificate of {key.subject} {state} "
+                        f"{shown.date().isoformat()} (valid {start.date().isoformat()} to {end.date().isoformat()}), "
+                        f"so it cannot seal a letter issued on {day.isoformat()}: renew the certificate, or "
+                        "remove [signing] certificate to issue unsigned letters")
+
+
+def key_for_kind(workspace: Path, settings: Signing, kind: str, day: date | None = None) -> SealKey | None:
+    """The key that signs a letter of this kind under these settings; None where letters go unsigned.
+    With `day`, a certificate not valid on that day is refused."""
     chosen = settings.key_for(kind)
-    return load_key(workspace, *chosen) if chosen else None
+    if not chosen:
+        return None
+    key = load_key(workspace, *chosen)
+    if day is not None:
+        require_valid_on(key, day)
+    return key
+
+
+def check_signing_keys(workspace: Path, settings: Signing, day: date) -> None:
+    """Before a day issues anything: every configured key opens with its password and its certificate
+    is valid on the day, so that a wrong password or an expired certificate stops the day once, with
+    one message, rather than failing each letter after it was numbered and rendered."""
+    for certificate, password_env in ((settings.certificate, settings.password_env),
+                                      (settings.law_firm_certificate, settings.law_firm_password_env)):
+        if certificate:
+            require_valid_on(load_key(workspace, certificate, password_env), day)
 
 
 # -- where the seal goes ----------------------------------------------------------------------------
@@ -189,7 +220,7 @@ def seal_issued(workspace: Path, settings: Signing, kind: str, issued_on: date, 
     is never signed). Called once, at issue, before the bytes are archived."""
     if not content.startswith(b"%PDF"):
         return content
-    key = key_for_kind(workspace, settings, kind)
+    key = key_for_kind(workspace, settings, kind, issued_on)
     if key is None:
         return content
     try:

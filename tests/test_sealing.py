@@ -32,9 +32,10 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_certificates(folder: Path, signer_name: str = "杭州锦绣物业服务有限公司") -> dict[str, Path]:
+def make_certificates(folder: Path, signer_name: str = "杭州锦绣物业服务有限公司",
+                      signer_valid: tuple[datetime, datetime] | None = None) -> dict[str, Path]:
     """A self-signed CA, a signer and a time-stamping authority it certifies: the signer as PKCS#12
-    (with the CA in its chain), the CA as PEM."""
+    (with the CA in its chain), the CA as PEM. `signer_valid`: the signer's validity, if not ten years."""
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca = (x509.CertificateBuilder().subject_name(_name("letterforge test CA")).issuer_name(_name("letterforge test CA"))
@@ -44,18 +45,19 @@ def make_certificates(folder: Path, signer_name: str = "杭州锦绣物业服务
           .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
           .sign(ca_key, hashes.SHA256()))
 
-    def issue(name: str, serial: int, extended: list | None = None):
+    def issue(name: str, serial: int, extended: list | None = None, valid: tuple[datetime, datetime] | None = None):
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        begin, end = valid or (start, start + timedelta(days=3650))
         builder = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(ca.subject)
-                   .public_key(key.public_key()).serial_number(serial).not_valid_before(start)
-                   .not_valid_after(start + timedelta(days=3650))
+                   .public_key(key.public_key()).serial_number(serial).not_valid_before(begin)
+                   .not_valid_after(end)
                    .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False),
                                   critical=True))
         if extended:
             builder = builder.add_extension(x509.ExtendedKeyUsage(extended), critical=True)
         return key, builder.sign(ca_key, hashes.SHA256())
 
-    key, cert = issue(signer_name, 2)
+    key, cert = issue(signer_name, 2, valid=signer_valid)
     tsa_key, tsa_cert = issue("letterforge test TSA", 3, [ExtendedKeyUsageOID.TIME_STAMPING])
     paths = {"p12": folder / "seal.p12", "ca": folder / "ca.pem", "tsa_key": folder / "tsa.key",
              "tsa_cert": folder / "tsa.pem"}
@@ -239,14 +241,50 @@ def test_a_timestamp_from_a_tsa_is_embedded_and_checked(certificates, monkeypatc
 
 # -- settings and keys ---------------------------------------------------------------------------------
 
+def _nothing_numbered(root: Path) -> bool:
+    ledger = read_ledger(root)
+    try:
+        return not [l for l in ledger.letters() if l.reference]
+    finally:
+        ledger.close()
+
+
 def test_without_the_password_variable_nothing_is_issued_unsigned(signed_workspace, monkeypatch):
     monkeypatch.delenv("LF_TEST_SEAL_PASSWORD")
-    report = batch(signed_workspace)
-    assert not report.issued and report.failed
-    assert all("LF_TEST_SEAL_PASSWORD, which is not set" in message for _, message in report.failed)
-    ledger = read_ledger(signed_workspace)
-    assert not [l for l in ledger.letters() if l.status == "issued"]  # left reserved, for the next run
-    ledger.close()
+    with pytest.raises(UserError, match="LF_TEST_SEAL_PASSWORD, which is not set"):
+        batch(signed_workspace)
+    assert _nothing_numbered(signed_workspace)  # stopped before any letter was numbered or rendered
+
+
+def test_a_wrong_password_stops_the_batch_once_exit_1_never_shown(signed_workspace, monkeypatch):
+    monkeypatch.setenv("LF_TEST_SEAL_PASSWORD", "Tr0ub4dor&3-wrong")
+    result = CliRunner().invoke(cli, ["-w", str(signed_workspace), "batch", "--as-of", DAY.isoformat()])
+    assert result.exit_code == 1, result.output
+    assert result.output.count("does not open it") == 1  # one message for the day, not one per letter
+    assert "LF_TEST_SEAL_PASSWORD" in result.output and "Tr0ub4dor" not in result.output
+    assert "Traceback" not in result.output
+    assert _nothing_numbered(signed_workspace)
+
+
+@pytest.mark.parametrize("valid, said", [
+    ((datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2026, 11, 24, tzinfo=timezone.utc)), "expired on 2026-11-24"),
+    ((datetime(2026, 12, 1, tzinfo=timezone.utc), datetime(2027, 12, 1, tzinfo=timezone.utc)),
+     "is valid only from 2026-12-01"),
+])
+def test_a_certificate_not_valid_on_the_day_is_refused(copy_sample, tmp_path, monkeypatch, valid, said):
+    paths = make_certificates(tmp_path, signer_valid=valid)
+    root = copy_sample("property-zh")
+    (root / "seal.p12").write_bytes(paths["p12"].read_bytes())
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + SIGNING, encoding="utf-8")
+    monkeypatch.setenv("LF_TEST_SEAL_PASSWORD", PASSWORD)
+    result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", DAY.isoformat()])
+    assert result.exit_code == 1, result.output
+    assert said in result.output and "cannot seal a letter issued on 2026-11-25" in result.output
+    assert "Traceback" not in result.output
+    assert _nothing_numbered(root)
+    with pytest.raises(UserError, match=said):  # and signing itself refuses it, whoever calls it
+        sealing.seal_issued(root, Workspace.open(root).config.signing, "demand", DAY, b"%PDF-1.7 ...")
 
 
 def test_a_wrong_password_is_named_never_shown(certificates, monkeypatch):
