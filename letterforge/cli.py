@@ -358,20 +358,38 @@ def plan(workspace: Path | None, as_of: datetime | None, days: int | None, expla
         click.echo(plan_text(day_plan.plan))
 
 
+def _scheduler_option(_context: click.Context, _parameter: click.Parameter, value: str | None) -> str | None:
+    from letterforge.pipeline import scheduler_address
+
+    try:
+        return scheduler_address(value) if value is not None else None
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @cli.command()
 @workspace_option
 @as_of_option
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Output folder (default: WORKSPACE/out); the day's files go to OUT/<date>/.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the cores).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default=None,
+              help="Where letters are rendered: local worker processes, or a Dask cluster "
+                   "(default: [batch] executor, else local).")
+@click.option("--scheduler", callback=_scheduler_option, default=None,
+              help="The Dask scheduler, tcp://HOST:PORT (default: [batch] scheduler).")
 @click.option("--dry-run", is_flag=True, help="Say what would be issued today; write nothing.")
 @format_option("text", "json")
-def batch(workspace: Path | None, as_of: datetime | None, out: Path | None, jobs: int | None, dry_run: bool,
-          output_format: str) -> None:
+def batch(workspace: Path | None, as_of: datetime | None, out: Path | None, jobs: int | None, executor: str | None,
+          scheduler: str | None, dry_run: bool, output_format: str) -> None:
     """The daily run (for cron): decide, stagger, render today's letters, print pack, manifest, ledger."""
-    from letterforge.pipeline import default_jobs, run_batch
+    from letterforge.pipeline import choose_executor, run_batch
     from letterforge.reports import batch_dict, batch_text, to_json
 
+    if jobs is not None and (executor == "dask" or scheduler):
+        raise click.UsageError("--jobs is for --executor local; a Dask cluster's size is its workers'")
+    if scheduler and executor == "local":
+        raise click.UsageError("--scheduler is for --executor dask")
     opened = _open_workspace(workspace)
     done = [0]
 
@@ -381,8 +399,9 @@ def batch(workspace: Path | None, as_of: datetime | None, out: Path | None, jobs
         click.echo(f"\r{done[0]} letter(s) rendered", nl=False, err=True)
 
     terminal = sys.stderr.isatty() and output_format == "text"
-    report = run_batch(opened, _as_of(as_of), out or opened.path / "out", jobs or default_jobs(), _now, dry_run,
-                       progress=progress if terminal else None)
+    chosen = None if dry_run else choose_executor(opened, executor, scheduler, jobs)
+    report = run_batch(opened, _as_of(as_of), out or opened.path / "out", jobs or 1, _now, dry_run,
+                       progress=progress if terminal else None, executor=chosen)
     if terminal and done[0]:
         click.echo(err=True)
     click.echo(to_json(batch_dict(report)) if output_format == "json" else batch_text(report))

@@ -4,6 +4,7 @@ worker processes on this machine."""
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -16,9 +17,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from itertools import chain
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any, Protocol
 
+from letterforge.diagnostics import UserError
 from letterforge.letterfacts import issue_facts
 from letterforge.permissions import write_atomic
 from letterforge.records import LetterKind, PriorLetter
@@ -131,6 +135,196 @@ class LocalExecutor:
 
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) or 1
+
+
+def choose_executor(workspace: Workspace, executor: str | None = None, scheduler: str | None = None,
+                    jobs: int | None = None) -> Executor:
+    """The batch's executor: the one asked for (a scheduler alone means dask), else [batch] executor
+    in letterforge.toml; local runs `jobs` worker processes (default: the cores)."""
+    settings = workspace.config.batch
+    name = executor or ("dask" if scheduler else settings.executor)
+    if name == "dask":
+        address = scheduler or settings.scheduler
+        if not address:
+            raise UserError("the dask executor needs a scheduler: give --scheduler tcp://HOST:8786 or set "
+                            "[batch] scheduler in letterforge.toml")
+        return DaskExecutor(workspace.path, address)
+    return LocalExecutor(workspace.path, jobs or default_jobs())
+
+
+# -- on a Dask cluster ----------------------------------------------------------------------------
+
+class DaskExecutor:
+    """Renders on the workers of a Dask cluster (`dask scheduler`, `dask worker`). The batch
+    composes each letter (cheap) and ships its HTML with the template folders' files; a worker lays
+    it out and proof-reads it (the costly part) without reading the workspace, and returns the
+    bytes, which the batch writes, archives and records. A task of a lost worker is run again by
+    Dask on another: the bytes are the same. Workers are checked (`letterforge doctor --worker`,
+    the same letterforge and layout packages as the batch, the same fonts) before any is used."""
+
+    CONNECT_TIMEOUT = 20  # seconds to reach the scheduler
+    WORKER_WAIT = 30  # seconds to wait for a first worker
+    NO_WORKER_LIMIT = 60  # seconds without any worker before the run stops
+
+    def __init__(self, workspace: Path, scheduler: str) -> None:
+        self.workspace = workspace
+        self.scheduler = scheduler
+
+    def run(self, tasks: Iterable[RenderTask], stop: StopRequest) -> Iterator[tuple[RenderTask, Outcome]]:
+        from letterforge.letters import LetterFactory
+        from letterforge.rendering import read_template_files
+        from letterforge.rendertask import prepare_job, render_job, software_digest, template_files
+
+        pending = iter(tasks)
+        first = next(pending, None)
+        if first is None:
+            return
+        pending = chain([first], pending)
+        client = connect(self.scheduler, self.CONNECT_TIMEOUT)
+        try:
+            check_workers(client, self.scheduler, self.WORKER_WAIT)
+            factory = LetterFactory(Workspace.open(self.workspace))
+            files = read_template_files(factory.renderer)
+            # One task holds the template files; each letter's task depends on it, so that a worker
+            # fetches them once, and Dask can make them again if the workers holding them are lost.
+            shipped = client.submit(template_files, files, key=f"letterforge-templates-{files.digest}")
+            software = software_digest()
+            in_hand: dict[Any, tuple[RenderTask, Any]] = {}
+            arrived: SimpleQueue[Any] = SimpleQueue()  # futures as they finish, in order of arrival
+            more = True
+            workless_since: float | None = None
+            while more or in_hand:
+                threads = _threads(client)
+                if threads is None:  # the scheduler is gone: what it held is lost
+                    yield from _lost(in_hand, f"the connection to the Dask scheduler at {self.scheduler} was lost")
+                    return
+                while more and len(in_hand) < 2 * max(1, threads) and not stop.requested:
+                    task = next(pending, None)
+                    if task is None:
+                        more = False
+                        break
+                    try:
+                        draft = factory.draft(task.account_id, task.kind, task.as_of, task.reference,
+                                              earlier=task.earlier)
+                        job = prepare_job(factory.renderer, draft)
+                    except Exception as error:  # a letter that cannot be composed fails alone
+                        yield task, partial(_raise, error)
+                        continue
+                    future = client.submit(render_job, job, shipped, software, key=job.key)
+                    in_hand[future] = (task, draft)
+                    future.add_done_callback(arrived.put)
+                if not in_hand:
+                    break
+                try:
+                    done = [arrived.get(timeout=2)]
+                except Empty:
+                    done = []
+                    if threads:
+                        workless_since = None
+                    elif time.monotonic() - (workless_since := workless_since or time.monotonic()) > \
+                            self.NO_WORKER_LIMIT:
+                        yield from _lost(in_hand, f"no Dask worker left on {self.scheduler} for "
+                                                  f"{self.NO_WORKER_LIMIT} seconds")
+                        return
+                for future in done:
+                    if future not in in_hand:  # cancelled after the cluster was given up
+                        continue
+                    task, draft = in_hand.pop(future)
+                    # Keep no finished results: the outcome releases the letter's bytes on the cluster.
+                    yield task, partial(_finish_on_cluster, factory, task, draft, future, self.scheduler)
+        finally:
+            client.close()
+
+
+def _raise(error: BaseException) -> LetterFacts:
+    raise error
+
+
+def _threads(client: Any) -> int | None:
+    """The worker threads the cluster has now; None when the scheduler cannot be asked."""
+    try:
+        return sum(client.nthreads().values())
+    except (OSError, TimeoutError):
+        return None
+
+
+def _lost(in_hand: dict[Any, tuple[RenderTask, Any]], what: str) -> Iterator[tuple[RenderTask, Outcome]]:
+    from letterforge.rendertask import ClusterFailure
+
+    lost = ClusterFailure(f"{what}: the letters not made stay reserved; start workers (or the scheduler) and run "
+                       "the batch again, it completes the day")
+    for future, (task, _draft) in list(in_hand.items()):
+        future.cancel()
+        del in_hand[future]
+        yield task, partial(_raise, lost)
+
+
+def _finish_on_cluster(factory: LetterFactory, task: RenderTask, draft: LetterDraft, future: Any,
+                       scheduler: str) -> LetterFacts:
+    """A letter made by a worker, judged here by the proof-reader's rule and written where the
+    batch takes it from."""
+    from concurrent.futures import CancelledError
+
+    from letterforge.letters import RenderedLetter
+    from letterforge.rendertask import ClusterFailure
+
+    try:
+        made = future.result()
+    except CancelledError:
+        raise ClusterFailure(f"the connection to the Dask scheduler at {scheduler} was lost: the letters not made "
+                          "stay reserved; run the batch again when it is back, it completes the day") from None
+    finally:
+        future.release()
+    factory.proofread(RenderedLetter(draft, "pdf", made.content, made.proof))
+    write_atomic(Path(task.pending), made.content)
+    return issue_facts(factory, draft, made.content, task.earlier)
+
+
+def connect(scheduler: str, timeout: float) -> Any:
+    """A client of the scheduler, or a UserError saying it cannot be reached."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as error:
+        raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({error}): start it with `dask scheduler`, "
+                        "or give its address with --scheduler or [batch] scheduler. Nothing was issued.") from None
+
+
+def check_workers(client: Any, scheduler: str, wait_seconds: float) -> None:
+    """Refuse the run unless every worker passes `letterforge doctor --worker`, runs the batch's
+    letterforge and layout packages, and all have the same letter fonts: else letters would fail, or
+    differ by the worker that made them."""
+    from letterforge.rendertask import software_stack, worker_report
+
+    try:
+        client.wait_for_workers(1, timeout=wait_seconds)
+    except TimeoutError:
+        raise UserError(f"no Dask worker is connected to {scheduler}: start workers with `dask worker {scheduler} "
+                        "--nthreads 1` on machines where `letterforge doctor --worker` passes. Nothing was "
+                        "issued.") from None
+    reports = client.run(worker_report, on_error="return")
+    own = software_stack()
+    problems = []
+    fonts: dict[str, list[str]] = {}
+    for address, report in sorted(reports.items()):
+        if isinstance(report, BaseException):
+            problems.append(f"worker {address}: its check failed ({type(report).__name__}: {report})")
+            continue
+        if report["failed"]:
+            problems.append(f"worker {address} fails `letterforge doctor --worker`: {'; '.join(report['failed'])}")
+        differ = [f"{name} {version} (the batch has {own.get(name)})" for name, version in report["software"].items()
+                  if own.get(name) != version]
+        if differ:
+            problems.append(f"worker {address} runs other software: {', '.join(differ)}")
+        fonts.setdefault(json.dumps(report["fonts"], sort_keys=True), []).append(address)
+    if len(fonts) > 1:
+        problems.append("the workers lay letters out with different fonts (" + "; ".join(
+            f"{', '.join(addresses)}: {found}" for found, addresses in fonts.items()) + "), so letters would differ "
+            "by the worker that made them")
+    if problems:
+        raise UserError(f"the Dask cluster at {scheduler} has workers that cannot make letters: "
+                        + "; ".join(problems) + ". Fix or stop them, then run the batch again. Nothing was issued.")
 
 
 # -- in the worker ------------------------------------------------------------------------------

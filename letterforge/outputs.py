@@ -187,8 +187,10 @@ _STOPS_THE_DAY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.E
 
 def stops_the_day(error: BaseException) -> str:
     """The reason to stop issuing when an error will hit every letter that follows (full disk,
-    read-only or unwritable folder, unusable ledger), else ''."""
-    if isinstance(error, LedgerError):
+    read-only or unwritable folder, unusable ledger, a cluster that cannot make letters), else ''."""
+    from letterforge.rendertask import ClusterFailure
+
+    if isinstance(error, (LedgerError, ClusterFailure)):
         return str(error)
     if isinstance(error, OSError) and error.errno in _STOPS_THE_DAY:
         name = f"{error.filename}: " if error.filename else ""

@@ -17,7 +17,7 @@ from letterforge.calendars import is_working_day
 from letterforge.clauses import LETTER_SLOTS, Clause, load_clause_library, render_clause
 from letterforge.clausecheck import check_clauses, record_index
 from letterforge.clerk import draft_letters, issue_letters
-from letterforge.config import CONFIG_FILE
+from letterforge.config import CONFIG_FILE, scheduler_address
 from letterforge.dayplan import DayPlan, earlier_letters, explain, plan_letters
 from letterforge.delivery import delivery_problems
 from letterforge.diagnostics import Diagnostic, UserError
@@ -26,8 +26,8 @@ from letterforge.drafts import letter_facts
 from letterforge.emailing import SendReport, send_after_batch, send_day
 from letterforge.evidence import evidence_bundle
 from letterforge.filenames import letter_file_name, safe_file_name
-from letterforge.executors import (Executor, LocalExecutor, Renderer, RenderTask, StopRequest, default_jobs,
-                                   render_pdf, stop_on_signals)
+from letterforge.executors import (Executor, LocalExecutor, Renderer, RenderTask, StopRequest, choose_executor,
+                                   default_jobs, render_pdf, stop_on_signals)
 from letterforge.issuing import issue_letter, record_plan, reserve_due
 from letterforge.ledger import SENT, Ledger, LedgerLetter, open_ledger, read_ledger
 from letterforge.ledgercheck import check_ledger, rebuild_ledger
@@ -54,7 +54,8 @@ __all__ = [
     "run_worker_checks", "init_workspace", "verify_file", "send_day", "evidence_bundle", "workspace_lock",
     # what they take and give
     "Workspace", "DayPlan", "BatchReport", "SendReport", "ValidationReport", "ClausePreview", "LetterFactory", "RenderedLetter",
-    "Executor", "LocalExecutor", "Renderer", "render_pdf", "default_jobs", "Ledger", "LedgerLetter", "LetterKind",
+    "Executor", "LocalExecutor", "Renderer", "render_pdf", "default_jobs", "choose_executor", "scheduler_address",
+    "Ledger", "LedgerLetter", "LetterKind",
     "Statement", "open_ledger", "read_ledger", "clause_folders", "load_clause_library", "archived_file", "Verification",
     # writing what a command made
     "letter_paths", "letter_file_name", "safe_file_name", "write_atomic", "ledger_csv",

@@ -47,8 +47,13 @@ def prepare_job(renderer: LetterRenderer, draft: LetterDraft) -> RenderJob:
     return RenderJob(draft, renderer.render_html(draft))
 
 
-class WorkerUnfit(UserError):
-    """A worker without what a letter needs (fonts, HarfBuzz subsetting)."""
+class ClusterFailure(UserError):
+    """The cluster cannot make letters (scheduler lost, no worker left, a worker unfit): the run
+    stops, the letters not made stay reserved for the next run."""
+
+
+class WorkerUnfit(ClusterFailure):
+    """A worker without what a letter needs (fonts, HarfBuzz subsetting, the batch's software)."""
 
 
 _renderers: dict[str, LetterRenderer] = {}
@@ -57,19 +62,36 @@ _renderers: dict[str, LetterRenderer] = {}
 _render_lock = threading.Lock()
 
 
-def render_job(job: RenderJob, files: TemplateFiles) -> RenderedPdf:
+def render_job(job: RenderJob, files: TemplateFiles, software: str = "") -> RenderedPdf:
     """On the worker: the letter's PDF and the proof-reader's findings, from the job and the
-    template files alone."""
+    template files alone. `software`: the batch's software_digest(), which this worker must match."""
     with _render_lock:
         problems = worker_problems()
+        if not problems and software and software != software_digest():
+            problems = f"it runs other software than the batch ({software_stack()})"
         if problems:
-            raise WorkerUnfit(f"this worker cannot make letters ({problems}): run `letterforge doctor --worker` on it")
+            raise WorkerUnfit(f"worker {_worker_name()} cannot make letters: {problems}; run "
+                              "`letterforge doctor --worker` on it and install the batch's letterforge")
         renderer = _renderers.get(files.digest)
         if renderer is None:
             _renderers.clear()  # one batch's templates at a time
             renderer = _renderers[files.digest] = LetterRenderer([], files)
         content, report = renderer.pdf_proofread(job.draft, job.html)
     return RenderedPdf(content, report)
+
+
+def template_files(files: TemplateFiles) -> TemplateFiles:
+    """A cluster task that holds the template files for the letters' tasks (made again if lost)."""
+    return files
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "(not a Dask worker)"
 
 
 @lru_cache(maxsize=1)
@@ -87,6 +109,11 @@ def worker_report() -> dict[str, Any]:
     checks = run_worker_checks()
     return {"failed": [f"{c.name}: {c.detail}" + (f" (fix: {c.fix})" if c.fix else "") for c in checks if not c.ok],
             "software": software_stack(), "fonts": font_files()}
+
+
+@lru_cache(maxsize=1)
+def software_digest() -> str:
+    return hashlib.sha256(repr(sorted(software_stack().items())).encode("utf-8")).hexdigest()
 
 
 def software_stack() -> dict[str, str]:

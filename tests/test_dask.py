@@ -1,0 +1,302 @@
+"""The batch on a Dask cluster: the same letters as the local pool, nothing lost with a worker,
+workers checked before use. The `slow` tests start a real `dask scheduler` and two `dask worker`
+processes on 127.0.0.1; the others use an in-process LocalCluster or a stand-in client."""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from letterforge.batch import run_batch
+from letterforge.cli import cli
+from letterforge.diagnostics import UserError
+from letterforge.executors import DaskExecutor, check_workers
+from letterforge.ledger import open_ledger
+from letterforge.workspace import Workspace
+
+from test_batch import assert_gapless
+
+AS_OF = date(2026, 11, 25)
+CLOCK = lambda: datetime(2026, 11, 25, 6, 30)  # noqa: E731
+BIN = Path(sys.executable).parent
+SMALL_DAY = """
+daily_caps = { reminder = 3, demand = 2, lawyer = 2 }
+per_group_daily = { reminder = 2, demand = 1, lawyer = 1 }
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Cluster:
+    """A real scheduler and workers, each a `dask` command of this venv in its own process group."""
+
+    address: str
+    folder: Path
+    scheduler: subprocess.Popen | None = None
+    workers: list[subprocess.Popen] = field(default_factory=list)
+
+    def start_worker(self, name: str) -> subprocess.Popen:
+        worker = subprocess.Popen(
+            [str(BIN / "dask"), "worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+             "--host", "127.0.0.1", "--name", name, "--local-directory", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=open(self.folder / f"{name}.log", "wb"), start_new_session=True)
+        self.workers.append(worker)
+        return worker
+
+    def stop(self) -> None:
+        for process in self.workers + ([self.scheduler] if self.scheduler else []):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def start_cluster(folder: Path, workers: int = 2) -> Cluster:
+    port = free_port()
+    cluster = Cluster(f"tcp://127.0.0.1:{port}", folder)
+    try:
+        cluster.scheduler = subprocess.Popen(
+            [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=subprocess.DEVNULL, stderr=open(folder / "scheduler.log", "wb"), start_new_session=True)
+        for number in range(workers):
+            cluster.start_worker(f"worker-{number}")
+        from distributed import Client
+
+        with Client(cluster.address, timeout=30, set_as_default=False) as client:
+            client.wait_for_workers(workers, timeout=60)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+@pytest.fixture
+def dask_cluster(tmp_path_factory, request):
+    """A fresh cluster for one test (the test may kill its workers)."""
+    cluster = start_cluster(tmp_path_factory.mktemp("dask"))
+    request.addfinalizer(cluster.stop)
+    return cluster
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    """An in-process cluster: one worker thread in this process, for the faster tests."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+                           protocol="tcp://", host="127.0.0.1")
+    yield cluster
+    cluster.close()
+
+
+def day_workspace(copy_sample, name: str, sample: str = "water-zh", caps: str = "") -> Path:
+    root = copy_sample(sample, name)
+    if caps:
+        config = root / "letterforge.toml"
+        config.write_text(config.read_text(encoding="utf-8") + caps, encoding="utf-8")
+    return root
+
+
+def issued(root: Path) -> dict[str, str]:
+    """reference -> SHA-256 of every issued letter, as the day's manifest lists them."""
+    rows = json.loads((root / "out" / AS_OF.isoformat() / "manifest.json").read_text(encoding="utf-8"))
+    for row in rows:  # the manifest's hash is the file's
+        assert hashlib.sha256((root / "out" / row["file"]).read_bytes()).hexdigest() == row["sha256"]
+    return {row["reference"]: row["sha256"] for row in rows}
+
+
+def ledger_letters(root: Path) -> list:
+    ledger = open_ledger(root, CLOCK)
+    try:
+        return ledger.letters()
+    finally:
+        ledger.close()
+
+
+def planned_count(root: Path) -> int:
+    result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), "--dry-run",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return len(json.loads(result.stdout)["due_today"])
+
+
+# -- in-process cluster ---------------------------------------------------------------------------
+
+def test_a_day_on_dask_gives_the_local_pools_bytes(copy_sample, local_cluster):
+    local = day_workspace(copy_sample, "local", "property-zh", SMALL_DAY)
+    on_dask = day_workspace(copy_sample, "on-dask", "property-zh", SMALL_DAY)
+    planned = planned_count(on_dask)
+    run_batch(Workspace.open(local), AS_OF, local / "out", 1, CLOCK)
+    report = run_batch(Workspace.open(on_dask), AS_OF, on_dask / "out", 1, CLOCK,
+                       executor=DaskExecutor(on_dask, local_cluster.scheduler_address))
+    assert report.exit_code == 0 and report.issued
+    assert issued(on_dask) == issued(local)
+    assert len(issued(on_dask)) == planned >= 3
+
+
+def test_an_unreachable_scheduler_is_an_error_and_nothing_is_issued(copy_sample):
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), "--executor", "dask",
+                                      "--scheduler", address])
+    assert result.exit_code == 1
+    assert f"cannot reach the Dask scheduler at {address}" in result.output and "Traceback" not in result.output
+    assert not [l for l in ledger_letters(root) if l.status == "issued"]
+
+
+@pytest.mark.parametrize("arguments, code, message", [
+    (["--executor", "dask"], 1, "needs a scheduler"),
+    (["--executor", "dask", "--scheduler", "127.0.0.1:8786"], 2, "not a Dask scheduler address"),
+    (["--executor", "dask", "--scheduler", "tcp://127.0.0.1:8786", "--jobs", "2"], 2, "--jobs"),
+    (["--executor", "cloud"], 2, "cloud"),
+])
+def test_executor_options_are_checked(copy_sample, arguments, code, message):
+    root = day_workspace(copy_sample, "w", "property-zh")
+    result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), *arguments])
+    assert result.exit_code == code, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_batch_settings_are_validated(copy_sample):
+    root = day_workspace(copy_sample, "w", "property-zh", "\n[batch]\nexecutor = \"cloud\"\nscheduler = \"h:1\"\n")
+    result = CliRunner().invoke(cli, ["-w", str(root), "validate"])
+    assert result.exit_code == 1
+    assert "batch.executor" in result.output and "batch.scheduler" in result.output
+
+
+def test_settings_choose_the_executor(copy_sample, local_cluster):
+    root = day_workspace(copy_sample, "w", "property-zh",
+                         SMALL_DAY + f'\n[batch]\nexecutor = "dask"\nscheduler = "{local_cluster.scheduler_address}"\n')
+    result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert issued(root)
+    # --executor local overrides the settings: nothing to do on a finished day, and no cluster asked.
+    again = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), "--executor", "local",
+                                     "--scheduler", "tcp://127.0.0.1:1"])
+    assert again.exit_code == 2 and "--scheduler" in again.output
+
+
+class StandInClient:
+    """What check_workers asks of a cluster, with the answers a test gives."""
+
+    def __init__(self, reports):
+        self.reports = reports
+
+    def wait_for_workers(self, n, timeout):
+        if not self.reports:
+            raise TimeoutError
+
+    def run(self, function, on_error):
+        return self.reports
+
+
+def worker(**changes):
+    from letterforge.rendertask import font_files, software_stack
+
+    report = {"failed": [], "software": software_stack(), "fonts": font_files()}
+    report.update(changes)
+    return report
+
+
+def test_workers_are_checked_before_any_letter():
+    check_workers(StandInClient({"tcp://10.0.0.1:1": worker(), "tcp://10.0.0.2:1": worker()}), "tcp://s:1", 1)
+    cases = [
+        ({"tcp://10.0.0.1:1": worker(), "tcp://10.0.0.2:1": worker(failed=["HarfBuzz subsetting: not found"])},
+         "worker tcp://10.0.0.2:1 fails `letterforge doctor --worker`: HarfBuzz subsetting: not found"),
+        ({"tcp://10.0.0.1:1": worker(software={**worker()["software"], "weasyprint": "61.0"})},
+         "worker tcp://10.0.0.1:1 runs other software: weasyprint 61.0"),
+        ({"tcp://10.0.0.1:1": worker(), "tcp://10.0.0.2:1": worker(fonts={"Noto Serif CJK SC": "other.ttc#0"})},
+         "different fonts"),
+        ({"tcp://10.0.0.1:1": OSError("no fontconfig")}, "worker tcp://10.0.0.1:1: its check failed"),
+        ({}, "no Dask worker is connected to tcp://s:1"),
+    ]
+    for reports, message in cases:
+        with pytest.raises(UserError, match="Nothing was issued") as refused:
+            check_workers(StandInClient(reports), "tcp://s:1", 1)
+        assert message in str(refused.value)
+
+
+def test_a_worker_failing_its_check_stops_the_run_before_any_letter(copy_sample, local_cluster, monkeypatch):
+    from letterforge import doctor
+    from letterforge.doctor import Check
+
+    monkeypatch.setattr(doctor, "run_worker_checks", lambda: [Check("HarfBuzz subsetting", False, "not found")])
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), "--executor", "dask",
+                                      "--scheduler", local_cluster.scheduler_address])
+    assert result.exit_code == 1
+    assert "fails `letterforge doctor --worker`: HarfBuzz subsetting: not found" in result.output
+    assert not [l for l in ledger_letters(root) if l.status == "issued"]
+    assert not list((root / "out" / AS_OF.isoformat() / "letters").glob("*.pdf"))
+
+
+# -- a real scheduler and two worker processes -------------------------------------------------
+
+@pytest.mark.slow
+def test_two_real_workers_make_the_local_pools_letters_and_one_lost_loses_nothing(copy_sample, dask_cluster):
+    local = day_workspace(copy_sample, "local")
+    on_dask = day_workspace(copy_sample, "on-dask")
+    planned = planned_count(on_dask)
+    assert planned >= 10
+    run_batch(Workspace.open(local), AS_OF, local / "out", 2, CLOCK)
+    made: list[str] = []
+
+    def kill_a_worker_halfway(letter):
+        made.append(letter.reference)
+        if len(made) == planned // 2:
+            dask_cluster.workers[0].send_signal(signal.SIGKILL)
+
+    report = run_batch(Workspace.open(on_dask), AS_OF, on_dask / "out", 1, CLOCK, progress=kill_a_worker_halfway,
+                       executor=DaskExecutor(on_dask, dask_cluster.address))
+    assert dask_cluster.workers[0].wait(timeout=10) == -signal.SIGKILL
+    assert report.exit_code == 0, report.failed
+    letters = [l for l in ledger_letters(on_dask) if l.status == "issued"]
+    assert len(letters) == planned
+    assert_gapless([l.reference for l in letters])
+    assert not [l for l in ledger_letters(on_dask) if l.status == "reserved"]
+    assert issued(on_dask) == issued(local)
+
+
+@pytest.mark.slow
+def test_sigterm_on_a_dask_batch_finishes_the_letters_in_hand_and_the_rerun_completes_the_day(copy_sample,
+                                                                                                dask_cluster):
+    root = day_workspace(copy_sample, "w")
+    planned = planned_count(root)
+    command = [str(BIN / "letterforge"), "-w", str(root), "batch", "--as-of", AS_OF.isoformat(),
+               "--executor", "dask", "--scheduler", dask_cluster.address]
+    letters = root / "out" / AS_OF.isoformat() / "letters"
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (letters.is_dir() and any(letters.glob("*.pdf"))):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert "STOPPED by SIGTERM" in stdout
+    stopped = ledger_letters(root)
+    assert 0 < len([l for l in stopped if l.status == "issued"]) < planned
+    assert all((root / l.pdf_file).is_file() for l in stopped if l.status == "issued")
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    letters_issued = [l for l in ledger_letters(root) if l.status == "issued"]
+    assert len(letters_issued) == planned
+    assert_gapless([l.reference for l in letters_issued])
