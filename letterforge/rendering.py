@@ -473,7 +473,7 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TemplateFiles:
     """Every file of the template folders, by its path on the machine that read them, and the base
     URL of the letters: all that a letter's layout may fetch, for a worker that has no workspace."""
@@ -481,6 +481,9 @@ class TemplateFiles:
     base_url: str | None
     files: Mapping[str, bytes]
     digest: str  # of every path and content: the same folders give the same digest
+
+    def __repr__(self) -> str:
+        return f"TemplateFiles({len(self.files)} files, {self.digest[:12]})"
 
 
 def read_template_files(renderer: LetterRenderer) -> TemplateFiles:

@@ -21,12 +21,16 @@ from letterforge.rendering import LetterRenderer, TemplateFiles
 RENDER_PACKAGES = ("weasyprint", "pydyf", "fonttools", "pypdf", "tinycss2", "cssselect2", "Pyphen")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RenderJob:
     """One letter to lay out: everything its PDF is made from."""
 
     draft: LetterDraft
     html: str
+
+    def __repr__(self) -> str:
+        # Dask logs a failed task with its arguments: the account id, never the debtor's data.
+        return f"RenderJob({self.draft.reference!r}, account {self.draft.account.account_id!r})"
 
     @property
     def key(self) -> str:

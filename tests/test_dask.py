@@ -300,3 +300,26 @@ def test_sigterm_on_a_dask_batch_finishes_the_letters_in_hand_and_the_rerun_comp
     letters_issued = [l for l in ledger_letters(root) if l.status == "issued"]
     assert len(letters_issued) == planned
     assert_gapless([l.reference for l in letters_issued])
+
+
+def test_an_unfit_worker_that_joins_later_stops_the_run_and_the_rerun_completes_the_day(copy_sample, local_cluster,
+                                                                                        monkeypatch):
+    from letterforge import rendertask
+
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    planned = planned_count(root)
+    # The check before the run passes; the worker's own check, at its first letter, does not.
+    monkeypatch.setattr(rendertask, "worker_problems", lambda: "letter fonts: Noto Serif CJK SC is not installed")
+    report = run_batch(Workspace.open(root), AS_OF, root / "out", 1, CLOCK,
+                       executor=DaskExecutor(root, local_cluster.scheduler_address))
+    assert report.exit_code == 1
+    assert "cannot make letters: letter fonts: Noto Serif CJK SC is not installed" in report.stopped_by
+    assert not report.issued
+    assert len([l for l in ledger_letters(root) if l.status == "reserved"]) == planned
+    monkeypatch.undo()
+    rerun = run_batch(Workspace.open(root), AS_OF, root / "out", 1, CLOCK,
+                      executor=DaskExecutor(root, local_cluster.scheduler_address))
+    assert rerun.exit_code == 0
+    letters = [l for l in ledger_letters(root) if l.status == "issued"]
+    assert len(letters) == planned
+    assert_gapless([l.reference for l in letters])

@@ -117,3 +117,25 @@ def test_doctor_worker_fails_without_harfbuzz_subsetting(monkeypatch):
 
     check = check_test_letter()
     assert not check.ok and "not compacted" in check.detail
+
+
+def test_a_worker_with_other_software_than_the_batch_makes_no_letter(copy_sample):
+    from letterforge.rendertask import WorkerUnfit, software_digest
+
+    factory = LetterFactory(Workspace.open(copy_sample("property-zh")))
+    draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF, "DEM-2026-0001")
+    job, files = prepare_job(factory.renderer, draft), read_template_files(factory.renderer)
+    with pytest.raises(WorkerUnfit, match="other software than the batch"):
+        render_job(job, files, "0" * 64)
+    assert render_job(job, files, software_digest()).proof.ok
+
+
+def test_what_a_cluster_logs_of_a_task_names_no_debtor(copy_sample):
+    from dask._task_spec import Task
+
+    factory = LetterFactory(Workspace.open(copy_sample("property-zh")))
+    draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF, "DEM-2026-0001")
+    task = Task("k", render_job, prepare_job(factory.renderer, draft), read_template_files(factory.renderer))
+    shown = repr(task)  # what a worker logs when a task fails
+    assert "JX-2-0302" in shown and "DEM-2026-0001" in shown
+    assert draft.account.name not in shown and draft.account.address not in shown
