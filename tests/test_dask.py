@@ -323,3 +323,29 @@ def test_an_unfit_worker_that_joins_later_stops_the_run_and_the_rerun_completes_
     letters = [l for l in ledger_letters(root) if l.status == "issued"]
     assert len(letters) == planned
     assert_gapless([l.reference for l in letters])
+
+
+@pytest.mark.slow
+def test_with_every_worker_lost_the_run_stops_and_the_next_completes_the_day(copy_sample, dask_cluster, monkeypatch):
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    planned = planned_count(root)
+    monkeypatch.setattr(DaskExecutor, "NO_WORKER_LIMIT", 3)
+
+    def kill_every_worker(_letter):
+        for worker in dask_cluster.workers:
+            worker.send_signal(signal.SIGKILL)
+
+    report = run_batch(Workspace.open(root), AS_OF, root / "out", 1, CLOCK, progress=kill_every_worker,
+                       executor=DaskExecutor(root, dask_cluster.address))
+    assert report.exit_code == 1
+    assert "no Dask worker left on" in report.stopped_by
+    assert 1 <= len(report.issued) < planned
+    letters = ledger_letters(root)
+    assert len([l for l in letters if l.status == "reserved"]) == planned - len(report.issued)
+    dask_cluster.start_worker("worker-new")
+    rerun = run_batch(Workspace.open(root), AS_OF, root / "out", 1, CLOCK,
+                      executor=DaskExecutor(root, dask_cluster.address))
+    assert rerun.exit_code == 0, rerun.failed
+    letters = [l for l in ledger_letters(root) if l.status == "issued"]
+    assert len(letters) == planned
+    assert_gapless([l.reference for l in letters])
