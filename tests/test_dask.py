@@ -1,11 +1,11 @@
 """The batch on a Dask cluster: the same letters as the local pool, nothing lost with a worker,
-workers checked before use. The `slow` tests start a real `dask scheduler` and two `dask worker`
-processes on 127.0.0.1; the others use an in-process LocalCluster or a stand-in client."""
+workers checked before use. The real-cluster tests start a `dask scheduler` and two `dask worker`
+processes on 127.0.0.1; the others use an in-process LocalCluster or a stand-in client. Those
+that render real letters are marked slow."""
 
 import hashlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -139,8 +139,9 @@ def planned_count(root: Path) -> int:
     return len(json.loads(result.stdout)["due_today"])
 
 
-# -- in-process cluster ---------------------------------------------------------------------------
+# -- in-process cluster (the tests that render real letters are slow) -------------------------------
 
+@pytest.mark.slow
 def test_a_day_on_dask_gives_the_local_pools_bytes(copy_sample, local_cluster):
     local = day_workspace(copy_sample, "local", "property-zh", SMALL_DAY)
     on_dask = day_workspace(copy_sample, "on-dask", "property-zh", SMALL_DAY)
@@ -153,7 +154,8 @@ def test_a_day_on_dask_gives_the_local_pools_bytes(copy_sample, local_cluster):
     assert len(issued(on_dask)) == planned >= 3
 
 
-def test_an_unreachable_scheduler_is_an_error_and_nothing_is_issued(copy_sample):
+def test_an_unreachable_scheduler_is_an_error_and_nothing_is_issued(copy_sample, monkeypatch):
+    monkeypatch.setattr(DaskExecutor, "CONNECT_TIMEOUT", 2)
     root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
     address = f"tcp://127.0.0.1:{free_port()}"
     result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), "--executor", "dask",
@@ -183,6 +185,7 @@ def test_batch_settings_are_validated(copy_sample):
     assert "batch.executor" in result.output and "batch.scheduler" in result.output
 
 
+@pytest.mark.slow
 def test_settings_choose_the_executor(copy_sample, local_cluster):
     root = day_workspace(copy_sample, "w", "property-zh",
                          SMALL_DAY + f'\n[batch]\nexecutor = "dask"\nscheduler = "{local_cluster.scheduler_address}"\n')
@@ -302,6 +305,7 @@ def test_sigterm_on_a_dask_batch_finishes_the_letters_in_hand_and_the_rerun_comp
     assert_gapless([l.reference for l in letters_issued])
 
 
+@pytest.mark.slow
 def test_an_unfit_worker_that_joins_later_stops_the_run_and_the_rerun_completes_the_day(copy_sample, local_cluster,
                                                                                         monkeypatch):
     from letterforge import rendertask

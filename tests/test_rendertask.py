@@ -35,6 +35,7 @@ def with_logo(workspace):
     return workspace
 
 
+@pytest.mark.slow
 def test_the_task_makes_the_same_bytes_without_the_workspace(copy_sample, tmp_path):
     workspace = with_logo(copy_sample("property-zh"))
     factory = LetterFactory(Workspace.open(workspace))
@@ -51,6 +52,7 @@ def test_the_task_makes_the_same_bytes_without_the_workspace(copy_sample, tmp_pa
     assert b"/Subtype /Image" in made.content or b"/Subtype/Image" in made.content
 
 
+@pytest.mark.slow
 def test_the_worker_fetches_no_file_outside_what_travelled(copy_sample):
     workspace = copy_sample("property-zh")
     factory = LetterFactory(Workspace.open(workspace))
@@ -119,6 +121,7 @@ def test_doctor_worker_fails_without_harfbuzz_subsetting(monkeypatch):
     assert not check.ok and "not compacted" in check.detail
 
 
+@pytest.mark.slow
 def test_a_worker_with_other_software_than_the_batch_makes_no_letter(copy_sample):
     from letterforge.rendertask import WorkerUnfit, software_digest
 
