@@ -252,7 +252,7 @@ def _lost(in_hand: dict[Any, tuple[RenderTask, Any]], what: str) -> Iterator[tup
     from letterforge.rendertask import ClusterFailure
 
     lost = ClusterFailure(f"{what}: the letters not made stay reserved; start workers (or the scheduler) and run "
-                       "the batch again, it completes the day")
+                          "the batch again, it completes the day")
     for future, (task, _draft) in list(in_hand.items()):
         future.cancel()
         del in_hand[future]
@@ -272,7 +272,7 @@ def _finish_on_cluster(factory: LetterFactory, task: RenderTask, draft: LetterDr
         made = future.result()
     except CancelledError:
         raise ClusterFailure(f"the connection to the Dask scheduler at {scheduler} was lost: the letters not made "
-                          "stay reserved; run the batch again when it is back, it completes the day") from None
+                             "stay reserved; run the batch again when it is back, it completes the day") from None
     finally:
         future.release()
     factory.proofread(RenderedLetter(draft, "pdf", made.content, made.proof))
