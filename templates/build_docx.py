@@ -19,7 +19,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
-from letterforge.rendering import set_document_language
+from letterforge.docxrender import set_document_language
 
 LATIN_SERIF, CJK_SERIF, CJK_SANS = "Times New Roman", "宋体", "黑体"
 

@@ -16,8 +16,8 @@ STAGES: list[tuple[str, set[str]]] = [
     ("escalation", {"escalation"}),
     ("planning", {"planning", "dayplan"}),
     ("drafts", {"addressing", "annexes", "clauses", "clausecheck", "drafts", "delivery"}),
-    ("rendering", {"fonts", "pdffonts", "proof", "rendering", "rendertask", "doctor", "letters", "letterfacts", "executors",
-                   "printpack"}),
+    ("rendering", {"fonts", "pdffonts", "proof", "templating", "pdfrender", "docxrender", "rendering", "rendertask",
+                   "doctor", "letters", "letterfacts", "executors", "printpack"}),
     ("outputs", {"archive", "outputs", "sealing"}),  # sealing: issued PDFs signed before they are archived
     ("ledger", {"issuing", "recovery", "emailing", "bounces", "evidence"}),
     # the façade and what stands on it: commands, reports

@@ -13,7 +13,7 @@ from letterforge.diagnostics import UserError
 from letterforge.money import format_money
 from letterforge.pipeline import LetterFactory
 from letterforge.records import LetterKind
-from letterforge.rendering import make_url_fetcher
+from letterforge.pdfrender import make_url_fetcher
 from letterforge.workspace import Workspace
 
 from conftest import SAMPLES
