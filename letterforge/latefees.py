@@ -36,7 +36,7 @@ class BaseRates:
         return self.changes[index - 1][1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per unpaid item of every account
 class LateFee:
     """The late fee of one item and how it was computed, so a letter can show its working."""
 

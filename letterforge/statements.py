@@ -19,7 +19,7 @@ from letterforge.workspace import Workspace
 ZERO = Decimal("0.00")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per unpaid item of every account
 class StatementLine:
     item: ArrearsItem
     days_overdue: int

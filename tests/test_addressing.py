@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import json
 import re
@@ -171,7 +172,7 @@ def test_a_consumer_gets_no_late_payment_act_letter(copy_sample):
 
     factory = LetterFactory(Workspace.open(SAMPLES / "receivables-en"))
     sample = factory.data.account("C-1001")
-    consumer = Account(**{**sample.__dict__, "debtor_type": DebtorType.INDIVIDUAL})
+    consumer = dataclasses.replace(sample, debtor_type=DebtorType.INDIVIDUAL)
     statement = compute_statement(consumer, factory.data.arrears_of("C-1001"), factory.workspace.config, AS_OF,
                                   factory.workspace.base_rates)
     with pytest.raises(UserError, match="is an individual: the Late Payment of Commercial Debts"):

@@ -168,3 +168,36 @@ def test_compute_statement_accounts_for_every_unpaid_item_once(specs):
     assert all(l.item.due_date < AS_OF and l.outstanding > 0 and l.late_fee.amount <= l.outstanding
                for l in statement.lines)
     assert [l.item.due_date for l in statement.lines] == sorted(l.item.due_date for l in statement.lines)
+
+
+_CENTS = st.decimals(min_value=0, max_value=10**12, places=2, allow_nan=False, allow_infinity=False)
+
+
+@given(_CENTS, _CENTS, st.sampled_from(["0", "0.00", "0.0000", "0E+2"]), st.sampled_from(["", ".0", ".000"]))
+@settings(max_examples=500)
+def test_outstanding_is_the_difference_to_the_digit(due: Decimal, paid: Decimal, zero: str, widen: str):
+    """What is still owed is the amount due less the amount paid, digit for digit and exponent for
+    exponent (a letter prints it); when nothing was paid it is the amount due itself, not a copy
+    of it for each of the many askers (planning keeps one per unpaid item)."""
+    for amount_due, amount_paid in ((due, paid), (due, Decimal(zero)), (Decimal(f"{int(due)}{widen}"), Decimal(zero))):
+        record = ArrearsItem("A1", "2026-01", "物业服务费", amount_due, amount_paid, date(2026, 1, 5))
+        assert record.outstanding.as_tuple() == (amount_due - amount_paid).as_tuple()
+        if amount_paid.is_zero() and amount_paid.as_tuple().exponent == amount_due.as_tuple().exponent:
+            assert record.outstanding is amount_due
+
+
+def test_a_statement_survives_pickling_with_its_sums_worked_out():
+    """Statements, their lines and late fees are slotted records; they still travel to a render
+    worker (pickle) and come back equal, the sums already worked out included."""
+    import pickle
+
+    from letterforge.statements import compute_statements
+
+    workspace = Workspace.open(SAMPLES / "property-zh")
+    statements = compute_statements(workspace, (), AS_OF, workspace.load_data())
+    owing = [s for s in statements if s.lines]
+    assert owing and all(s.total > 0 for s in owing)  # the sums, cached before the trip
+    back = pickle.loads(pickle.dumps(owing))
+    assert back == owing
+    assert [s.total for s in back] == [s.total for s in owing]
+    assert [line.late_fee for s in back for line in s.lines] == [line.late_fee for s in owing for line in s.lines]
