@@ -318,15 +318,17 @@ class _Sender:
         issued = reprint(self.workspace, self.ledger, reference)  # the archived bytes, checked against the ledger
         file_name = Path(letter.pdf_file or archived_file(self.workspace.path, letter).name).name
         identifier = message_id(reference, generation, self.settings.sender)
+        at = self.ledger.now()  # the message's Date is the time the ledger records it as sending
         content = build_email(self.settings, route.address, text, issued.content, file_name, identifier,
-                              self.ledger.now(), copy=route.copy)
+                              at, copy=route.copy)
         sha256 = sha256_of(content)
         path = archive_path(self.workspace.path, sha256, ".eml")
         write_atomic(path, content)
         if sha256_of(path.read_bytes()) != sha256:
             raise UserError(f"{path}: the archived e-mail does not read back as written; check the disk")
         send = self.ledger.begin_send(reference, EMAIL, route.address, identifier, sha256,
-                                      stored_path(self.workspace.path, path), copy=route.copy, by_post_too=by_post_too)
+                                      stored_path(self.workspace.path, path), copy=route.copy, by_post_too=by_post_too,
+                                      at=at)
         return send, content
 
     def archived_message(self, send: Send) -> bytes:
@@ -349,9 +351,8 @@ def email_route(workspace: Workspace, ledger: Ledger, letter: LedgerLetter,
     outgoing = outgoing_letter(reference, letter.kind, locale, letter.clauses, library)
     routing = route_letter(outgoing, account, workspace.config)
     route = routing.route(EMAIL)
+    # Empty when the settings do not choose e-mail for this letter at all.
     why = "; ".join(reason for channel, reason in routing.withheld if channel == EMAIL)
-    if route is None and not why:
-        why = "the settings send it by " + ", ".join(r.channel for r in routing.routes)
     return route, routing.route(POST) is not None, why
 
 
@@ -394,9 +395,13 @@ def _send_one(sender: _Sender, letter: LedgerLetter, resend: bool) -> SendOutcom
     route, by_post_too, why = email_route(sender.workspace, ledger, letter, sender.library)
     if route is None:
         if resend:
-            raise UserError(f"{reference}: not sent by e-mail: {why}")
-        return None if last is None else SendOutcome(reference, letter.account_id, "skipped",
-                                                     f"{last.status} earlier; now {why}", last.message_id)
+            raise UserError(f"{reference}: not sent by e-mail: {why or 'the settings do not send it by e-mail'}")
+        if last is not None:
+            return SendOutcome(reference, letter.account_id, "skipped",
+                               f"{last.status} earlier; now {why or 'the settings do not send it by e-mail'}",
+                               last.message_id)
+        # The settings chose e-mail for it, yet it may not go so: said, so that no one assumes it went.
+        return SendOutcome(reference, letter.account_id, "withheld", why) if why else None
     if last is not None and not resend:
         if last.status == "sending":
             # The run that recorded it stopped with the server holding the message: do not guess.

@@ -329,9 +329,9 @@ class Ledger:
                 raise
             self.connection.execute("COMMIT")
 
-    def _event(self, letter_id: int | None, account_id: str, event: str, detail: str = "") -> None:
+    def _event(self, letter_id: int | None, account_id: str, event: str, detail: str = "", at: str = "") -> None:
         self.connection.execute("INSERT INTO events (letter_id, account_id, at, event, detail) VALUES (?, ?, ?, ?, ?)",
-                                (letter_id, account_id, self.now().isoformat(timespec="seconds"), event, detail))
+                                (letter_id, account_id, at or self.now().isoformat(timespec="seconds"), event, detail))
 
     # -- reading
     def letters(self, account_id: str | None = None, kind: str | None = None, status: str | None = None,
@@ -568,27 +568,28 @@ class Ledger:
                           "JOIN letters ON letters.id = sends.letter_id WHERE sends.message_id = ?", (message_id,))
         return _send(rows[0]) if rows else None
 
-    def _send_event(self, letter_id: int, account_id: str, event: str, send: dict[str, Any]) -> None:
-        self._event(letter_id, account_id, event, json.dumps(send, ensure_ascii=False, sort_keys=True))
+    def _send_event(self, letter_id: int, account_id: str, event: str, send: dict[str, Any], at: str = "") -> None:
+        self._event(letter_id, account_id, event, json.dumps(send, ensure_ascii=False, sort_keys=True), at)
 
     def begin_send(self, reference: str, channel: str, address: str, message_id: str, sha256: str, file: str,
-                   copy: bool = False, by_post_too: bool = False) -> Send:
+                   copy: bool = False, by_post_too: bool = False, at: datetime | None = None) -> Send:
         """Record a message as "sending" BEFORE the provider is asked: a crash after it leaves a trace
-        that stops a blind resend. One message id is one message: recording it again is an error."""
+        that stops a blind resend. One message id is one message: recording it again is an error.
+        `at`: the time the message itself states (its Date), by default the ledger's clock now."""
         letter = self.letter(reference)
         if letter.status not in SENT:
             raise UserError(f"{reference} is {letter.status}: only an issued letter can be sent")
-        at = self.now().isoformat(timespec="seconds")
+        at_text = (at or self.now()).isoformat(timespec="seconds")
         with self.transaction():
             if self.connection.execute("SELECT 1 FROM sends WHERE message_id = ?", (message_id,)).fetchone():
                 raise UserError(f"{reference}: message {message_id} is already in the ledger")
             self.connection.execute(
                 "INSERT INTO sends (letter_id, channel, address, message_id, status, copy, by_post_too, sha256, file, "
                 "started_at) VALUES (?, ?, ?, ?, 'sending', ?, ?, ?, ?, ?)",
-                (letter.id, channel, address, message_id, int(copy), int(by_post_too), sha256, file, at))
+                (letter.id, channel, address, message_id, int(copy), int(by_post_too), sha256, file, at_text))
             self._send_event(letter.id, letter.account_id, "sending",
                              {"channel": channel, "address": address, "message_id": message_id, "sha256": sha256,
-                              "file": file, "copy": copy})
+                              "file": file, "copy": copy}, at_text)
         send = self.send_by_message_id(message_id)
         assert send is not None
         return send

@@ -51,6 +51,7 @@ class Recorder:
         self.data_answers: list[str] = []  # answers to give to DATA before accepting, in order
         self.refuse_rcpt: dict[str, str] = {}
         self.logins: list[tuple[bytes, bytes]] = []
+        self.encrypted: list[bool] = []  # per message accepted: whether it came over TLS
 
     async def handle_RCPT(self, server, session, envelope, address, options):
         if address in self.refuse_rcpt:
@@ -62,6 +63,7 @@ class Recorder:
         if self.data_answers:
             return self.data_answers.pop(0)
         self.accepted.append(envelope)
+        self.encrypted.append(server.transport.get_extra_info("ssl_object") is not None)
         return f"250 2.0.0 Ok: queued as Q{len(self.accepted):04d}"
 
 
@@ -174,6 +176,7 @@ def test_a_rerun_sends_nothing(copy_sample, smtp_server, environ):
     again = send(root)
     assert len(recorder.accepted) == count and count == first.count("sent")
     assert again.count("sent") == 0 and again.count("skipped") == count
+    assert recorder.encrypted == [False] * count  # 127.0.0.1 with security = "none"
 
 
 def test_a_temporary_refusal_is_retried_and_a_permanent_one_recorded_as_failed(copy_sample, smtp_server, environ):
@@ -427,3 +430,262 @@ def test_email_clauses_are_previewed_on_a_letters_data(copy_sample):
     assert result.exit_code == 0, result.output
     assert "in slot 'email_body'" in result.output and "函件全文为本邮件所附 PDF 文件" in result.output
     assert "{{" not in result.output
+
+
+# -- encrypted connections: STARTTLS and implicit TLS against the real server, with a certificate
+#    the test makes for 127.0.0.1
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1: (cert.pem, key.pem)."""
+    import ipaddress
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    start = datetime(2026, 1, 1)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(start - timedelta(days=3650))
+            .not_valid_after(start + timedelta(days=3650))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def tls_server(recorder, certificate, implicit: bool) -> tuple[Controller, int]:
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    port = free_port()
+    # STARTTLS: the server offers AUTH only once the connection is encrypted (auth_require_tls, the
+    # default). Implicit TLS is encrypted from the first byte, but aiosmtpd counts only STARTTLS as
+    # TLS for AUTH, hence auth_require_tls=False there.
+    options = ({"ssl_context": context, "auth_require_tls": False} if implicit
+               else {"tls_context": context, "require_starttls": True})
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, authenticator=authenticator(recorder),
+                            auth_required=True, **options)
+    controller.start()
+    return controller, port
+
+
+def trusting(certificate):
+    import ssl
+
+    return ssl.create_default_context(cafile=str(certificate[0]))
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_starttls_and_implicit_tls_carry_the_login_and_the_letters(copy_sample, certificate, environ, security):
+    from letterforge.emailing import SmtpTransport
+
+    recorder = Recorder()
+    controller, port = tls_server(recorder, certificate, implicit=security == "tls")
+    try:
+        root = make_workspace(copy_sample, port, security=f'"{security}"')
+        issue_day(root)
+        workspace = Workspace.open(root)
+        transport = SmtpTransport(workspace.config.delivery.email, tls_context=trusting(certificate))
+        report = send(root, transport=transport)
+        transport.close()
+    finally:
+        controller.stop()
+    assert report.exit_code == 0 and report.count("sent") == len(recorder.accepted) > 0
+    assert recorder.logins and all(login == (USER.encode(), PASSWORD.encode()) for login in recorder.logins)
+    # Every message came over an encrypted connection.
+    assert recorder.encrypted == [True] * len(recorder.accepted)
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_an_untrusted_server_certificate_stops_the_run_and_nothing_goes(copy_sample, certificate, environ, security):
+    recorder = Recorder()
+    controller, port = tls_server(recorder, certificate, implicit=security == "tls")
+    try:
+        root = make_workspace(copy_sample, port, security=f'"{security}"')
+        issue_day(root)
+        result = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
+    finally:
+        controller.stop()
+    assert result.exit_code == 1, result.output
+    assert "CERTIFICATE_VERIFY_FAILED" in result.output and "stopped" in result.output
+    assert recorder.accepted == [] and recorder.logins == []  # no password went to a server not verified
+    ledger = open_ledger(root, CLOCK)
+    assert {s.status for s in ledger.sends()} == {"deferred"}
+    ledger.close()
+
+
+# -- a careless or hostile user's data and runs
+
+VARIANTS = [  # (consent, address, the reason a letter is not e-mailed; "" = it is e-mailed)
+    ("是", "owner{n}@example.cn", ""),
+    ("否", "owner{n}@example.cn", "has not agreed"),
+    ("no", "owner{n}@example.cn", "has not agreed"),
+    ("", "owner{n}@example.cn", "has not agreed"),
+    ("不同意", "owner{n}@example.cn", "has not agreed"),
+    ("yes", "", "no e-mail address"),
+    ("同意", "not-an-address", "not an e-mail address"),
+    ("是", "owner{n}@example.cn; boss@example.cn", "not one plain e-mail address"),
+    ("是", "owner{n}@example.cn\nBcc: all@example.cn", "not one plain e-mail address"),
+    ("1", "业主{n}@例子.中国", "non-ASCII"),
+]
+
+
+def test_no_consent_or_an_unusable_address_withholds_the_email_and_says_why(copy_sample, smtp_server, environ):
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    accounts = root / "住户.csv"
+    with accounts.open(encoding="gb18030") as handle:
+        rows = list(csv.reader(handle))
+    variant_of = {}
+    for number, row in enumerate(rows[1:], start=1):
+        consent, address, why = VARIANTS[number % len(VARIANTS)]
+        row[-2:] = [address.format(n=number), consent]
+        variant_of[row[0]] = why
+    with accounts.open("w", encoding="gb18030", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    issue_day(root)
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    outcomes = {o["account_id"]: o for o in json.loads(result.output)["letters"]}
+    ledger = open_ledger(root, CLOCK)
+    issued = [l for l in ledger.letters() if l.issued_on == DAY]
+    reasons = {variant_of[l.account_id] for l in issued}
+    assert len(reasons) >= 4, reasons  # the day's letters meet several of the variants
+    for letter in issued:
+        why, outcome = variant_of[letter.account_id], outcomes[letter.account_id]
+        if why:
+            assert outcome["status"] == "withheld" and why in outcome["detail"], outcome
+            assert ledger.sends(letter.reference) == []
+        else:
+            assert outcome["status"] == "sent"
+    assert len(recorder.accepted) == sum(1 for l in issued if not variant_of[l.account_id])
+    for envelope in recorder.accepted:  # nothing smuggled a second recipient in
+        assert len(envelope.rcpt_tos) == 1 and b"Bcc" not in envelope.original_content
+    ledger.close()
+
+
+def test_an_unreadable_consent_is_a_data_error_naming_file_row_and_field(copy_sample, smtp_server):
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    accounts = root / "住户.csv"
+    with accounts.open(encoding="gb18030") as handle:
+        rows = list(csv.reader(handle))
+    rows[3][-1] = "可能"
+    with accounts.open("w", encoding="gb18030", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    result = CliRunner().invoke(cli, ["-w", str(root), "validate"])
+    assert result.exit_code == 1
+    line = next(l for l in result.output.splitlines() if "可能" in l)
+    assert "住户.csv" in line and ":4" in line and "同意电子送达" in line and "not a yes or no" in line
+
+
+class DropsDuringData(Recorder):
+    """Takes the message, then hangs up without answering it (once): the sender cannot know."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        if not self.dropped:
+            self.dropped.append(envelope.original_content)
+            server.transport.close()
+            return "421 never heard"  # the connection is gone: the client never reads this
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_connection_dropped_during_data_is_unknown_and_the_run_goes_on(copy_sample, environ):
+    recorder = DropsDuringData()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, authenticator=authenticator(recorder),
+                            auth_require_tls=False, auth_required=True)
+    controller.start()
+    try:
+        root = make_workspace(copy_sample, port)
+        issue_day(root)
+        report = send(root)
+        again = send(root)
+    finally:
+        controller.stop()
+    (unknown,) = [o for o in report.outcomes if o.status == "unknown"]
+    assert email.message_from_bytes(recorder.dropped[0])["Message-ID"] == unknown.message_id
+    assert unknown.detail.startswith("no answer after the message was handed over")
+    # The other letters went on a new connection; the exit code says one needs a look.
+    assert report.count("sent") == len(recorder.accepted) > 0 and report.exit_code == 1
+    # A rerun does not send it blindly again: it stays unknown until someone decides (--resend).
+    assert again.count("unknown") == 1 and again.count("sent") == 0
+    ids = [email.message_from_bytes(e.original_content)["Message-ID"] for e in recorder.accepted]
+    assert unknown.message_id not in ids
+
+
+def test_send_twice_on_the_command_line_sends_once(copy_sample, smtp_server, environ):
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    issue_day(root)
+    first = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
+    count = len(recorder.accepted)
+    second = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    assert count > 0 and len(recorder.accepted) == count
+    assert f"{count} skipped" in second.output and "sent  " not in second.output
+
+
+def test_send_for_a_day_without_letters_sends_nothing_and_says_so(copy_sample, smtp_server, environ):
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    issue_day(root)
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-26"])
+    assert result.exit_code == 0, result.output
+    assert "2026-11-26: nothing to send" in result.output and recorder.accepted == [] and recorder.logins == []
+
+
+def test_the_rate_limit_holds_across_a_real_run(copy_sample, smtp_server, environ):
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port, rate_per_minute="12")
+    issue_day(root)
+    now, pauses = [0.0], []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        now[0] += seconds
+    ledger = open_ledger(root, CLOCK)
+    report = send_day(Workspace.open(root), ledger, DAY, sleep=sleep, clock=lambda: now[0])
+    ledger.close()
+    sent = report.count("sent")
+    assert sent == len(recorder.accepted) >= 3
+    # 12 a minute: one every 5 seconds; the clock stood still while sending, so each pause is 5 s.
+    assert pauses == [5.0] * (sent - 1)
+
+
+def test_date_and_message_id_are_set_by_letterforge_from_the_recorded_time(copy_sample, smtp_server, environ):
+    from email.utils import parsedate_to_datetime
+    from zoneinfo import ZoneInfo
+
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    issue_day(root)
+    tz = ZoneInfo("Asia/Shanghai")
+    ticks = iter(range(10_000))
+    clock = lambda: datetime(2026, 11, 25, 9, 15, tzinfo=tz) + __import__("datetime").timedelta(seconds=next(ticks))  # noqa: E731
+    ledger = open_ledger(root, clock)
+    send_day(Workspace.open(root), ledger, DAY, sleep=lambda s: None)
+    for envelope in recorder.accepted:
+        message = email.message_from_bytes(envelope.original_content, policy=policy.default)
+        record = ledger.send_by_message_id(message["Message-ID"])
+        assert record is not None and message["Message-ID"] == message_id(record.reference, 1, "billing@example.cn")
+        # The ledger's clock ticks a second per reading: the Date is the very time recorded as "sending".
+        assert parsedate_to_datetime(message["Date"]) == datetime.fromisoformat(record.started_at)
+        assert message["Date"].endswith("+0800")
+        sending = next(e for e in ledger.events(record.reference) if e.event == "sending")
+        assert sending.at == record.started_at
+    ledger.close()
