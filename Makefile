@@ -43,7 +43,7 @@ demo: setup
 	$(BIN)/letterforge -w demo statement JX-2-0302 --as-of $(DEMO_DATE)
 	$(BIN)/letterforge -w demo plan --as-of $(DEMO_DATE) --days 5
 	$(BIN)/letterforge -w demo batch --as-of $(DEMO_DATE)
-	@echo "letters: demo/out/$(DEMO_DATE)/letters/  print pack: demo/out/$(DEMO_DATE)/print-pack.pdf"
+	@echo "letters: demo/out/$(DEMO_DATE)/letters/  print pack: demo/out/$(DEMO_DATE)/print-pack-001.pdf"
 	@echo "manifest: demo/out/$(DEMO_DATE)/manifest.csv  ledger: letterforge -w demo ledger list"
 
 test: setup test-packages

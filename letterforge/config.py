@@ -480,6 +480,11 @@ class Signing(_Settings):
         return (self.certificate, self.password_env) if self.certificate else None
 
 
+class PrintPack(_Settings):
+    letters_per_volume: int = Field(default=500, ge=1, le=100_000,
+                                    description="letters in one volume of the day's print pack (print-pack-001.pdf, ...)")
+
+
 class Permissions(_Settings):
     group: str = Field(default="", description="group given read access to every file written, e.g. a print shop's")
 
@@ -525,6 +530,7 @@ class WorkspaceConfig(_Settings):
     batch: Batch = Batch()
     signing: Signing = Signing()
     delivery: Delivery = Delivery()
+    print_pack: PrintPack = PrintPack()
 
     @field_validator("locale")
     @classmethod

@@ -15,7 +15,7 @@ from letterforge.archive import archive_letter, archive_path, stored_path
 from letterforge.dayplan import DayPlan, recheck
 from letterforge.diagnostics import UserError
 from letterforge.ledger import Ledger, LedgerLetter
-from letterforge.outputs import letter_file, pending_file
+from letterforge.outputs import delivery_order, letter_file, pending_file
 from letterforge.permissions import write_atomic
 from letterforge.recovery import issued_in_day_folders, numbers_used_elsewhere
 from letterforge.sealing import seal_issued
@@ -64,8 +64,7 @@ def reserve_due(workspace: Workspace, data: DebtorData, ledger: Ledger, day_plan
         # A letter reserved by a run that died on an earlier day may have left an unrecorded PDF there.
         if letter.reserved_on is not None and letter.reserved_on != as_of:
             letter_file(out / letter.reserved_on.isoformat(), letter).unlink(missing_ok=True)
-    order = {a.account_id: (a.building, a.address, a.account_id) for a in data.accounts}
-    keep.sort(key=lambda l: order.get(l.account_id, ("", "", l.account_id)))
+    keep = delivery_order(keep, data)
     policy = workspace.config.policy
     used_before = {kind: max(numbers) for (kind, year), numbers in
                    numbers_used_elsewhere(workspace, data, issued_in_day_folders(workspace, ledger, out)).items()

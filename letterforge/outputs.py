@@ -21,7 +21,7 @@ from letterforge.archive import archived_file, same_file, workspace_file
 from letterforge.diagnostics import UserError
 from letterforge.filenames import letter_file_name, path_inside
 from letterforge.ledger import SENT, Event, Ledger, LedgerError, LedgerLetter
-from letterforge.permissions import write_atomic
+from letterforge.permissions import atomic_file, make_folders, protect_descriptor, write_atomic
 from letterforge.records import LetterKind
 from letterforge.statements import limitation_flags, limitation_summary, limitation_years
 from letterforge.validation import DebtorData, RejectedRow
@@ -58,27 +58,202 @@ def letter_paths(file_names: list[str], output: Path | None) -> list[Path]:
 
 
 MANIFEST_COLUMNS = ("reference", "account_id", "kind", "issued_on", "deadline", "principal", "late_fees", "total",
-                    "file", "sha256", "clauses")
+                    "file", "sha256", "clauses", "print_pack")
+PRINT_PACK_VOLUME = "print-pack-{:03d}.pdf"
+LETTERS_PER_VOLUME = 500
+
+
+def delivery_order(letters: Iterable[LedgerLetter], data: DebtorData) -> list[LedgerLetter]:
+    """Letters in the order of the delivery round: by building, address, then account."""
+    order = {a.account_id: (a.building, a.address, a.account_id) for a in data.accounts}
+    return sorted(letters, key=lambda l: order.get(l.account_id, ("", "", l.account_id)))
+
+
+def print_pack_volumes(count: int, letters_per_volume: int) -> list[range]:
+    """Which letters (positions in the delivery order) each volume of the print pack holds."""
+    return [range(start, min(start + letters_per_volume, count)) for start in range(0, count, letters_per_volume)]
+
+
+def write_print_pack(folder: Path, letters: Sequence[Path], letters_per_volume: int = LETTERS_PER_VOLUME) -> list[Path]:
+    """The print pack in volumes (print-pack-001.pdf, ...) of at most `letters_per_volume` letters,
+    in the order given. Each volume is written as its letters are read, one at a time, so memory
+    does not grow with the day; volumes of an earlier, larger run of the day are removed."""
+    from letterforge.printpack import PrintPackWriter
+
+    written = []
+    for number, positions in enumerate(print_pack_volumes(len(letters), letters_per_volume), 1):
+        path = folder / PRINT_PACK_VOLUME.format(number)
+        with atomic_file(path) as file:
+            pack = PrintPackWriter(file)
+            for position in positions:
+                pack.add(letters[position])
+            pack.close()
+        written.append(path)
+    return _remove_stale_volumes(folder, written)
+
+
+def _remove_stale_volumes(folder: Path, written: list[Path]) -> list[Path]:
+    for stale in folder.glob("print-pack*.pdf"):
+        if stale not in written:
+            stale.unlink()  # a volume (or the one-file pack of letterforge before volumes) no longer true
+    return written
+
+
+@dataclass
+class BuiltPrintPack:
+    """Volumes written while the day's letters were made, under temporary names: the references
+    of the letters they hold, in order."""
+
+    references: list[str]
+    volumes: list[Path]
+    letters_per_volume: int
+
+    def put_in_place(self, folder: Path) -> list[Path]:
+        written = []
+        for number, volume in enumerate(self.volumes, 1):
+            written.append(folder / PRINT_PACK_VOLUME.format(number))
+            os.replace(volume, written[-1])
+        return _remove_stale_volumes(folder, written)
+
+    def discard(self) -> None:
+        for volume in self.volumes:
+            volume.unlink(missing_ok=True)
+
+
+class DayPrintPack:
+    """The day's print pack built while its letters are made: told of each letter as it is issued
+    (in any order) or given up, it adds the letters to the volumes in the order of the delivery
+    round as soon as all the letters before them are settled, holding only the file names of the
+    letters that came early. `finish` gives what `write_print_pack` puts in place."""
+
+    def __init__(self, folder: Path, expected: Sequence[tuple[str, Path | None]], letters_per_volume: int) -> None:
+        """`expected`: (reference, file if already issued) of every letter of the day, in the delivery order."""
+        self.folder = folder
+        self.letters_per_volume = letters_per_volume
+        self._order = [reference for reference, _ in expected]
+        self._settled: dict[str, Path | None] = {}
+        self._next = 0
+        self._packed: list[str] = []
+        self._volumes: list[Path] = []
+        self._file: Any = None
+        self._writer: Any = None
+        self._in_volume = 0
+        self.broken = False
+        for left in folder.glob(".print-pack-*.pdf.building"):
+            left.unlink()  # left by a run that was killed
+        for reference, path in expected:
+            if path is not None:
+                self.issued(reference, path)
+
+    @classmethod
+    def for_day(cls, workspace: Workspace, ledger: Ledger, data: DebtorData, day: date, out: Path,
+                to_issue: list[LedgerLetter]) -> DayPrintPack:
+        """The print pack of a day whose letters `to_issue` are about to be made: it holds them and the
+        letters an earlier run of the day issued, in the order of the delivery round."""
+        earlier = {l.id: workspace_file(workspace.path, l.pdf_file) for l in ledger.letters()
+                   if l.status in SENT and l.issued_on == day and l.pdf_file
+                   and workspace_file(workspace.path, l.pdf_file).is_relative_to(out)}
+        letters = [l for l in ledger.letters() if l.id in earlier] + [l for l in to_issue if l.id not in earlier]
+        return cls(out / day.isoformat(), [(l.reference or "", earlier.get(l.id)) for l in delivery_order(letters, data)],
+                   workspace.config.print_pack.letters_per_volume)
+
+    def issued(self, reference: str, path: Path) -> None:
+        self._settle(reference, path)
+
+    def given_up(self, reference: str) -> None:
+        """A letter that failed or was left for a later run: not in the pack."""
+        self._settle(reference, None)
+
+    def _settle(self, reference: str, path: Path | None) -> None:
+        if self.broken:
+            return
+        self._settled[reference] = path
+        try:
+            while self._next < len(self._order) and self._order[self._next] in self._settled:
+                reference = self._order[self._next]
+                letter = self._settled.pop(reference)
+                self._next += 1
+                if letter is not None:
+                    self._add(reference, letter)
+        except Exception:  # noqa: BLE001 - the day's files then make the pack again from the letters, and say why
+            log.warning("the print pack could not be built as the letters came; it is made at the end", exc_info=True)
+            self.broken = True
+            self._close_volume()
+            BuiltPrintPack([], self._volumes, self.letters_per_volume).discard()
+
+    def _add(self, reference: str, letter: Path) -> None:
+        from letterforge.printpack import PrintPackWriter
+
+        if self._writer is None:
+            make_folders(self.folder)
+            volume = self.folder / f".{PRINT_PACK_VOLUME.format(len(self._volumes) + 1)}.building"
+            self._volumes.append(volume)
+            self._file = open(volume, "wb")
+            protect_descriptor(self._file.fileno())
+            self._writer = PrintPackWriter(self._file)
+        self._writer.add(letter)
+        self._packed.append(reference)
+        self._in_volume += 1
+        if self._in_volume == self.letters_per_volume:
+            self._close_volume()
+
+    def _close_volume(self) -> None:
+        if self._writer is None:
+            return
+        try:
+            if not self.broken:
+                self._writer.close()
+                self._file.flush()
+                os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
+            self._writer = self._file = None
+            self._in_volume = 0
+
+    def finish(self) -> BuiltPrintPack | None:
+        """The volumes built, once every letter of the day is settled; None if none could be."""
+        if not self.broken and self._next < len(self._order):
+            log.warning("the print pack was left unfinished (%d letters not settled); it is made at the end",
+                        len(self._order) - self._next)
+            self.broken = True
+        try:
+            self._close_volume()
+        except Exception:  # noqa: BLE001
+            log.warning("the print pack's last volume could not be written; it is made at the end", exc_info=True)
+            self.broken = True
+        built = BuiltPrintPack(self._packed, self._volumes, self.letters_per_volume)
+        if self.broken:
+            built.discard()
+            return None
+        return built
 
 
 def write_batch_files(folder: Path, letters: list[LedgerLetter], data: DebtorData, workspace: Path,
-                      limitation: Mapping[str, str] | None = None) -> list[Path]:
-    """The day's print pack (sorted by building and address, for the delivery round), manifest
-    (CSV and JSON) and follow-up list, made from the ledger's record of the day's letters (whose
-    file paths are relative to the workspace). `limitation`: per account, the items that may be
-    time-barred, for the follow-up list."""
-    from letterforge.printpack import make_print_pack
-
-    order = {a.account_id: (a.building, a.address, a.account_id) for a in data.accounts}
-    letters = sorted(letters, key=lambda l: order.get(l.account_id, ("", "", l.account_id)))
+                      limitation: Mapping[str, str] | None = None,
+                      letters_per_volume: int = LETTERS_PER_VOLUME, built: BuiltPrintPack | None = None) -> list[Path]:
+    """The day's print pack (sorted by building and address, for the delivery round, in volumes
+    of at most `letters_per_volume` letters), manifest (CSV and JSON) and follow-up list, made from
+    the ledger's record of the day's letters (whose file paths are relative to the workspace).
+    `limitation`: per account, the items that may be time-barred, for the follow-up list; `built`:
+    the print pack's volumes if they were made while the letters were (`DayPrintPack`)."""
+    letters = delivery_order(letters, data)
+    if built is not None and (built.references != [l.reference for l in letters]
+                              or built.letters_per_volume != letters_per_volume):
+        built.discard()  # not the day's letters (some came from an earlier run's): made again from the files
+        built = None
+    volumes = {position: PRINT_PACK_VOLUME.format(number)
+               for number, positions in enumerate(print_pack_volumes(len(letters), letters_per_volume), 1)
+               for position in positions}
     rows = [{
         "reference": l.reference, "account_id": l.account_id, "kind": l.kind.value,
         "issued_on": l.issued_on.isoformat() if l.issued_on else "", "deadline": l.deadline.isoformat() if l.deadline else "",
         "principal": str(l.principal), "late_fees": str(l.late_fees), "total": str(l.total),
         "file": os.path.relpath(workspace / str(l.pdf_file), folder.parent), "sha256": l.pdf_sha256, "clauses": " ".join(l.clauses),
-    } for l in letters]
+        "print_pack": volumes[position],
+    } for position, l in enumerate(letters)]
     written = [
-        write_atomic(folder / "print-pack.pdf", make_print_pack([workspace / str(l.pdf_file) for l in letters])),
+        *(built.put_in_place(folder) if built is not None
+          else write_print_pack(folder, [workspace / str(l.pdf_file) for l in letters], letters_per_volume)),
         write_atomic(folder / "manifest.csv", _csv(MANIFEST_COLUMNS, rows)),
         write_atomic(folder / "manifest.json",
                      (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")),
@@ -206,9 +381,20 @@ class DayFiles:
     stopped_by: str = ""  # a full disk or unwritable folder: the next run writes them
 
 
-def write_day_files(workspace: Workspace, ledger: Ledger, out: Path, data: DebtorData) -> DayFiles:
+def write_day_files(workspace: Workspace, ledger: Ledger, out: Path, data: DebtorData,
+                    built: BuiltPrintPack | None = None, today: date | None = None) -> DayFiles:
     """Print pack, manifest and follow-ups for every day whose files do not yet list all the
-    letters the ledger says were issued that day (today, or a day a crashed run left unfinished)."""
+    letters the ledger says were issued that day (today, or a day a crashed run left unfinished).
+    `built`: the print pack of `today`, if it was built as the letters came (`DayPrintPack`)."""
+    try:
+        return _write_day_files(workspace, ledger, out, data, built, today)
+    finally:
+        if built is not None:
+            built.discard()  # what was not put in place (put in place, nothing is left to remove)
+
+
+def _write_day_files(workspace: Workspace, ledger: Ledger, out: Path, data: DebtorData,
+                     built: BuiltPrintPack | None, today: date | None) -> DayFiles:
     by_day: dict[date, list[LedgerLetter]] = {}
     for letter in ledger.letters():
         if letter.status in SENT and letter.issued_on and letter.pdf_file and \
@@ -229,7 +415,8 @@ def write_day_files(workspace: Workspace, ledger: Ledger, out: Path, data: Debto
                 continue
             try:
                 written.extend(write_batch_files(folder, letters, data, workspace.path, limitation_notes(
-                    ledger, letters, data, limitation_years(workspace.config))))
+                    ledger, letters, data, limitation_years(workspace.config)),
+                    workspace.config.print_pack.letters_per_volume, built if day == today else None))
             except OSError as error:
                 reason = stops_the_day(error)
                 if not reason:

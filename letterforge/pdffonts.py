@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import mmap
 from functools import lru_cache
 from typing import Any
 
@@ -62,7 +63,7 @@ def _harfbuzz() -> tuple[Any, Any] | None:
     return ffi, ffi.dlopen(name)
 
 
-def subset_by_cid(font_program: bytes, cids: set[int], face_index: int = 0) -> bytes | None:
+def subset_by_cid(font_program: bytes | mmap.mmap, cids: set[int], face_index: int = 0) -> bytes | None:
     """The bare CFF of a CID-keyed OpenType font, reduced to the given CIDs; None if the font
     is not CID-keyed or cannot be subset (it is then left as WeasyPrint wrote it).
 
@@ -76,7 +77,9 @@ def subset_by_cid(font_program: bytes, cids: set[int], face_index: int = 0) -> b
     if loaded is None:
         return None
     ffi, hb = loaded
-    blob = hb.hb_blob_create(font_program, len(font_program), _MEMORY_MODE_READONLY, ffi.NULL, ffi.NULL)
+    # A mapped font file is read in place: HarfBuzz touches only the tables and glyphs it needs.
+    data = font_program if isinstance(font_program, bytes) else ffi.from_buffer(font_program)
+    blob = hb.hb_blob_create(data, len(font_program), _MEMORY_MODE_READONLY, ffi.NULL, ffi.NULL)
     face = hb.hb_face_create(blob, face_index)
     request = hb.hb_subset_input_create_or_fail()
     try:

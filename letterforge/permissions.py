@@ -7,8 +7,11 @@ from __future__ import annotations
 import grp
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from letterforge.diagnostics import UserError
 
@@ -92,16 +95,24 @@ def write_atomic(path: Path, data: bytes) -> Path:
     """Write to a temporary name in the same folder, fsync, then rename: never a half file.
     The file gets the permission policy's mode and group (0640; see `permissions`), and folders
     it needs are created 0750."""
+    with atomic_file(path) as file:
+        file.write(data)
+    return path
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A file written piece by piece that appears under its name only when complete (as
+    `write_atomic`), for files too large to hold in memory."""
     make_folders(path.parent)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     try:
         protect_descriptor(handle)
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path

@@ -32,8 +32,8 @@ from letterforge.issuing import issue_letter, record_plan, reserve_due
 from letterforge.ledger import SENT, Ledger, LedgerLetter, open_ledger, read_ledger
 from letterforge.ledgercheck import check_ledger, rebuild_ledger
 from letterforge.letters import LetterFactory, RenderedLetter, clause_folders
-from letterforge.outputs import (check_writable, ledger_csv, letter_paths, pending_file, stops_the_day, write_day_files,
-                                 write_rejects)
+from letterforge.outputs import (BuiltPrintPack, DayPrintPack, check_writable, ledger_csv, letter_file, letter_paths,
+                                 pending_file, stops_the_day, write_day_files, write_rejects)
 from letterforge.permissions import write_atomic
 from letterforge.planning import PlannedLetter
 from letterforge.proof import ProofReport, format_of, proof_file
@@ -299,13 +299,15 @@ def run_batch(
             check_writable(folder)
             ledger.begin_day(as_of, stored_path(workspace.path, out))
             day = next(d for d in ledger.days() if d.day == as_of)
+            built = None
             if day.completed_at is not None:
                 report.already_complete = True
                 report.planned_later = sum(1 for l in ledger.letters(status="planned") if l.planned_on > as_of)
             else:
-                _issue_day(workspace, ledger, data, as_of, out, report, progress,
-                           executor or LocalExecutor(workspace.path, jobs, renderer), stop)
-            day_files = write_day_files(workspace, ledger, out, data)  # print pack, manifest, follow-ups
+                built = _issue_day(workspace, ledger, data, as_of, out, report, progress,
+                                   executor or LocalExecutor(workspace.path, jobs, renderer), stop)
+            # print pack (built as the letters came, else made from the files), manifest, follow-ups
+            day_files = write_day_files(workspace, ledger, out, data, built, as_of)
             report.files.extend(day_files.written)
             report.problems.extend(day_files.problems)
             report.stopped_by = report.stopped_by or day_files.stopped_by
@@ -320,7 +322,7 @@ def run_batch(
 
 def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: date, out: Path,
                report: BatchReport, progress: Callable[[LedgerLetter], None] | None, executor: Executor,
-               stop: StopRequest) -> None:
+               stop: StopRequest) -> BuiltPrintPack | None:
     # statements -> escalation -> planning
     day_plan = plan_letters(workspace, data, ledger, as_of)
     report.due_today = day_plan.due_on(as_of)
@@ -328,23 +330,26 @@ def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: da
     record_plan(ledger, day_plan)
     if stop.requested:
         report.interrupted = stop.signal
-        return
+        return None
     # The day's re-check verdicts: cancelled, waiting, or reserved a reference number. Letters of
     # past days that found no room within the horizon wait for a later run.
     waiting = {c.letter_id for c in day_plan.plan.unplaced if c.letter_id is not None}
     recheck = reserve_due(workspace, data, ledger, day_plan, as_of, out, waiting)
     report.cancelled.extend(recheck.cancelled)
     report.skipped.extend(recheck.skipped)
-    # drafts -> rendering (the executor) -> outputs -> ledger, letter by letter
+    # drafts -> rendering (the executor) -> outputs -> ledger, letter by letter; the print pack
+    # grows as the letters come, in the order of the delivery round
+    pack = DayPrintPack.for_day(workspace, ledger, data, as_of, out, list(recheck.reserved))
     _issue_letters(workspace, ledger, list(recheck.reserved), as_of, out / as_of.isoformat(), report, progress,
-                   executor, stop)
+                   executor, stop, pack)
     report.interrupted = stop.signal
     report.stopped_by = stop.reason
+    return pack.finish()
 
 
 def _issue_letters(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter], as_of: date, folder: Path,
                    report: BatchReport, progress: Callable[[LedgerLetter], None] | None, executor: Executor,
-                   stop: StopRequest) -> None:
+                   stop: StopRequest, pack: DayPrintPack) -> None:
     tasks = [RenderTask(letter.id, letter.account_id, letter.kind, letter.reference or "", as_of,
                         str(pending_file(folder, letter)), earlier_letters(ledger, letter.account_id, as_of))
              for letter in letters]
@@ -357,11 +362,13 @@ def _issue_letters(workspace: Workspace, ledger: Ledger, letters: list[LedgerLet
         letter = by_id[task.letter_id]
         try:
             report.issued.append(issue_letter(workspace, ledger, letter, folder, as_of, outcome()))
+            pack.issued(letter.reference or "", letter_file(folder, letter))
         except Exception as error:  # one letter's failure must not stop the others
             message = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
             log.error("letter %s for %s failed: %s", letter.reference, letter.account_id, message)
             report.failed.append((letter, message))
             stop.reason = stop.reason or stops_the_day(error)
+            pack.given_up(letter.reference or "")
         if progress:
             progress(letter)
     report.left = len(tasks) - started

@@ -7,11 +7,16 @@ each face is embedded once instead of once per letter, and the letters' own font
 are dropped. The letters' font dictionaries of a face become one too, with the widths (/W)
 and Unicode maps of them all; content streams are left as they are, byte for byte.
 
-Before a letter's font is pointed at the shared program, its glyphs are compared with the
-shared program's, charstring by charstring (both come out of HarfBuzz without hints or
-subroutines, so the same glyph is the same bytes): a letter rendered with another version
-of the font, or a face fontconfig does not find, keeps its own font, correct but bigger.
-Same letters in, same bytes out: nothing depends on the clock.
+Before a letter's font is pointed at the shared font, its glyphs are compared with the system
+font's, charstring by charstring (both come out of HarfBuzz without hints or subroutines, so
+the same glyph is the same bytes): a letter rendered with another version of the font, or a
+face fontconfig does not find, keeps its own font, correct but bigger.
+
+A pack is written as the letters are added (`PrintPackWriter`): each letter's pages go to the
+file at once, and only what the end of the file needs stays in memory (page and bookmark
+numbers, destination names, the fonts' widths and Unicode maps, a digest of each glyph seen),
+so memory does not grow with the letters. Same letters in, same bytes out: nothing depends on
+the clock.
 """
 
 from __future__ import annotations
@@ -20,32 +25,92 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from letterforge.fonts import find_font
+from pypdf import PdfReader
+from pypdf.generic import (ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, IndirectObject,
+                           NameObject, NumberObject, StreamObject, TextStringObject)
+
+from letterforge.fonts import FontFile, find_font
 from letterforge.pdffonts import subset_by_cid
 
 log = logging.getLogger(__name__)
 
 PRODUCER = "letterforge"
 _CID_FONT_PROGRAMS = ("/CIDFontType0C", "/OpenType")
+_INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 
 
 def make_print_pack(letters: Sequence[Path | str | bytes]) -> bytes:
     """One PDF of the given single-letter PDFs (paths or contents), in order: one top-level
     bookmark per letter, titled with the letter's /Title, holding the letter's own outline;
     each CID-keyed font face embedded once for all letters."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import NameObject, TextStringObject
-
     if not letters:
         raise ValueError("a print pack needs at least one letter")
-    writer = PdfWriter()
-    languages = set()
-    for number, letter in enumerate(letters, 1):
+    output = io.BytesIO()
+    pack = PrintPackWriter(output)
+    for letter in letters:
+        pack.add(letter)
+    pack.close()
+    return output.getvalue()
+
+
+@dataclass
+class _Bookmark:
+    """A letter's top-level bookmark, written at the end (its neighbours are known then)."""
+
+    number: int
+    title: str
+    page: int
+    first: int | None = None
+    last: int | None = None
+    count: int = 0
+
+
+class PrintPackWriter:
+    """A print pack written to `output` as letters are added; `close` writes the shared fonts,
+    the page tree, the bookmarks and the cross-reference table."""
+
+    def __init__(self, output: BinaryIO) -> None:
+        self._output = output
+        self._start = output.tell()
+        self._offsets: dict[int, int] = {}
+        self._allocated = 0
+        self._pages_root = self._allocate()
+        self._outline_root = self._allocate()
+        self._pages: list[int] = []
+        self._bookmarks: list[_Bookmark] = []
+        self._destinations: list[tuple[Any, Any]] = []
+        self._languages: set[str] = set()
+        self._faces: dict[tuple[str, str], _Face | None] = {}
+        self._closed = False
+        output.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+
+    @property
+    def letters(self) -> int:
+        return len(self._bookmarks)
+
+    def _allocate(self) -> int:
+        self._allocated += 1
+        return self._allocated
+
+    def _write(self, number: int, obj: Any) -> None:
+        self._offsets[number] = self._output.tell() - self._start
+        self._output.write(f"{number} 0 obj\n".encode())
+        obj.write_to_stream(self._output)
+        self._output.write(b"\nendobj\n")
+
+    def add(self, letter: Path | str | bytes) -> None:
+        """Append one letter's pages, its bookmark (holding its own outline) and its named
+        destinations (prefixed with its number, as its links to them are)."""
+
+        if self._closed:
+            raise ValueError("the print pack is closed")
+        number = len(self._bookmarks) + 1
         if isinstance(letter, (bytes, bytearray)):
             reader = PdfReader(io.BytesIO(letter))
             fallback = f"Letter {number}"
@@ -53,64 +118,226 @@ def make_print_pack(letters: Sequence[Path | str | bytes]) -> bytes:
             reader = PdfReader(Path(letter))
             fallback = Path(letter).stem
         title = (reader.metadata.title if reader.metadata else None) or fallback
+        self._languages.add(str(reader.root_object.get("/Lang", "")))
         _namespace_destinations(reader, f"{number}/")
-        writer.append(reader, outline_item=str(title))
-        languages.add(str(reader.root_object.get("/Lang", "")))
+        pages = list(reader.pages)
+        self._share_fonts(pages)
 
-    _collapse_outline(writer)
-    _share_fonts(writer)
-    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=False)
-    _drop_unreachable(writer)
+        bookmark = _Bookmark(self._allocate(), str(title), 0)
+        fixed: dict[int, int] = {}  # the letter's objects that the pack replaces with its own
+        for node in _page_tree_nodes(reader):
+            fixed[node] = self._pages_root
+        outline = reader.root_object.get("/Outlines")
+        if outline is not None and getattr(outline, "idnum", None) is not None:
+            fixed[outline.idnum] = bookmark.number
+        numbers: dict[int, int] = {}
+        waiting: deque[int] = deque()
 
-    writer.add_metadata({
-        "/Producer": PRODUCER,
-        "/Creator": PRODUCER,
-        "/Title": f"Print pack: {len(letters)} letter{'s' if len(letters) != 1 else ''}",
-    })
-    writer.page_mode = "/UseOutlines"
-    if len(languages) == 1 and (language := languages.pop()):
-        writer.root_object[NameObject("/Lang")] = TextStringObject(language)
-    output = io.BytesIO()
-    writer.write(output)
-    return output.getvalue()
+        def number_of(idnum: int) -> int:
+            if idnum in fixed:
+                return fixed[idnum]
+            if idnum not in numbers:
+                numbers[idnum] = self._allocate()
+                waiting.append(idnum)
+            return numbers[idnum]
 
+        # Pages as pypdf reads them: with what they inherit from the letter's page tree, which the pack does not keep.
+        own_pages: dict[int, Any] = {}
+        for page in pages:
+            own_pages[page.indirect_reference.idnum] = page
+            self._pages.append(number_of(page.indirect_reference.idnum))
+        if not pages:
+            log.warning("%s has no pages: its bookmark in the print pack leads nowhere", title)
+        bookmark.page = self._pages[-len(pages)] if pages else 0
+        if outline is not None:
+            outline = outline.get_object()
+            if "/First" in outline and "/Last" in outline:
+                bookmark.first = number_of(outline.raw_get("/First").idnum)
+                bookmark.last = number_of(outline.raw_get("/Last").idnum)
+                count = int(outline["/Count"]) if "/Count" in outline else 0
+                bookmark.count = count if count > 0 else _siblings(outline.raw_get("/First"))
+        for name, destination in _named_destinations(reader):
+            self._destinations.append((name, _copy(destination, number_of)))
+        while waiting:
+            idnum = waiting.popleft()
+            obj = own_pages.get(idnum)
+            if obj is None:
+                obj = reader.get_object(idnum)
+            self._write(numbers[idnum], _copy(obj, number_of))
+        self._bookmarks.append(bookmark)
 
-def _collapse_outline(writer: Any) -> None:
-    """Show the letters' bookmarks closed: the pack opens on one line per letter."""
-    from pypdf.generic import NameObject, NumberObject
-
-    root = writer.get_outline_root()
-    letters = list(root.children())
-    for item in letters:
-        if int(item.get("/Count", 0)) > 0:
-            item[NameObject("/Count")] = NumberObject(-int(item["/Count"]))
-    root[NameObject("/Count")] = NumberObject(len(letters))
-
-
-def _drop_unreachable(writer: Any) -> None:
-    """Drop every object the document no longer reaches: the letters' own font programs and
-    font dictionaries. (compress_identical_objects(remove_unreferenced=True) drops only those
-    nothing at all refers to, not what only they refer to.)"""
-    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
-
-    reachable: set[int] = set()
-    pending: list[Any] = [writer.root_object, writer._info]
-    while pending:
-        obj = pending.pop()
-        if isinstance(obj, IndirectObject):
-            if obj.idnum in reachable:
+    def _share_fonts(self, pages: list[Any]) -> None:
+        """Point the letter's fonts that the system font can draw at the pack's shared fonts."""
+        for type0, cid_font, slots in _cid_fonts(pages):
+            face_name = _face_of(cid_font)
+            if face_name is None:
                 continue
-            reachable.add(obj.idnum)
-            obj = obj.get_object()
-        elif obj is not None and getattr(obj, "indirect_reference", None) is not None:
-            reachable.add(obj.indirect_reference.idnum)
-        if isinstance(obj, DictionaryObject):
-            pending.extend(obj.values())
-        elif isinstance(obj, ArrayObject):
-            pending.extend(obj)
-    for index in range(len(writer._objects)):
-        if index + 1 not in reachable:
-            writer._objects[index] = None
+            if face_name not in self._faces:
+                location = find_font(*face_name)
+                if location is None:
+                    log.info("font %s %s not found on this system: each letter keeps its own", *face_name)
+                self._faces[face_name] = _Face(face_name, location) if location is not None else None
+            face = self._faces[face_name]
+            if face is None:
+                continue
+            font = _font(type0, cid_font, slots)
+            texts = _to_unicode(type0.get("/ToUnicode"))
+            if font.widths is None or font.glyphs is None or texts is None:
+                continue
+            if not face.draws(font.glyphs):
+                log.info("a letter's %s %s differs from the system font's: it keeps its own", *face_name)
+                continue
+            try:
+                group = face.group_for(font, texts, self._allocate)
+            except ValueError:
+                log.info("a letter's %s %s is of a form the pack does not share: it keeps its own", *face_name)
+                continue
+            for resources, key in slots:
+                resources[key] = _PackReference(group.number)
+
+    def close(self) -> None:
+        """Write the shared fonts, page tree, bookmarks, catalog and cross-reference table."""
+
+        if self._closed:
+            return
+        if not self._bookmarks:
+            raise ValueError("a print pack needs at least one letter")
+        self._closed = True
+        try:
+            for face in self._faces.values():
+                if face is not None and face.groups:
+                    face.write(self)
+        finally:
+            for face in self._faces.values():
+                if face is not None:
+                    face.release()
+        self._write(self._pages_root, DictionaryObject({
+            NameObject("/Type"): NameObject("/Pages"), NameObject("/Count"): NumberObject(len(self._pages)),
+            NameObject("/Kids"): ArrayObject(_reference(number) for number in self._pages)}))
+        for index, bookmark in enumerate(self._bookmarks):
+            item = DictionaryObject({NameObject("/Title"): TextStringObject(bookmark.title),
+                                     NameObject("/Parent"): _reference(self._outline_root)})
+            if bookmark.page:
+                item[NameObject("/Dest")] = ArrayObject([_reference(bookmark.page), NameObject("/Fit")])
+            if index > 0:
+                item[NameObject("/Prev")] = _reference(self._bookmarks[index - 1].number)
+            if index + 1 < len(self._bookmarks):
+                item[NameObject("/Next")] = _reference(self._bookmarks[index + 1].number)
+            if bookmark.first is not None and bookmark.last is not None:
+                item[NameObject("/First")] = _reference(bookmark.first)
+                item[NameObject("/Last")] = _reference(bookmark.last)
+                if bookmark.count > 0:  # shown closed: the pack opens on one line per letter
+                    item[NameObject("/Count")] = NumberObject(-bookmark.count)
+            self._write(bookmark.number, item)
+        self._write(self._outline_root, DictionaryObject({
+            NameObject("/Type"): NameObject("/Outlines"), NameObject("/Count"): NumberObject(len(self._bookmarks)),
+            NameObject("/First"): _reference(self._bookmarks[0].number),
+            NameObject("/Last"): _reference(self._bookmarks[-1].number)}))
+        catalog = DictionaryObject({NameObject("/Type"): NameObject("/Catalog"),
+                                    NameObject("/Pages"): _reference(self._pages_root),
+                                    NameObject("/Outlines"): _reference(self._outline_root),
+                                    NameObject("/PageMode"): NameObject("/UseOutlines")})
+        if self._destinations:
+            # A name tree's keys are sorted (viewers search it by halves).
+            names = ArrayObject()
+            for name, destination in sorted(self._destinations, key=lambda pair: _sort_key(pair[0])):
+                names.extend((name, destination))
+            catalog[NameObject("/Names")] = DictionaryObject({
+                NameObject("/Dests"): DictionaryObject({NameObject("/Names"): names})})
+        languages = self._languages
+        if len(languages) == 1 and (language := next(iter(languages))):
+            catalog[NameObject("/Lang")] = TextStringObject(language)
+        catalog_number = self._allocate()
+        self._write(catalog_number, catalog)
+        count = len(self._bookmarks)
+        info_number = self._allocate()
+        self._write(info_number, DictionaryObject({
+            NameObject("/Producer"): TextStringObject(PRODUCER), NameObject("/Creator"): TextStringObject(PRODUCER),
+            NameObject("/Title"): TextStringObject(f"Print pack: {count} letter{'s' if count != 1 else ''}")}))
+        start = self._output.tell() - self._start
+        lines = [b"xref", f"0 {self._allocated + 1}".encode(), b"0000000000 65535 f "]
+        for number in range(1, self._allocated + 1):
+            offset = self._offsets.get(number)
+            lines.append(f"{offset:010d} 00000 n ".encode() if offset is not None else b"0000000000 00001 f ")
+        self._output.write(b"\n".join(lines) + b"\n")
+        self._output.write(f"trailer\n<< /Size {self._allocated + 1} /Root {catalog_number} 0 R "
+                           f"/Info {info_number} 0 R >>\nstartxref\n{start}\n%%EOF\n".encode())
+
+
+def _reference(number: int) -> IndirectObject:
+    return IndirectObject(number, 0, None)
+
+
+def _sort_key(name: Any) -> bytes:
+    return name.get_original_bytes() if isinstance(name, TextStringObject) else str(name).encode("utf-8")
+
+
+class _PackReference(IndirectObject):
+    """A reference to an object of the pack, put in a letter being added: copied as it is."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number, 0, None)
+
+
+def _copy(obj: Any, number_of: Any) -> Any:
+    """The object with every reference to the letter's objects renumbered for the pack."""
+    if isinstance(obj, IndirectObject):
+        if isinstance(obj, _PackReference):
+            return _reference(obj.idnum)
+        return _reference(number_of(obj.idnum))
+    if isinstance(obj, StreamObject):
+        stream = StreamObject()
+        stream._data = obj._data  # as stored in the letter, still filtered: written as it was
+        for key, value in obj.items():
+            if key != "/Length":  # written from the data
+                stream[NameObject(key)] = _copy(value, number_of)
+        return stream
+    if isinstance(obj, DictionaryObject):
+        return DictionaryObject({NameObject(key): _copy(value, number_of) for key, value in obj.items()})
+    if isinstance(obj, ArrayObject):
+        return ArrayObject(_copy(value, number_of) for value in obj)
+    return obj
+
+
+def _page_tree_nodes(reader: Any) -> list[int]:
+    """Object numbers of the letter's /Pages nodes (its pages' parents, replaced by the pack's)."""
+    found: list[int] = []
+    pending = [reader.root_object.raw_get("/Pages")]
+    while pending:
+        reference = pending.pop()
+        if getattr(reference, "idnum", None) is None or reference.idnum in found:
+            continue
+        node = reference.get_object()
+        if node.get("/Type") != "/Pages":
+            continue
+        found.append(reference.idnum)
+        pending.extend(node.get_object().raw_get("/Kids") or ())
+    return found
+
+
+def _siblings(first: Any) -> int:
+    count, item, seen = 0, first, set()
+    while item is not None and id(item.get_object()) not in seen:
+        seen.add(id(item.get_object()))
+        count += 1
+        item = item.get_object().get("/Next")
+    return count
+
+
+def _named_destinations(reader: Any) -> list[tuple[Any, Any]]:
+    """(name, destination) of the letter's /Names /Dests tree, leaves in order."""
+    names = reader.root_object.get("/Names")
+    dests = names.get_object().get("/Dests") if names is not None else None
+    found: list[tuple[Any, Any]] = []
+    pending = [dests] if dests is not None else []
+    while pending:
+        node = pending.pop().get_object()
+        pairs = node.get("/Names")
+        if pairs is not None:
+            pairs = pairs.get_object()
+            found.extend((pairs[index], pairs[index + 1]) for index in range(0, len(pairs) - 1, 2))
+        pending.extend(reversed(list(node.get("/Kids", ()))))
+    return found
 
 
 # Named destinations -------------------------------------------------------------------------
@@ -118,7 +345,6 @@ def _drop_unreachable(writer: Any) -> None:
 def _namespace_destinations(reader: Any, prefix: str) -> None:
     """Prefix a letter's named destinations (and its links to them) with its number: every
     letter has the same names (#arrears-detail...), and the merge keeps only the first of each."""
-    from pypdf.generic import ArrayObject, NameObject, TextStringObject
 
     names = reader.root_object.get("/Names")
     dests = names.get_object().get("/Dests") if names is not None else None
@@ -167,38 +393,185 @@ class _Font:
     glyphs: dict[int, Any] | None
 
 
-def _share_fonts(writer: Any) -> None:
-    """Embed each face once: one subset of the system font for the CIDs of every letter."""
-    faces: dict[tuple[str, str], list[_Font]] = {}
-    for type0, cid_font, slots in _cid_fonts(writer):
-        face = _face_of(cid_font)
-        if face is not None:
-            faces.setdefault(face, []).append(_font(type0, cid_font, slots))
-    for (family, style), fonts in sorted(faces.items()):
-        fonts = [font for font in fonts if font.widths is not None and font.glyphs is not None]
-        location = find_font(family, style) if fonts else None
-        if location is None:
-            log.info("font %s %s not found on this system: each letter keeps its own", family, style)
-            continue
-        system = location.path.read_bytes()
-        while fonts:
-            shared = subset_by_cid(system, set().union(*(font.cids for font in fonts)), face_index=location.index)
-            glyphs = _glyphs(shared) if shared is not None else None
-            if shared is None or glyphs is None:
-                log.info("font %s %s could not be subset: each letter keeps its own", family, style)
-                break
-            matching = [font for font in fonts
-                        if all(glyphs.get(cid) == glyph for cid, glyph in (font.glyphs or {}).items())]
-            if len(matching) == len(fonts):
-                _install(writer, shared, fonts)
-                _merge_dictionaries(writer, fonts)
-                break
-            log.info("%d letters' %s %s differs from the system font's: they keep their own",
-                     len(fonts) - len(matching), family, style)
-            fonts = matching  # their own CIDs only, then every glyph matches
+@dataclass
+class _Group:
+    """Fonts of a face that are one font dictionary in the pack: no CID with two widths or two
+    texts (a glyph can stand for two characters, e.g. a Kangxi radical and its ideograph)."""
+
+    number: int  # of its Type0 font, which the letters' pages name
+    signature: str
+    type0: Any  # the first font's dictionaries, as direct objects
+    cid_font: Any
+    descriptor: Any
+    widths: dict[int, Any] = field(default_factory=dict)
+    texts: dict[int, str] = field(default_factory=dict)
+    boxes: list[list[float] | None] = field(default_factory=list)
+    flags: list[int] = field(default_factory=list)
+
+    def agrees(self, widths: dict[int, Any], texts: dict[int, str]) -> bool:
+        return (all(float(self.widths.get(cid, width)) == float(width) for cid, width in widths.items())
+                and all(self.texts.get(cid, text) == text for cid, text in texts.items()))
+
+    def take(self, font: _Font, texts: dict[int, str]) -> None:
+        self.widths.update(font.widths or {})
+        self.texts.update(texts)
+        box = _bbox(font.descriptor)
+        if box is None or box not in self.boxes:
+            self.boxes.append(box)
+        if "/Flags" in font.descriptor:
+            flag = int(font.descriptor["/Flags"])
+            if flag not in self.flags:
+                self.flags.append(flag)
 
 
-def _cid_fonts(writer: Any) -> list[tuple[Any, Any, list[tuple[Any, Any]]]]:
+_SYSTEM_GLYPHS: dict[tuple[str, int, int, int], dict[int, bytes]] = {}
+
+
+class _Face:
+    """A system font face the pack shares: the glyphs seen so far (to check that a letter's
+    glyphs are the system font's), and the font groups pointing at it."""
+
+    def __init__(self, name: tuple[str, str], location: FontFile) -> None:
+        self.name = name
+        self.location = location
+        # CID -> digest of everything that decides how the glyph is drawn; kept for the process, so
+        # that each volume of a day (and each day of a long-running process) reads a glyph once.
+        stat = location.path.stat()
+        self.glyphs = _SYSTEM_GLYPHS.setdefault((str(location.path), location.index, stat.st_size, stat.st_mtime_ns), {})
+        self.groups: list[_Group] = []
+        self.unusable = False
+        self._file: Any = None
+        self._program: Any = None
+
+    def program(self) -> Any:
+        """The system font file, mapped into memory once (read only where HarfBuzz looks)."""
+        if self._program is None:
+            import mmap
+
+            self._file = open(self.location.path, "rb")
+            self._program = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+        return self._program
+
+    def release(self) -> None:
+        if self._program is not None:
+            self._program.close()
+            self._file.close()
+            self._program = self._file = None
+
+    def draws(self, glyphs: dict[int, Any]) -> bool:
+        """Whether every glyph of a letter's font is the system font's glyph of the same CID."""
+        if self.unusable:
+            return False
+        missing = {cid for cid in glyphs if cid not in self.glyphs}
+        if missing:
+            subset = subset_by_cid(self.program(), missing, face_index=self.location.index)
+            found = _glyphs(subset) if subset is not None else None
+            if found is None:
+                log.info("font %s %s could not be subset: each letter keeps its own", *self.name)
+                self.unusable = True
+                return False
+            self.glyphs.update((cid, _digest(found.get(cid))) for cid in missing)
+        return all(self.glyphs.get(cid) == _digest(glyph) for cid, glyph in glyphs.items())
+
+    def group_for(self, font: _Font, texts: dict[int, str], allocate: Any) -> _Group:
+        signature = _signature(font)
+        for group in self.groups:
+            if group.signature == signature and group.agrees(font.widths or {}, texts):
+                break
+        else:
+            dictionaries = (_direct(font.type0, "/DescendantFonts", "/ToUnicode"),
+                            _direct(font.cid_font, "/FontDescriptor", "/W", "/CIDToGIDMap"),
+                            _direct(font.descriptor, "/FontFile3", "/CIDSet"))
+            group = _Group(allocate(), signature, *dictionaries)
+            self.groups.append(group)
+        group.take(font, texts)
+        return group
+
+    def write(self, pack: PrintPackWriter) -> None:
+        """The face's program, one subset of the system font for the CIDs of every letter, and each
+        group's font dictionaries, under one subset tag of the program's own (two different
+        programs must not share a name)."""
+
+        cids = set().union(*(group.widths.keys() for group in self.groups))
+        shared = subset_by_cid(self.program(), cids, face_index=self.location.index)
+        if shared is None:
+            raise RuntimeError(f"font {' '.join(self.name)}: the shared subset failed after every letter's did not")
+        program = DecodedStreamObject()
+        program.set_data(shared)
+        program[NameObject("/Subtype")] = NameObject("/CIDFontType0C")
+        program_number = pack._allocate()
+        pack._write(program_number, program.flate_encode(level=9))
+        tag = "".join(chr(65 + byte % 26) for byte in hashlib.sha256(shared).digest()[:6])
+        for group in self.groups:
+            old = str(group.cid_font["/BaseFont"])[1:]
+            new = f"{tag}+{_untagged(old)}"
+            descriptor = group.descriptor
+            descriptor[NameObject("/FontFile3")] = _reference(program_number)
+            descriptor[NameObject("/FontName")] = NameObject("/" + new)
+            # WeasyPrint sizes a descriptor's /FontBBox and /Flags FixedPitch to the glyphs used: the
+            # shared descriptor gets the union box, and FixedPitch if every glyph has the same width.
+            if group.boxes and all(box is not None for box in group.boxes):
+                corners = list(zip(*group.boxes))
+                descriptor[NameObject("/FontBBox")] = ArrayObject(
+                    _pdf_number(value) for value in (min(corners[0]), min(corners[1]), max(corners[2]),
+                                                     max(corners[3])))
+            if group.flags:
+                fixed = (all(flag & _FIXED_PITCH for flag in group.flags)
+                         and len({float(w) for w in group.widths.values()}) <= 1)
+                descriptor[NameObject("/Flags")] = NumberObject(
+                    group.flags[0] & ~_FIXED_PITCH | (_FIXED_PITCH if fixed else 0))
+            descriptor_number = pack._allocate()
+            pack._write(descriptor_number, descriptor)
+            cid_font = group.cid_font
+            cid_font[NameObject("/BaseFont")] = NameObject("/" + new)  # bare CFF: glyphs are found by CID
+            cid_font[NameObject("/FontDescriptor")] = _reference(descriptor_number)
+            widths = ArrayObject()
+            for cid in sorted(group.widths):
+                if widths and cid == widths[-2] + len(widths[-1]):
+                    widths[-1].append(group.widths[cid])
+                else:
+                    widths.extend([NumberObject(cid), ArrayObject([group.widths[cid]])])
+            cid_font[NameObject("/W")] = widths
+            cid_number = pack._allocate()
+            pack._write(cid_number, cid_font)
+            to_unicode = DecodedStreamObject()
+            to_unicode.set_data(_cmap(group.texts))
+            unicode_number = pack._allocate()
+            pack._write(unicode_number, to_unicode.flate_encode(level=9))
+            type0 = group.type0
+            type0_name = str(type0.get("/BaseFont", ""))[1:]
+            if type0_name.startswith(old):
+                type0[NameObject("/BaseFont")] = NameObject("/" + new + type0_name[len(old):])
+            type0[NameObject("/DescendantFonts")] = ArrayObject([_reference(cid_number)])
+            type0[NameObject("/ToUnicode")] = _reference(unicode_number)
+            pack._write(group.number, type0)
+
+
+def _digest(glyph: Any) -> bytes:
+    return hashlib.sha256(repr(glyph).encode()).digest()[:16]
+
+
+def _direct(dictionary: Any, *dropped: str) -> Any:
+    """A font dictionary as direct objects (its references resolved), without the given keys."""
+
+    def resolved(value: Any, depth: int = 0) -> Any:
+        if isinstance(value, IndirectObject):
+            value = value.get_object()
+        if depth > 8:
+            raise ValueError("font dictionary nested too deep")
+        if isinstance(value, StreamObject):
+            raise ValueError("a stream cannot be a direct object")
+        if isinstance(value, DictionaryObject):
+            return DictionaryObject({NameObject(k): resolved(v, depth + 1) for k, v in value.items()})
+        if isinstance(value, ArrayObject):
+            return ArrayObject(resolved(v, depth + 1) for v in value)
+        return value
+
+    return DictionaryObject({NameObject(key): resolved(value) for key, value in dictionary.items()
+                             if key not in dropped})
+
+
+def _cid_fonts(pages: Iterable[Any]) -> list[tuple[Any, Any, list[tuple[Any, Any]]]]:
     """(Type0 font, its CIDFontType0, where it is named) for the fonts of every page, form and
     pattern, in page order."""
     found: dict[int, tuple[Any, Any, list[tuple[Any, Any]]]] = {}
@@ -227,7 +600,7 @@ def _cid_fonts(writer: Any) -> list[tuple[Any, Any, list[tuple[Any, Any]]]]:
             for child in (children.get_object() if children is not None else {}).values():
                 visit(child.get_object().get("/Resources"))
 
-    for page in writer.pages:
+    for page in pages:
         visit(page.get("/Resources"))
     return list(found.values())
 
@@ -306,113 +679,21 @@ def _glyphs(cff: bytes) -> dict[int, Any] | None:
         return None
 
 
-def _install(writer: Any, shared: bytes, fonts: list[_Font]) -> None:
-    """Put the shared program in the pack once and point every font of the face at it, under
-    one subset tag of its own (two different programs must not share a name)."""
-    from pypdf.generic import DecodedStreamObject, NameObject
-
-    stream = DecodedStreamObject()
-    stream.set_data(shared)
-    stream[NameObject("/Subtype")] = NameObject("/CIDFontType0C")
-    reference = writer._add_object(stream.flate_encode(level=9))
-    digest = hashlib.sha256(shared).digest()
-    tag = "".join(chr(65 + byte % 26) for byte in digest[:6])
-    for font in fonts:
-        old = str(font.cid_font["/BaseFont"])[1:]
-        new = f"{tag}+{_untagged(old)}"
-        font.descriptor[NameObject("/FontFile3")] = reference
-        font.descriptor[NameObject("/FontName")] = NameObject("/" + new)
-        font.descriptor.pop("/CIDSet", None)  # it would list the letter's CIDs only
-        font.cid_font[NameObject("/BaseFont")] = NameObject("/" + new)
-        font.cid_font.pop("/CIDToGIDMap", None)  # bare CFF: glyphs are found by CID
-        type0_name = str(font.type0.get("/BaseFont", ""))[1:]
-        if type0_name.startswith(old):
-            font.type0[NameObject("/BaseFont")] = NameObject("/" + new + type0_name[len(old):])
-
-
-@dataclass
-class _Merged:
-    """Fonts of a face that can be one font dictionary: no CID with two widths or two texts."""
-
-    signature: str
-    widths: dict[int, Any] = field(default_factory=dict)
-    texts: dict[int, str] = field(default_factory=dict)
-    fonts: list[_Font] = field(default_factory=list)
-
-    def agrees(self, widths: dict[int, Any], texts: dict[int, str]) -> bool:
-        return (all(float(self.widths.get(cid, width)) == float(width) for cid, width in widths.items())
-                and all(self.texts.get(cid, text) == text for cid, text in texts.items()))
-
-
-def _merge_dictionaries(writer: Any, fonts: list[_Font]) -> None:
-    """Fonts of a face sharing a program also share one Type0 font, with the widths (/W) and
-    Unicode map of them all, unless two letters disagree on a CID (a glyph can stand for two
-    characters, e.g. a Kangxi radical and its ideograph): such a letter goes to the next font.
-    WeasyPrint sizes a descriptor's /FontBBox and /Flags FixedPitch to the glyphs used: the
-    shared descriptor gets the union box, and FixedPitch if every glyph has the same width."""
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject, NumberObject
-
-    merged: list[_Merged] = []
-    for font in fonts:
-        texts = _to_unicode(font.type0.get("/ToUnicode"))
-        if texts is None or font.widths is None:
-            continue
-        signature = _signature(font)
-        for group in merged:
-            if group.signature == signature and group.agrees(font.widths, texts):
-                break
-        else:
-            group = _Merged(signature)
-            merged.append(group)
-        group.widths.update(font.widths)
-        group.texts.update(texts)
-        group.fonts.append(font)
-    for group in merged:
-        if len(group.fonts) < 2:
-            continue
-        first = group.fonts[0]
-        descriptor = DictionaryObject(first.descriptor)
-        boxes = [_bbox(font.descriptor) for font in group.fonts]
-        if all(box is not None for box in boxes):
-            corners = list(zip(*boxes))
-            descriptor[NameObject("/FontBBox")] = ArrayObject(
-                _pdf_number(value) for value in (min(corners[0]), min(corners[1]), max(corners[2]), max(corners[3])))
-        if "/Flags" in first.descriptor:
-            flags = [int(font.descriptor["/Flags"]) for font in group.fonts]
-            fixed = all(flag & _FIXED_PITCH for flag in flags) and len({float(w) for w in group.widths.values()}) <= 1
-            descriptor[NameObject("/Flags")] = NumberObject(flags[0] & ~_FIXED_PITCH | (_FIXED_PITCH if fixed else 0))
-        cid_font = DictionaryObject(first.cid_font)
-        cid_font[NameObject("/FontDescriptor")] = writer._add_object(descriptor)
-        widths = ArrayObject()
-        for cid in sorted(group.widths):
-            if widths and cid == widths[-2] + len(widths[-1]):
-                widths[-1].append(group.widths[cid])
-            else:
-                widths.extend([NumberObject(cid), ArrayObject([group.widths[cid]])])
-        cid_font[NameObject("/W")] = widths
-        to_unicode = DecodedStreamObject()
-        to_unicode.set_data(_cmap(group.texts))
-        type0 = DictionaryObject(first.type0)
-        type0[NameObject("/DescendantFonts")] = ArrayObject([writer._add_object(cid_font)])
-        type0[NameObject("/ToUnicode")] = writer._add_object(to_unicode.flate_encode(level=9))
-        reference = writer._add_object(type0)
-        for font in group.fonts:
-            for resources, key in font.slots:
-                resources[key] = reference
-
-
 _FIXED_PITCH = 1
 
 
 def _signature(font: _Font) -> str:
-    """All that two fonts must have in common to be one: not their widths, Unicode maps, boxes
-    or FixedPitch flags."""
+    """All that two fonts must have in common to be one: not their widths, Unicode maps, boxes,
+    FixedPitch flags, subset tags or programs (the pack gives them its own)."""
     def items(dictionary: Any, *ignored: str) -> list[tuple[str, str]]:
-        return sorted((str(key), repr(value)) for key, value in dictionary.items() if key not in ignored)
+        direct = _direct(dictionary, *ignored)
+        return sorted((str(key), _untagged(str(value)[1:]) if key in ("/BaseFont", "/FontName") else repr(value))
+                      for key, value in direct.items())
 
     flags = font.descriptor.get("/Flags")
-    return repr((items(font.type0, "/ToUnicode", "/DescendantFonts"), items(font.cid_font, "/W", "/FontDescriptor"),
-                 items(font.descriptor, "/FontBBox", "/Flags"), _bbox(font.descriptor) is None,
+    return repr((items(font.type0, "/ToUnicode", "/DescendantFonts"),
+                 items(font.cid_font, "/W", "/FontDescriptor", "/CIDToGIDMap"),
+                 items(font.descriptor, "/FontBBox", "/Flags", "/FontFile3", "/CIDSet"), _bbox(font.descriptor) is None,
                  None if flags is None else int(flags) & ~_FIXED_PITCH))
 
 
@@ -425,7 +706,6 @@ def _bbox(descriptor: Any) -> list[float] | None:
 
 
 def _pdf_number(value: float) -> Any:
-    from pypdf.generic import FloatObject, NumberObject
 
     return NumberObject(int(value)) if value.is_integer() else FloatObject(value)
 

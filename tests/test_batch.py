@@ -106,21 +106,99 @@ def test_first_day_issues_the_staggered_share_and_writes_the_day(workspace):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
         assert row["reference"] in text
         assert row["clauses"] and "@" in row["clauses"]
-    pack = PdfReader(folder / "print-pack.pdf")
+    pack = PdfReader(folder / "print-pack-001.pdf")  # one volume: the day has fewer than 500 letters
     assert len(pack.pages) == sum(len(PdfReader(folder.parent / row["file"]).pages) for row in manifest)
     follow_ups = (folder / "follow-ups.csv").read_text(encoding="utf-8-sig").splitlines()
     assert follow_ups[0] == "follow_up_on,account_id,kind,reference,what" and len(follow_ups) == len(manifest) + 1
     assert_gapless(references(workspace))
 
 
+def test_the_print_pack_is_written_in_volumes_each_sorted_for_the_delivery_round(workspace):
+    config = workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n[print_pack]\nletters_per_volume = 3\n", encoding="utf-8")
+    report = batch(workspace, date(2026, 11, 25))
+    assert report.ok and len(report.issued) > 6
+    folder = workspace / "out" / "2026-11-25"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    volumes = sorted(folder.glob("print-pack*.pdf"))
+    assert [v.name for v in volumes] == [f"print-pack-{n:03d}.pdf" for n in range(1, (len(manifest) + 2) // 3 + 1)]
+    # The volumes, one after the other, hold every letter once, in the order of the delivery round.
+    data = Workspace.open(workspace).load_data()
+    place = {a.account_id: (a.building, a.address, a.account_id) for a in data.accounts}
+    packed = []
+    for volume in volumes:
+        reader = PdfReader(volume)
+        bookmarks = [item.title.split()[0] for item in reader.outline if not isinstance(item, list)]
+        assert 1 <= len(bookmarks) <= 3
+        assert [row["reference"] for row in manifest if row["print_pack"] == volume.name] == bookmarks
+        in_volume = [row for row in manifest if row["print_pack"] == volume.name]
+        assert len(reader.pages) == sum(len(PdfReader(folder.parent / row["file"]).pages) for row in in_volume)
+        packed += bookmarks
+    assert sorted(packed) == sorted(l.reference for l in report.issued) and len(set(packed)) == len(packed)
+    by_reference = {row["reference"]: row["account_id"] for row in manifest}
+    assert [place[by_reference[r]] for r in packed] == sorted(place[by_reference[r]] for r in packed)
+    csv_rows = list(csv.DictReader(io.StringIO((folder / "manifest.csv").read_text(encoding="utf-8-sig"))))
+    assert [row["print_pack"] for row in csv_rows] == [row["print_pack"] for row in manifest]
+
+
+def packed(folder: Path) -> list[str]:
+    """The references of the letters in the day's print pack, volume after volume (the stand-in
+    renderer titles each letter with its reference)."""
+    return [item.title.split()[0] for volume in sorted(folder.glob("print-pack-*.pdf"))
+            for item in PdfReader(volume).outline if not isinstance(item, list)]
+
+
+def in_delivery_order(workspace: Path, folder: Path) -> list[str]:
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    place = {a.account_id: (a.building, a.address, a.account_id) for a in Workspace.open(workspace).load_data().accounts}
+    return [row["reference"] for row in sorted(manifest, key=lambda row: place[row["account_id"]])]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_print_pack_is_built_as_the_letters_come_not_at_the_end(workspace, monkeypatch, jobs):
+    def not_at_the_end(*args, **kwargs):
+        raise AssertionError("the print pack was made again from the files at the end")
+
+    monkeypatch.setattr("letterforge.outputs.write_print_pack", not_at_the_end)
+    config = workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n[print_pack]\nletters_per_volume = 2\n", encoding="utf-8")
+    report = batch(workspace, date(2026, 11, 25), jobs=jobs)
+    assert report.ok and len(report.issued) > 4
+    folder = workspace / "out" / "2026-11-25"
+    assert packed(folder) == in_delivery_order(workspace, folder)
+    assert len(list(folder.glob("print-pack-*.pdf"))) == (len(report.issued) + 1) // 2
+    assert not list(folder.glob(".print-pack*"))
+
+
+def test_a_failed_letter_is_left_out_of_the_pack_built_as_the_letters_come(workspace, monkeypatch):
+    from letterforge.diagnostics import UserError
+
+    real = executors_module._render_task
+    failing = {}
+
+    def fails_once(task):
+        if not failing:
+            failing[task.reference] = task.account_id
+            raise UserError("a letter that cannot be made")
+        return real(task)
+
+    monkeypatch.setattr(executors_module, "_render_task", fails_once)
+    monkeypatch.setattr("letterforge.outputs.write_print_pack", lambda *a, **k: pytest.fail("made at the end"))
+    report = batch(workspace, date(2026, 11, 25))
+    assert len(report.failed) == 1 and report.issued
+    folder = workspace / "out" / "2026-11-25"
+    assert packed(folder) == in_delivery_order(workspace, folder)
+    assert set(failing).isdisjoint(packed(folder))
+
+
 def test_rerunning_the_same_day_issues_nothing_new(workspace, fake_renderer):
     first = batch(workspace, date(2026, 11, 25))
-    pack = (workspace / "out" / "2026-11-25" / "print-pack.pdf").read_bytes()
+    pack = (workspace / "out" / "2026-11-25" / "print-pack-001.pdf").read_bytes()
     again = CliRunner().invoke(cli, ["batch", "-w", str(workspace), "--as-of", "2026-11-25", "--jobs", "1"])
     assert again.exit_code == 0, again.output
     assert "nothing new to issue today" in again.output
     assert len(references(workspace)) == len(first.issued)
-    assert (workspace / "out" / "2026-11-25" / "print-pack.pdf").read_bytes() == pack
+    assert (workspace / "out" / "2026-11-25" / "print-pack-001.pdf").read_bytes() == pack
 
 
 def test_a_batch_killed_halfway_completes_on_rerun_without_duplicates_or_gaps(workspace, monkeypatch):
@@ -145,6 +223,11 @@ def test_a_batch_killed_halfway_completes_on_rerun_without_duplicates_or_gaps(wo
     assert report.ok and len(report.issued) == half[1]
     refs = references(workspace)
     assert_gapless(refs)
+    # The print pack holds the letters of both runs, in the order of the delivery round; the
+    # volume the killed run was writing is gone.
+    folder = workspace / "out" / "2026-11-25"
+    assert packed(folder) == in_delivery_order(workspace, folder) and len(packed(folder)) == len(refs)
+    assert not list(folder.glob(".print-pack*"))
     ledger = open_ledger(workspace, CLOCK)
     assert ledger.letters(status="reserved") == [] and ledger.letters(status="planned", planned_until=date(2026, 11, 25)) == []
     ledger.close()

@@ -121,3 +121,11 @@ def test_a_scottish_company_number_is_not_printed_as_registered_in_england():
     assert fixed.creditor.registered_in == "Scotland"
     llp = parse_config(UK + '\n[law_firm]\nsra_number = "1"\ncompany_number = "OC412345"\nregistered_office = "x"\n')
     assert llp.law_firm.registered_in == "England and Wales"
+
+
+def test_print_pack_volumes_hold_500_letters_unless_set():
+    assert parse_config(MINIMAL).print_pack.letters_per_volume == 500
+    assert parse_config(MINIMAL + "\n[print_pack]\nletters_per_volume = 200\n").print_pack.letters_per_volume == 200
+    found = problems(MINIMAL + "\n[print_pack]\nletters_per_volume = 0\n")
+    assert any(p.startswith("ws/letterforge.toml: print_pack.letters_per_volume: Input should be greater than")
+               for p in found)

@@ -15,7 +15,8 @@ from pypdf import PdfReader, PdfWriter
 
 from letterforge.diagnostics import UserError
 from letterforge.ledger import Event, LedgerLetter
-from letterforge.outputs import FOLLOW_UP, ledger_csv, letter_paths, write_batch_files, write_rejects
+from letterforge.outputs import (FOLLOW_UP, DayPrintPack, ledger_csv, letter_paths, print_pack_volumes,
+                                 write_batch_files, write_print_pack, write_rejects)
 from letterforge.permissions import write_atomic
 from letterforge.records import Account, LetterKind
 from letterforge.validation import DebtorData, RejectedRow
@@ -108,18 +109,19 @@ def test_the_days_manifest_print_pack_and_follow_ups_come_from_the_ledgers_lette
                        Account(account_id="A-9", name="乙", address="1栋102", building="1栋"),
                        Account(account_id="B-2", name="丙", address="2栋101", building="2栋"))
     written = write_batch_files(folder, letters, data, workspace, {"A-1": "Limitation: 2 item(s) may be time-barred."})
-    assert [p.name for p in written] == ["print-pack.pdf", "manifest.csv", "manifest.json", "follow-ups.csv"]
+    assert [p.name for p in written] == ["print-pack-001.pdf", "manifest.csv", "manifest.json", "follow-ups.csv"]
 
     # The print pack, manifest and JSON go in delivery order: by building, then address.
-    pack = PdfReader(folder / "print-pack.pdf")
+    pack = PdfReader(folder / "print-pack-001.pdf")
     assert [item.title for item in pack.outline] == ["REF-3 A-1", "REF-2 A-9", "REF-1 B-2"]
     manifest = read_csv(folder / "manifest.csv")
     assert manifest[0] == ["reference", "account_id", "kind", "issued_on", "deadline", "principal", "late_fees",
-                           "total", "file", "sha256", "clauses"]
+                           "total", "file", "sha256", "clauses", "print_pack"]
     assert [row[1] for row in manifest[1:]] == ["A-1", "A-9", "B-2"]
     assert manifest[2] == ["REF-2", "A-9", "reminder", "2026-11-25", "2026-12-09", "300.00", "4.59", "304.59",
-                           "2026-11-25/letters/reminder_A-9.pdf", f"{2:064x}", "zh.reminder.opening@2 zh.privacy@1"]
-    assert manifest[1][-1] == ""  # no clauses recorded
+                           "2026-11-25/letters/reminder_A-9.pdf", f"{2:064x}", "zh.reminder.opening@2 zh.privacy@1",
+                           "print-pack-001.pdf"]
+    assert manifest[1][-2] == ""  # no clauses recorded
     as_json = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert as_json == [dict(zip(manifest[0], row)) for row in manifest[1:]]
     # The file column is relative to the out folder, so the day's folder can be moved with its letters.
@@ -167,3 +169,102 @@ def test_the_ledger_export_lists_each_letter_with_its_events_then_the_account_ev
     assert rows[0]["clauses"] == "zh.reminder.opening@2 zh.privacy@1" and rows[0]["total"] == "304.59"
     assert rows[1]["events"] == "2026-11-25T06:31:00 cancelled Nothing is overdue"
     assert rows[2]["events"] == "2026-11-26T09:00:00 hold =投诉处理中 until 2026-12-31"  # not at the start: no '
+
+
+# -- the print pack in volumes ----------------------------------------------------------------
+
+def letter(folder: Path, name: str, pages: int) -> Path:
+    """A stand-in letter: `pages` blank pages, titled with its name."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    writer.add_metadata({"/Title": name})
+    path = folder / f"{name}.pdf"
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def titles(volume: Path) -> list[str]:
+    return [item.title for item in PdfReader(volume).outline if not isinstance(item, list)]
+
+
+@pytest.mark.parametrize(("count", "per_volume", "sizes"), [
+    (1, 500, [1]), (500, 500, [500]), (501, 500, [500, 1]), (7, 3, [3, 3, 1]), (6, 3, [3, 3]), (0, 3, []),
+])
+def test_volumes_hold_at_most_the_setting_each_letter_once_in_order(count, per_volume, sizes):
+    volumes = print_pack_volumes(count, per_volume)
+    assert [len(v) for v in volumes] == sizes
+    assert [position for volume in volumes for position in volume] == list(range(count))
+
+
+def test_print_pack_is_written_in_volumes_in_the_order_given(tmp_path):
+    letters = [letter(tmp_path, f"L{n:02d}", 1 + n % 3) for n in range(7)]
+    written = write_print_pack(tmp_path / "day", letters, letters_per_volume=3)
+    assert [p.name for p in written] == ["print-pack-001.pdf", "print-pack-002.pdf", "print-pack-003.pdf"]
+    assert [titles(v) for v in written] == [["L00", "L01", "L02"], ["L03", "L04", "L05"], ["L06"]]
+    # Every page of every letter, each once: the page counts add up volume by volume.
+    assert [len(PdfReader(v).pages) for v in written] == [1 + 2 + 3, 1 + 2 + 3, 1]
+    for volume in written:
+        reader = PdfReader(volume)
+        starts = [reader.get_destination_page_number(item) for item in reader.outline]
+        assert starts == sorted(starts) and starts[0] == 0
+        assert reader.metadata.title == f"Print pack: {len(starts)} letter{'s' if len(starts) != 1 else ''}"
+
+
+def test_a_smaller_rerun_leaves_no_stale_volume(tmp_path):
+    letters = [letter(tmp_path, f"L{n}", 1) for n in range(5)]
+    day = tmp_path / "day"
+    day.mkdir()
+    (day / "print-pack.pdf").write_bytes(b"the one-file pack of an older letterforge")
+    write_print_pack(day, letters, letters_per_volume=2)
+    assert sorted(p.name for p in day.glob("print-pack*.pdf")) == [
+        "print-pack-001.pdf", "print-pack-002.pdf", "print-pack-003.pdf"]
+    write_print_pack(day, letters[:2], letters_per_volume=2)
+    assert sorted(p.name for p in day.glob("print-pack*.pdf")) == ["print-pack-001.pdf"]
+    assert titles(day / "print-pack-001.pdf") == ["L0", "L1"]
+    assert not list(day.glob(".*.tmp"))
+
+
+def test_the_same_letters_give_the_same_volumes(tmp_path):
+    letters = [letter(tmp_path, f"L{n}", 2) for n in range(4)]
+    first = [p.read_bytes() for p in write_print_pack(tmp_path / "a", letters, letters_per_volume=3)]
+    again = [p.read_bytes() for p in write_print_pack(tmp_path / "b", letters, letters_per_volume=3)]
+    assert first == again and len(first) == 2
+
+
+def test_the_day_pack_takes_letters_in_any_order_and_packs_them_in_the_round_order(tmp_path):
+    letters = {f"R{n}": letter(tmp_path, f"R{n}", 1) for n in range(6)}
+    day = tmp_path / "day"
+    # R0 was issued by an earlier run of the day; the rest come now, out of order; R2 fails.
+    pack = DayPrintPack(day, [("R0", letters["R0"])] + [(f"R{n}", None) for n in range(1, 6)], letters_per_volume=2)
+    for reference in ("R3", "R1", "R5"):
+        pack.issued(reference, letters[reference])
+    pack.given_up("R2")
+    pack.issued("R4", letters["R4"])
+    built = pack.finish()
+    assert built is not None and built.references == ["R0", "R1", "R3", "R4", "R5"]
+    volumes = built.put_in_place(day)
+    assert [titles(v) for v in volumes] == [["R0", "R1"], ["R3", "R4"], ["R5"]]
+    assert not list(day.glob(".*"))
+
+
+def test_a_day_pack_left_unfinished_leaves_nothing_behind(tmp_path):
+    letters = [letter(tmp_path, f"R{n}", 1) for n in range(3)]
+    pack = DayPrintPack(tmp_path / "day", [(f"R{n}", None) for n in range(3)], letters_per_volume=1)
+    pack.issued("R0", letters[0])
+    pack.issued("R2", letters[2])  # R1 never comes: the run was stopped
+    assert pack.finish() is None
+    assert list((tmp_path / "day").iterdir()) == []
+
+
+def test_a_letter_the_pack_cannot_read_makes_the_pack_at_the_end(tmp_path):
+    good = letter(tmp_path, "R0", 1)
+    bad = tmp_path / "R1.pdf"
+    bad.write_bytes(b"not a pdf")
+    pack = DayPrintPack(tmp_path / "day", [("R0", None), ("R1", None)], letters_per_volume=5)
+    pack.issued("R0", good)
+    pack.issued("R1", bad)
+    assert pack.broken and pack.finish() is None
+    assert list((tmp_path / "day").iterdir()) == []
