@@ -33,59 +33,131 @@ def _detail(event: Event) -> Any:
         return event.detail
 
 
-def _locale(workspace: Workspace, ledger: Ledger, reference: str) -> str:
+def _snapshot_account(ledger: Ledger, reference: str) -> dict[str, Any]:
     try:
-        language = ledger.snapshot(reference).get("account", {}).get("language", "")
+        return dict(ledger.snapshot(reference).get("account", {}))
     except UserError:
-        language = ""
+        return {}
+
+
+def _locale(workspace: Workspace, account: dict[str, Any]) -> str:
+    language = account.get("language", "")
     return language if language in SUMMARY_FILE else workspace.config.locale
 
 
+KIND_NAMES = {"zh-CN": {"reminder": "缴费提醒函", "demand": "催缴函", "lawyer": "律师函"},
+              "en-GB": {"reminder": "reminder", "demand": "demand for payment", "lawyer": "letter before action"}}
+CHANNEL_NAMES = {"zh-CN": {"email": "电子邮件", "sms": "短信"}, "en-GB": {"email": "e-mail", "sms": "SMS"}}
+# What each state of a send means, said as it is: "sent" is the sending server's acceptance, not
+# the debtor's receipt.
+STATUS_NAMES = {
+    "zh-CN": {"sending": "发送中（未记录服务器的应答）", "sent": "已由发送服务器接受",
+              "deferred": "暂缓（服务器暂时拒绝，待重发）", "failed": "被拒绝（永久性失败，未送出）",
+              "unknown": "结果不明（邮件交出后连接中断，是否被接受须查服务器日志）", "returned": "已退信（未送达）"},
+    "en-GB": {"sending": "sending (no answer from the server recorded)", "sent": "accepted by the sending server",
+              "deferred": "deferred (a temporary refusal; to be tried again)",
+              "failed": "refused (a permanent failure; not delivered)",
+              "unknown": "outcome unknown (the connection broke after the message was handed over; see the "
+                         "server's log)", "returned": "returned (a delivery failure report was received)"},
+}
+CONSENT = {"zh-CN": {"True": "是", "False": "否"}, "en-GB": {"True": "yes", "False": "no"}}
+
+
+def _currency_as_issued(ledger: Ledger, reference: str) -> str:
+    """The currency in the settings the letter was issued under (the snapshot keeps them as TOML)."""
+    import tomllib
+
+    try:
+        settings = tomllib.loads(str(ledger.snapshot(reference).get("config", "")))
+    except (UserError, tomllib.TOMLDecodeError):
+        return ""
+    currency = settings.get("currency", "CNY")
+    return currency if isinstance(currency, str) else ""
+
+
+def _money(amount: Any, currency: str, locale: str) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    from letterforge.money import format_money
+
+    try:
+        return format_money(Decimal(str(amount)), currency, locale)
+    except (InvalidOperation, ValueError):
+        return str(amount)
+
+
 def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send], events: list[Event],
-             files: list[tuple[str, str]]) -> str:
+             files: list[tuple[str, str]], account: dict[str, Any], currency: str) -> str:
     zh = locale == "zh-CN"
+    kind = KIND_NAMES[locale].get(letter.kind.value, letter.kind.value)
+    total = _money(letter.total, currency, locale) if letter.total is not None else "-"
     lines = []
     if zh:
         lines += [f"函件证据摘要：{letter.reference}", "",
-                  f"函件类型：{letter.kind.value}　户号：{letter.account_id}",
-                  f"发函日期：{letter.issued_on}　缴费期限：{letter.deadline}　金额合计：{letter.total}",
-                  f"函件文件：{pdf_name}（SHA-256：{letter.pdf_sha256}）", ""]
+                  f"函件类型：{kind}　户号：{letter.account_id}",
+                  f"发函日期：{letter.issued_on}　付款期限：{letter.deadline}　金额合计：{total}",
+                  f"函件原件：{pdf_name}（SHA-256：{letter.pdf_sha256}）", ""]
     else:
         lines += [f"Evidence summary: letter {letter.reference}", "",
-                  f"Kind: {letter.kind.value}   Account: {letter.account_id}",
-                  f"Issued on: {letter.issued_on}   Deadline: {letter.deadline}   Total: {letter.total}",
-                  f"Letter file: {pdf_name} (SHA-256 {letter.pdf_sha256})", ""]
+                  f"Kind: {kind}   Account: {letter.account_id}",
+                  f"Issued on: {letter.issued_on}   Deadline: {letter.deadline}   Total: {total}",
+                  f"The letter as issued: {pdf_name} (SHA-256 {letter.pdf_sha256})", ""]
     if letter.delivery_method:
-        lines.append(f"邮寄送达：{letter.delivery_method} {letter.tracking_number or ''}，送达日期 {letter.delivered_on}"
-                     if zh else f"Delivered by {letter.delivery_method} {letter.tracking_number or ''} on "
-                     f"{letter.delivered_on}")
-    for send in sends:
-        sent_at = next((e.at for e in events if e.event == "sent" and isinstance(_detail(e), dict)
-                        and _detail(e).get("message_id") == send.message_id), send.finished_at or send.started_at)
+        lines.append(f"邮寄送达：{letter.delivery_method} {letter.tracking_number or ''}，送达日期 {letter.delivered_on or '未记录'}"
+                     if zh else f"By post: {letter.delivery_method} {letter.tracking_number or ''}, delivered on "
+                     f"{letter.delivered_on or '(not recorded)'}")
+    for number, send in enumerate(sends, start=1):
+        mine = [e for e in events if isinstance(_detail(e), dict) and _detail(e).get("message_id") == send.message_id]
+        accepted = next((e.at for e in mine if e.event == "sent"), "")
+        returned = [_detail(e) for e in mine if e.event == "returned"]
+        channel = CHANNEL_NAMES[locale].get(send.channel, send.channel)
+        status = STATUS_NAMES[locale].get(send.status, send.status)
+        consent = CONSENT[locale].get(str(account.get(f"{send.channel}_consent", "")), "-")
         if zh:
-            lines += [f"电子送达（{send.channel}{'，副本' if send.copy else ''}）：{send.address}",
-                      f"  状态：{send.status}　发送时间：{sent_at}",
+            lines += [f"{number}. {channel}{'（副本：本函以邮寄方式送达）' if send.copy else ''}",
+                      f"  收件地址：{send.address}　债务人同意以此方式送达：{consent}（据发函时的账户资料）",
+                      f"  状态：{status}",
+                      f"  记录为发送中（即邮件的 Date）：{send.started_at}",
+                      f"  服务器接受时间：{accepted or '无'}",
+                      f"  服务器应答：{send.answer or '无'}",
                       f"  Message-ID：{send.message_id}",
-                      f"  服务器应答：{send.answer}",
-                      f"  所发送内容的 SHA-256：{send.sha256}（{send.file}）"]
+                      f"  所发送内容（emails/{number}-…）的 SHA-256：{send.sha256}"]
+            lines += [f"  退信：{r.get('on', '')} {r.get('reason', '')}".rstrip() for r in returned] or \
+                     ["  退信：台账中无退信记录"]
         else:
-            lines += [f"Sent by {send.channel}{' (a copy)' if send.copy else ''} to {send.address}",
-                      f"  status: {send.status}   at: {sent_at}",
+            lines += [f"{number}. By {channel}{' (a copy: the letter itself is delivered by post)' if send.copy else ''}",
+                      f"  to: {send.address}   the debtor agreed to this channel: {consent} (account data as issued)",
+                      f"  status: {status}",
+                      f"  recorded as sending (the message's Date): {send.started_at}",
+                      f"  accepted by the server at: {accepted or '-'}",
+                      f"  server's answer: {send.answer or '-'}",
                       f"  Message-ID: {send.message_id}",
-                      f"  server's answer: {send.answer}",
-                      f"  SHA-256 of the bytes sent: {send.sha256} ({send.file})"]
+                      f"  SHA-256 of the bytes sent (emails/{number}-...): {send.sha256}"]
+            lines += [f"  returned: {r.get('on', '')} {r.get('reason', '')}".rstrip() for r in returned] or \
+                     ["  returned: no delivery failure report in the ledger"]
     if not sends:
         lines.append("本函未以电子方式发送。" if zh else "This letter was not sent electronically.")
     lines.append("")
     if zh:
-        lines += ["说明：ledger-events.json 是 letterforge 台账对本函记录的全部事件（时间、事件、详情）；",
-                  "emails/ 中的 .eml 文件是交给邮件服务器的原始字节，其 SHA-256 与台账记录一致；",
-                  "附件即存档的函件原件。数据电文进入收件人指定系统的时间为到达时间（电子签名法第十一条）；",
-                  "能够证明催告内容、地址与时间的，诉讼时效自催告时中断（民法典第一百九十五条）。", ""]
+        lines += ["说明：",
+                  "1. emails/ 中的 .eml 文件是交给发送邮件服务器的完整原始字节，其 SHA-256 在交出之前已记入台账；",
+                  "   其附件与 letter/ 中的函件原件逐字节相同（SHA-256 相同）。",
+                  "2. “已由发送服务器接受”指发件方的邮件服务器以 250 应答接受了该邮件并给出队列号；邮件进入收件人",
+                  "   指定系统的时间（电子签名法第十一条）以该服务器日志中此队列号、Message-ID 的投递记录为准。",
+                  "3. 以数据电文催告的，到达或者应当到达债务人时诉讼时效中断（民法典第一百九十五条；最高人民法院",
+                  "   关于审理民事案件适用诉讼时效制度若干问题的规定第八条），故须能证明所发内容、地址与时间。",
+                  "4. ledger-events.json 是台账对本函记录的全部事件（时间、事件、详情），时间带时区；",
+                  "   SHA256SUMS 列出本包各文件的 SHA-256，可用 sha256sum -c SHA256SUMS 核对。", ""]
     else:
-        lines += ["ledger-events.json holds every event letterforge's ledger recorded for this letter; the .eml",
-                  "files in emails/ are the exact bytes handed to the mail server, whose SHA-256 the ledger recorded",
-                  "before sending; the attachment in each is the archived letter, byte for byte.", ""]
+        lines += ["Notes:",
+                  "1. The .eml files in emails/ are the exact bytes handed to the sending mail server; the ledger",
+                  "   recorded their SHA-256 before they were handed over. The attachment in each is the letter in",
+                  "   letter/, byte for byte (the same SHA-256).",
+                  "2. \"Accepted by the sending server\" means the sender's own mail server answered 250 and gave a",
+                  "   queue id; when the message reached the recipient's server is shown by that server's log under",
+                  "   this queue id and Message-ID.",
+                  "3. ledger-events.json holds every event the ledger recorded for this letter, with time zones;",
+                  "   SHA256SUMS lists each file's SHA-256 (check with: sha256sum -c SHA256SUMS).", ""]
     lines.append("文件及其 SHA-256：" if zh else "Files and their SHA-256:")
     lines += [f"  {sha}  {name}" for name, sha in files]
     return "\n".join(lines) + "\n"
@@ -111,8 +183,10 @@ def evidence_bundle(workspace: Workspace, ledger: Ledger, reference: str) -> Bun
     members.append(("letter.json", _json(letter.as_dict())))
     members.append(("sends.json", _json([s.as_dict() for s in sends])))
     files = [(name, sha256_of(content)) for name, content in members]
-    locale = _locale(workspace, ledger, reference)
-    summary = _summary(locale, letter, pdf_name, sends, events, files).encode("utf-8")
+    account = _snapshot_account(ledger, reference)
+    locale = _locale(workspace, account)
+    currency = _currency_as_issued(ledger, reference) or workspace.config.currency
+    summary = _summary(locale, letter, pdf_name, sends, events, files, account, currency).encode("utf-8")
     members.append((SUMMARY_FILE[locale], summary))
     files.append((SUMMARY_FILE[locale], sha256_of(summary)))
     sums = "".join(f"{sha}  {name}\n" for name, sha in files).encode("utf-8")

@@ -50,7 +50,14 @@ def test_an_evidence_bundle_holds_what_was_sent_with_its_hashes(copy_sample, smt
         assert hashlib.sha256(files[name]).hexdigest() == digest
     summary = files["summary-摘要.txt"].decode("utf-8")
     assert "函件证据摘要" in summary and target.message_id in summary and target.address in summary
-    assert "民法典第一百九十五条" in summary
+    assert "民法典第一百九十五条" in summary and "电子签名法第十一条" in summary
+    # Read as a lawyer would: in Chinese throughout, and "sent" said for what it is.
+    assert "函件类型：催缴函" in summary or "函件类型：缴费提醒函" in summary or "函件类型：律师函" in summary
+    assert "状态：已由发送服务器接受" in summary and "债务人同意以此方式送达：是" in summary
+    assert "退信：台账中无退信记录" in summary and "金额合计：¥" in summary
+    prose = [line for line in summary.splitlines() if ".pdf" not in line and "SHA-256" not in line
+             and not line.startswith("  ") or line.startswith("  状态")]
+    assert not any(word in line for line in prose for word in ("demand", "reminder", "status", "sent", "email"))
     # The same ledger and archive give the same bundle, byte for byte.
     again = tmp_path / "again.zip"
     CliRunner().invoke(cli, ["-w", str(root), "evidence", target.reference, "-o", str(again)])
@@ -93,3 +100,65 @@ def test_ledger_check_finds_an_altered_archived_email(copy_sample, smtp_server, 
     (root / target.file).write_bytes(b"tampered")
     found = CliRunner().invoke(cli, ["-w", str(root), "ledger", "check"])
     assert found.exit_code == 1 and target.message_id in found.output and "differs" in found.output
+
+
+def english_workspace(copy_sample, port):  # noqa: F811
+    from test_emailing import email_settings
+
+    root = copy_sample("receivables-en")
+    path = root / "accounts.json"
+    accounts = json.loads(path.read_text(encoding="utf-8"))
+    for account in accounts:
+        account["email_consent"] = "yes"
+        if account["account_id"] == "C-1017":
+            account["debtor_type"] = "sole_trader"  # the Pre-Action Protocol applies to a sole trader
+    path.write_text(json.dumps(accounts), encoding="utf-8")
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[delivery]\nchannels = { default = ["post", "email"] }\n'
+                      + email_settings(port).replace("金溪华庭物业服务中心", "Harbour Lane Supplies"), encoding="utf-8")
+    return root
+
+
+def test_a_uk_letter_before_action_to_a_sole_trader_is_emailed_as_a_copy_and_the_bundle_says_so(  # noqa: F811
+        copy_sample, smtp_server, environ, tmp_path):
+    from datetime import date
+
+    from conftest import fake_pdf
+    from letterforge.batch import run_batch
+    from letterforge.workspace import Workspace
+
+    recorder, port = smtp_server
+    root = english_workspace(copy_sample, port)
+    assert run_batch(Workspace.open(root), date(2026, 11, 25), root / "out", 1, CLOCK, renderer=fake_pdf).exit_code == 0
+    sent = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
+    assert sent.exit_code == 0, sent.output
+    ledger = open_ledger(root, CLOCK)
+    (letter,) = [l for l in ledger.letters(account_id="C-1017") if l.issued_on == date(2026, 11, 25)]
+    assert letter.kind.value == "lawyer"
+    (copy,) = ledger.sends(letter.reference)
+    assert copy.copy and copy.by_post_too
+    company = next(s for s in ledger.sends(channel="email") if s.reference.startswith("LAW") and s.reference != letter.reference)
+    assert not company.copy  # to a company the protocol does not apply: e-mail is a full channel
+    ledger.close()
+    message = next(email.message_from_bytes(e.original_content) for e in recorder.accepted
+                   if email.message_from_bytes(e.original_content)["Message-ID"] == copy.message_id)
+    assert message["X-Letterforge-Copy"].startswith("yes")
+    bundle = tmp_path / "bundle.zip"
+    assert CliRunner().invoke(cli, ["-w", str(root), "evidence", letter.reference, "-o", str(bundle)]).exit_code == 0
+    with zipfile.ZipFile(bundle) as archive:
+        summary = archive.read("summary.txt").decode("utf-8")
+    assert "Evidence summary: letter " + letter.reference in summary
+    assert "Kind: letter before action" in summary and "Total: £" in summary
+    assert "a copy: the letter itself is delivered by post" in summary
+    assert "the debtor agreed to this channel: yes" in summary
+    assert "status: accepted by the sending server" in summary
+    assert "returned: no delivery failure report in the ledger" in summary
+    assert "民法典" not in summary  # an English letter's bundle cites no Chinese law
+
+
+def test_evidence_for_an_unknown_reference_is_a_clear_error(copy_sample, tmp_path):
+    root = copy_sample("property-zh")
+    result = CliRunner().invoke(cli, ["-w", str(root), "evidence", "NO-SUCH-1", "-o", str(tmp_path / "b.zip")])
+    assert result.exit_code == 1
+    assert "NO-SUCH-1" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "b.zip").exists()
