@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateError
+from markupsafe import Markup
 
 from letterforge.diagnostics import UserError
 from letterforge.drafts import LetterDraft
@@ -29,13 +30,30 @@ def docx_template(renderer: TemplateRenderer, draft: LetterDraft) -> Path:
     raise UserError(f"no DOCX template ({', '.join(names)}) in {', '.join(str(d) for d in renderer.template_dirs)}")
 
 
+class Labels:
+    """The labels of a letter's locale (<locale>/labels.html, the workspace's own if it has one), the
+    very words the HTML templates print. A label the file lacks (a workspace copy older than the
+    shipped one) is named, with the file, instead of failing deep in the DOCX."""
+
+    def __init__(self, template: Any) -> None:
+        self._module = template.module
+        self._file = template.filename or template.name
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return getattr(self._module, name)
+        except AttributeError:
+            raise UserError(f"{self._file}: no label {name!r}, which the DOCX letter uses: add it (the shipped "
+                            "labels.html of the locale has every label)") from None
+
+
 def docx_context(renderer: TemplateRenderer, draft: LetterDraft, template: Any) -> dict[str, Any]:
     """The HTML context plus what Word needs pre-laid: labels, body paragraphs, signature."""
     from docxtpl import InlineImage, RichText
     from docx.shared import Mm
 
     context = renderer.context_for(draft)
-    labels: Any = renderer.environment.get_template(f"{draft.locale}/labels.html").module
+    labels: Any = Labels(renderer.environment.get_template(f"{draft.locale}/labels.html"))
     creditor, firm = context["creditor"], context["law_firm"]
     kind, creditor_type = draft.kind.value, creditor["type"]
     chinese = draft.locale.startswith("zh")
@@ -48,17 +66,18 @@ def docx_context(renderer: TemplateRenderer, draft: LetterDraft, template: Any) 
             body.append({"text": rich, "boxed": False})
         if clause.slot in ("statement_of_debt", "facts"):
             body.extend({"text": line, "boxed": True} for line in _docx_summary(context, labels))
+    # The letterhead and signature the HTML templates print (base.html, <locale>/lawyer.html), in the
+    # words of the same labels: a label changed in <locale>/labels.html changes both formats.
     if firm:
-        letterhead = {"name": firm["name"], "details": f"{firm['address']}{labels.sep}{labels.phone} {firm['phone']}",
-                      "on_behalf": (f"受{creditor['name']}委托" if chinese
-                                    else f"Solicitors acting for {creditor['name']}"
-                                         + (f" (company no. {creditor['company_number']})"
-                                            if creditor.get("company_number") else ""))}
+        phone = f"{labels.sep}{labels.phone} {firm['phone']}" if firm["phone"] else ""
+        letterhead = {"name": firm["name"], "details": f"{firm['address']}{phone}",
+                      "on_behalf": _text(labels.on_behalf(creditor["name"], creditor["company_number"]))}
         if not chinese:
             letterhead["details"] += "\n" + uk_disclosures(labels, creditor, firm)
-        signature = ([firm["name"], "（盖章）", f"承办律师：{firm['lawyer']}", f"执业证号：{firm['certificate_number']}"]
-                     if chinese else [f"{context['closing']},", "", firm["lawyer"],
-                                      f"For and on behalf of {firm['name']}", firm["certificate_number"]])
+        signature = ([firm["name"], labels.seal, f"{labels.lawyer_label}{firm['lawyer']}",
+                      f"{labels.certificate_label}{firm['certificate_number']}"]
+                     if chinese else [f"{context['closing']},", "", firm["lawyer"], _text(labels.signed_for(firm["name"])),
+                                      firm["certificate_number"]])
     else:
         hours = f"{labels.sep}{creditor['office_hours']}" if creditor["office_hours"] else ""
         letterhead = {"name": creditor["name"], "on_behalf": "",
@@ -67,8 +86,8 @@ def docx_context(renderer: TemplateRenderer, draft: LetterDraft, template: Any) 
             letterhead["details"] += "\n" + uk_disclosures(labels, creditor, None)
         signer = context["signatory"]
         signature = ([creditor["name"] + (f"{labels.sep}{signer}" if signer else ""), labels.seal] if chinese
-                     else [f"{context['closing']},", "", signer or "Credit Control",
-                           f"For and on behalf of {creditor['name']}"])
+                     else [f"{context['closing']},", "", signer or labels.default_signatory,
+                           _text(labels.signed_for(creditor["name"]))])
     if chinese:
         signature.append(date_filter(context, draft.issued_on))
     online = context["payment"]["online"]
@@ -80,7 +99,7 @@ def docx_context(renderer: TemplateRenderer, draft: LetterDraft, template: Any) 
         image.seek(0)
         online = {**online, "qr": InlineImage(template, image, width=Mm(30))}
     address = context["debtor"]["address"]
-    return {**context, "t": labels, "title": str(labels.kind_title(kind, creditor_type)), "body": body,
+    return {**context, "t": labels, "title": _text(labels.kind_title(kind, creditor_type)), "body": body,
             "chinese": chinese, "address_lines": [address] if chinese else address.split(", "),
             "sender": firm or creditor, "capped": any(line["late_fee_capped"] for line in context["statement"]["lines"]),
             "letterhead": letterhead, "signature": signature, "payment": {**context["payment"], "online": online}}
@@ -99,12 +118,12 @@ def _docx_summary(context: dict[str, Any], labels: Any) -> list[Any]:
                f"{labels.list_sep}{labels.late_fees} {money_filter(context, statement['late_fees'])}")
     if statement["compensation"]:
         made_of += f"{labels.list_sep}{labels.compensation} {money_filter(context, statement['compensation'])}"
-    made_of += str(labels.periods_text(statement["periods"], statement["first_period"], statement["last_period"]))
+    made_of += _text(labels.periods_text(statement["periods"], statement["first_period"], statement["last_period"]))
     lines.append(RichText(made_of))
     lines.append(RichText(f"{labels.pay_by}{date_filter(context, context['letter']['deadline'])}", bold=True))
     waiver = context["waiver"]
     if waiver["offered"]:
-        lines.append(RichText(str(labels.waiver_text(money_filter(context, waiver["amount"]),
+        lines.append(RichText(_text(labels.waiver_text(money_filter(context, waiver["amount"]),
                                                      date_filter(context, waiver["pay_by"]),
                                                      money_filter(context, waiver["total_after"])))))
     return lines
@@ -117,7 +136,7 @@ def render_docx(renderer: TemplateRenderer, draft: LetterDraft) -> bytes:
     template = DocxTemplate(str(path))
     context = docx_context(renderer, draft, template)
     renderer.check_glyphs(json.dumps(_plain(draft.context), ensure_ascii=False),
-                      f"{draft.account.account_id} {draft.kind.value}")
+                          f"{draft.account.account_id} {draft.kind.value}")
     try:
         template.render(context, jinja_env=renderer.environment, autoescape=True)
         if draft.context.get("pre_action_protocol"):
@@ -126,13 +145,13 @@ def render_docx(renderer: TemplateRenderer, draft: LetterDraft) -> bytes:
             labels = context["t"]
             pages = [renderer.environment.get_template(name).render({**renderer.context_for(draft), "t": labels})
                      for name in PROTOCOL_PAGES]
-            append_protocol_annexes(template.docx, pages, str(labels.enclosures), str(labels.protocol_enclosures))
+            append_protocol_annexes(template.docx, pages, _text(labels.enclosures), _text(labels.protocol_enclosures))
     except TemplateError as error:
         raise UserError(f"{path}: {template_error(error, renderer.template_dirs)}") from None
     properties = template.docx.core_properties
     properties.title = f"{context['title']} {draft.reference}"
     properties.author = draft.context["creditor"]["name"]
-    properties.subject = str(context["t"].subject(draft.kind.value, draft.context["creditor"]["type"]))
+    properties.subject = _text(context["t"].subject(draft.kind.value, draft.context["creditor"]["type"]))
     properties.keywords = draft.reference
     # The reference only: clause ids name how the debtor is classed (…category_offer.wilful), and
     # the debtor can read a file's properties. The ledger and the manifest keep the clause versions.
@@ -150,15 +169,22 @@ def render_docx(renderer: TemplateRenderer, draft: LetterDraft) -> bytes:
 
 
 
+def _text(value: Any) -> str:
+    """What a label macro says, as plain text: a macro of the escaping environment returns markup
+    (a creditor "Smith & Co" as "Smith &amp; Co"), which the DOCX, escaping on its own, would print
+    with its entities."""
+    return value.unescape() if isinstance(value, Markup) else str(value)
+
+
 def uk_disclosures(labels: Any, creditor: dict[str, Any], firm: dict[str, Any] | None) -> str:
     """The letterhead's legal lines of an English letter, as the PDF letterheads print them."""
     if firm is not None:
-        line = str(labels.sra_line(firm["sra_number"]))
+        line = _text(labels.sra_line(firm["sra_number"]))
         if firm.get("company_number"):
-            line += " " + str(labels.registration(firm["registered_in"], firm["company_number"], firm["registered_office"]))
+            line += " " + _text(labels.registration(firm["registered_in"], firm["company_number"], firm["registered_office"]))
         return line
-    return f"{creditor['name']}. " + str(labels.registration(creditor["registered_in"], creditor["company_number"],
-                                                             creditor["registered_office"]))
+    return f"{creditor['name']}. " + _text(labels.registration(creditor["registered_in"], creditor["company_number"],
+                                                               creditor["registered_office"]))
 
 
 _CUSTOM_PROPERTIES_TYPE = "application/vnd.openxmlformats-officedocument.custom-properties+xml"

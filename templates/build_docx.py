@@ -5,7 +5,9 @@ may instead edit a copy of letter.docx in Word or WPS and put it in their worksp
 templates/ folder (as letter.docx, <locale>/letter.docx or <locale>/<kind>.docx).
 
 The words come from the context, never from this file: `t` holds the labels of the letter's
-locale (templates/<locale>/labels.html), `body` the clause paragraphs in reading order.
+locale (templates/<locale>/labels.html, the same labels the HTML letters print), `body` the clause
+paragraphs in reading order, `letterhead` and `signature` the lines the HTML templates print there
+(composed from the same labels in letterforge/docxrender.py).
 """
 
 from __future__ import annotations
@@ -226,8 +228,8 @@ def build(target: Path) -> None:
            "{{ statement.late_fees | money }}", "{{ total | money }}"])
     paragraph(document, "{%p endif %}", space_after=0)
     paragraph(document, "{%p if waiver.offered %}", space_after=0)
-    paragraph(document, "{{ t.waiver_row(letter.deadline | date) }}: −{{ waiver.amount | money }}", size=9)
-    paragraph(document, "{{ t.total_if_paid_by(letter.deadline | date) }}: {{ waiver.total_after | money }}",
+    paragraph(document, "{{ t.waiver_row(letter.deadline | date) }}{{ t.colon }}−{{ waiver.amount | money }}", size=9)
+    paragraph(document, "{{ t.total_if_paid_by(letter.deadline | date) }}{{ t.colon }}{{ waiver.total_after | money }}",
               size=9, bold=True)
     paragraph(document, "{%p endif %}", space_after=0)
     paragraph(document, "{%p if total_capitals %}", space_after=0)
@@ -262,19 +264,19 @@ def build(target: Path) -> None:
                         "waiver.total_after | money if waiver.offered else '') }}", size=9)
     paragraph(document, "{%p if payment.bank_transfer %}", space_after=0)
     document.add_heading("{{ t.bank_transfer }}", level=2)
-    paragraph(document, "{{ t.payee }}：{{ payment.bank_transfer.payee }}", space_after=0)
-    paragraph(document, "{{ t.bank }}：{{ payment.bank_transfer.bank }}", space_after=0)
+    paragraph(document, "{{ t.payee }}{{ t.colon }}{{ payment.bank_transfer.payee }}", space_after=0)
+    paragraph(document, "{{ t.bank }}{{ t.colon }}{{ payment.bank_transfer.bank }}", space_after=0)
     paragraph(document, "{%p if payment.bank_transfer.sort_code %}", space_after=0)
-    paragraph(document, "{{ t.sort_code }}：{{ payment.bank_transfer.sort_code }}", space_after=0)
+    paragraph(document, "{{ t.sort_code }}{{ t.colon }}{{ payment.bank_transfer.sort_code }}", space_after=0)
     paragraph(document, "{%p endif %}", space_after=0)
-    paragraph(document, "{{ t.account_number }}：{{ payment.bank_transfer.account_number }}", space_after=0)
-    paragraph(document, "{{ t.quote }}：{{ payment.reference_to_quote }}", bold=True)
+    paragraph(document, "{{ t.account_number }}{{ t.colon }}{{ payment.bank_transfer.account_number }}", space_after=0)
+    paragraph(document, "{{ t.quote }}{{ t.colon }}{{ payment.reference_to_quote }}", bold=True)
     paragraph(document, "{%p endif %}", space_after=0)
     paragraph(document, "{%p if payment.counter %}", space_after=0)
     document.add_heading("{{ t.counter }}", level=2)
-    paragraph(document, "{{ t.counter_address }}：{{ payment.counter.address }}", space_after=0)
-    paragraph(document, "{{ t.counter_hours }}：{{ payment.counter.hours }}", space_after=0)
-    paragraph(document, "{{ t.bring }}：{{ t.bring_text(debtor.account_id) }}")
+    paragraph(document, "{{ t.counter_address }}{{ t.colon }}{{ payment.counter.address }}", space_after=0)
+    paragraph(document, "{{ t.counter_hours }}{{ t.colon }}{{ payment.counter.hours }}", space_after=0)
+    paragraph(document, "{{ t.bring }}{{ t.colon }}{{ t.bring_text(debtor.account_id) }}")
     paragraph(document, "{%p endif %}", space_after=0)
     paragraph(document, "{%p if payment.online %}", space_after=0)
     document.add_heading("{{ t.online }}", level=2)
@@ -294,8 +296,11 @@ def build(target: Path) -> None:
     for label, value in (("t.account", "debtor.account_id"), ("t.reference_label", "letter.reference"),
                          ("t.recipient", "debtor.name")):
         paragraph(document, "{{ " + label + " }} {{ " + value + " }}", space_after=6)
-    for label in ("t.signature", "t.relationship", "t.received_on", "t.delivered_by"):
-        paragraph(document, "{{ " + label + " }} ____________________________", space_after=12)
+    for label, blank in (("t.signature", "____________________________"),
+                         ("t.relationship", "____________________________"),
+                         ("t.received_on", "{{ t.date_blank }}"),  # as the PDF's slip: 　　　　年　　月　　日
+                         ("t.delivered_by", "____________________________")):
+        paragraph(document, "{{ " + label + " }} " + blank, space_after=12)
     paragraph(document, "{{ t.relationship_choices }}", size=9)
     paragraph(document, "{{ t.return_to(sender.name, sender.address, sender.phone) }}", size=9)
     paragraph(document, "{%p endif %}", space_after=0)
