@@ -6,8 +6,14 @@ import logging
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import holidays
+from letterforge.caches import cache_folder, file_stamp, read_entry, write_entry
+
+if TYPE_CHECKING:
+    import holidays
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +28,41 @@ def region(name: str) -> Callable[[Callable[[date], bool]], Callable[[date], boo
     return register
 
 
-@lru_cache(maxsize=None)
 def _holidays(country: str, subdivision: str | None, year: int) -> holidays.HolidayBase:
+    import holidays  # a tenth of a second: it loads all its 250 countries to find one
+
     return holidays.country_holidays(country, subdiv=subdivision, years=year)
+
+
+def _holidays_key(country: str, subdivision: str | None, year: int) -> dict[str, Any] | None:
+    """What a year's holidays were worked out from: the country, the year and the installed
+    `holidays` package (its version file changes with every release); None when not installed."""
+    spec = find_spec("holidays")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        package = file_stamp(Path(spec.origin).parent / "version.py")
+    except OSError:
+        return None
+    return {"format": 1, "country": country, "subdivision": subdivision, "year": year, "package": package}
+
+
+@lru_cache(maxsize=None)
+def holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """The public holidays of a year, kept in the cache folder (one small file a country and
+    year) until the `holidays` package is upgraded, so that a one-letter command does not load it."""
+    key = _holidays_key(country, subdivision, year)
+    path = cache_folder() / f"holidays-{country}-{subdivision or 'all'}-{year}.json"
+    stored = read_entry(path, key) if key is not None else None
+    if stored is not None:
+        try:
+            return frozenset(date.fromisoformat(day) for day in stored["dates"])
+        except (KeyError, TypeError, ValueError):
+            pass  # damaged: worked out again below
+    dates = frozenset(_holidays(country, subdivision, year))
+    if key is not None:
+        write_entry(path, {"key": key, "dates": sorted(day.isoformat() for day in dates)}, "holidays")
+    return dates
 
 
 @region("CN")
@@ -37,7 +75,7 @@ def _china_working_day(day: date) -> bool:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         _warn_provisional(day.year)
-        return day.weekday() < 5 and day not in _holidays("CN", None, day.year)
+        return day.weekday() < 5 and day not in holiday_dates("CN", None, day.year)
 
 
 @lru_cache(maxsize=None)
@@ -48,7 +86,7 @@ def _warn_provisional(year: int) -> None:
 
 @region("GB-EAW")
 def _england_wales_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _holidays("GB", "ENG", day.year)
+    return day.weekday() < 5 and day not in holiday_dates("GB", "ENG", day.year)
 
 
 def is_working_day(day: date, region_name: str) -> bool:

@@ -265,6 +265,22 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return (str(value),)
 
 
+# libyaml's parser (PyYAML's C loader) reads the front matter of the whole library several times
+# faster than the pure-Python one; the types it makes are the same (the resolver is shared). Its
+# error messages are worded differently, so a file it refuses is read again with the pure-Python
+# loader, whose message names the problem as the legal team's documentation shows it.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER) or {}
+    except yaml.YAMLError:
+        if _FAST_LOADER is yaml.SafeLoader:
+            raise
+    return yaml.load(text, Loader=yaml.SafeLoader) or {}  # raises the pure-Python loader's error
+
+
 def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]]:
     """One clause file: YAML front matter between --- lines, then the text."""
     file = str(path)
@@ -272,7 +288,7 @@ def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]
     if not match:
         return None, [Diagnostic(file, 1, None, "front-matter", "front matter missing: start the file with a --- block")]
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = _load_yaml(match.group(1))
     except yaml.YAMLError as error:
         mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
         line = (mark.line if mark is not None else 0) + 2  # the YAML starts on the file's second line

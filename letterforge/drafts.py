@@ -8,8 +8,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import segno
-
 from letterforge.addressing import PROTOCOL_REPLY_DAYS, address_debtor, pre_action_protocol_applies, uk_letter_problems
 from letterforge.calendars import deadline_after
 from letterforge.clauses import Clause, ClauseLibrary, select_clauses
@@ -131,6 +129,8 @@ def letter_facts(context: dict[str, Any], statement: Statement) -> dict[str, obj
 
 def qr_data_uri(url: str) -> str:
     """The payment URL as a QR code, inline, so that nothing is ever fetched while rendering."""
+    import segno  # only a letter with a payment URL draws a QR code
+
     svg = segno.make(url, error="m").svg_inline(scale=3, border=2, omitsize=True)
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 

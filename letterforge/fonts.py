@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import ctypes.util
 import hashlib
-import json
 import logging
-import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from letterforge.caches import CACHE_ENV, cache_folder, file_stamp, read_entry, write_entry  # noqa: F401 (CACHE_ENV)
 from letterforge.diagnostics import UserError
 
 log = logging.getLogger(__name__)
 
 # Every font stack of the letters names these; the glyph check reads their character maps.
 LETTER_FONTS = ("Noto Serif CJK SC", "Noto Sans CJK SC")
-CACHE_ENV = "LETTERFORGE_CACHE_DIR"
 _COVERAGE_FORMAT = 1
 
 
@@ -106,18 +103,10 @@ def covered_characters(families: tuple[str, ...] = LETTER_FONTS) -> frozenset[in
 
 # -- the glyph coverage cache --------------------------------------------------------------------
 
-def cache_folder() -> Path:
-    """LETTERFORGE_CACHE_DIR, else the user's cache folder (XDG_CACHE_HOME or ~/.cache)/letterforge."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "letterforge"
-
-
 def _cache_key(font: FontFile) -> dict[str, Any]:
-    stat = font.path.stat()
-    return {"format": _COVERAGE_FORMAT, "path": str(font.path.resolve()), "index": font.index,
-            "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    stamp = file_stamp(font.path)
+    return {"format": _COVERAGE_FORMAT, "path": stamp["path"], "index": font.index, "size": stamp["size"],
+            "mtime_ns": stamp["mtime_ns"]}
 
 
 def _cache_file(key: dict[str, Any]) -> Path:
@@ -149,33 +138,12 @@ def _from_ranges(ranges: object) -> frozenset[int] | None:
 
 
 def _read_cached(path: Path, key: dict[str, Any]) -> frozenset[int] | None:
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None  # absent, unreadable or corrupted: read the font again
-    if not isinstance(stored, dict) or stored.get("key") != key:
-        return None
-    return _from_ranges(stored.get("ranges"))
+    stored = read_entry(path, key)
+    return None if stored is None else _from_ranges(stored.get("ranges"))
 
 
 def _write_cached(path: Path, key: dict[str, Any], code_points: frozenset[int]) -> None:
-    """Atomically (a temporary file renamed over it): a reader never sees half a file. Not
-    outputs.write_atomic: a cache is no letter output (no fsync, no permission policy), and
-    one that cannot be written only costs the next process the read of the font."""
-    text = json.dumps({"key": key, "ranges": _ranges(code_points)}, separators=(",", ":"))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        log.debug("glyph coverage cache not written (%s): %s", path, error)
-        return
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except OSError as error:
-        log.debug("glyph coverage cache not written (%s): %s", path, error)
-        Path(temporary).unlink(missing_ok=True)
+    write_entry(path, {"key": key, "ranges": _ranges(code_points)}, "glyph coverage")
 
 
 def read_coverage(font: FontFile) -> frozenset[int]:

@@ -3,7 +3,6 @@ certificate, and `verify`, which checks a letter's signatures and finds it in th
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
@@ -167,6 +166,8 @@ def seal_pdf(content: bytes, key: SealKey, when: datetime, timestamper: Any = No
     """The letter signed (PAdES B-B, or B-T with a time-stamping authority), its seal drawn at the
     template's seal anchor (invisible when the template has none). Without a timestamper the
     signing time is `when`, so the same letter signed again gives the same bytes."""
+    import asyncio  # here, not at the top: only a sealed letter needs it (start-up of every command)
+
     return asyncio.run(_seal(content, key, when, timestamper, reason, location))
 
 

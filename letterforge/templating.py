@@ -6,18 +6,23 @@ that every format runs before it writes a character."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import posixpath
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date
 from jinja2 import (
+    FileSystemBytecodeCache,
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
@@ -29,6 +34,7 @@ from jinja2 import (
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from letterforge.caches import cache_folder
 from letterforge.clauses import render_clause
 from letterforge.diagnostics import UserError
 from letterforge.drafts import LetterDraft
@@ -36,6 +42,8 @@ from letterforge.fonts import covered_characters
 from letterforge.money import capital_numerals, format_money
 from letterforge.phrasing import period_span
 from letterforge.shipped import shipped_folder
+
+log = logging.getLogger(__name__)
 
 PROJECT_TEMPLATES = shipped_folder("templates")
 
@@ -66,9 +74,63 @@ def percent_filter(rate: Decimal, places: int = 4) -> str:
     return f"{(rate * 100).quantize(Decimal(1).scaleb(-places)).normalize():f}%"
 
 
+class TemplateCache(FileSystemBytecodeCache):
+    """Compiled templates on disk, so that a one-letter command does not compile the letter's
+    templates again (a tenth of a second). Jinja keys an entry by the template's name and file
+    and checks it against the SHA-1 of the source, so an edited template is compiled afresh.
+    A damaged entry is compiled again and rewritten; an unwritable folder only costs the time."""
+
+    def load_bytecode(self, bucket: Any) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception as error:  # noqa: BLE001 - a truncated or foreign file is a cache miss
+            log.debug("compiled template %s not read: %s", bucket.key, error)
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Any) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError as error:
+            log.debug("compiled template %s not written: %s", bucket.key, error)
+
+
+def _private_folder(folder: Path) -> bool:
+    """The folder exists or was made, is ours, and nobody else may write to it: compiled code is
+    run as it is read, so a folder another user can write to is never used."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError as error:
+        log.debug("no template cache in %s: %s", folder, error)
+        return False
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        _not_private(str(folder))
+        return False
+    return True
+
+
+@lru_cache(maxsize=None)
+def _not_private(folder: str) -> None:
+    log.warning("%s is not a private folder of this user (another user may write to it): compiled "
+                "templates are not kept there", folder)
+
+
+def template_cache(options: Mapping[str, Any]) -> TemplateCache | None:
+    """The compiled-template cache for environments made with these options (those that change
+    the compiled code: escaping, whitespace rules), in letterforge's cache folder."""
+    import jinja2
+
+    flavour = repr((jinja2.__version__, sys.version_info[:2], LetterEnvironment.__qualname__, sorted(options.items())))
+    folder = cache_folder() / f"templates-{hashlib.sha256(flavour.encode()).hexdigest()[:16]}"
+    if not (_private_folder(folder.parent) and _private_folder(folder)):
+        return None
+    return TemplateCache(str(folder))
+
+
 class LetterEnvironment(ImmutableSandboxedEnvironment):
     """The sandbox, with compiled string templates kept: clause texts and DOCX parts are the
-    same for every letter of a run, only their values change."""
+    same for every letter of a run, only their values change (and, with a bytecode cache, the
+    same from one run to the next)."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -80,8 +142,19 @@ class LetterEnvironment(ImmutableSandboxedEnvironment):
         if source not in self._compiled:
             if len(self._compiled) > 512:
                 self._compiled.clear()
-            self._compiled[source] = super().from_string(source)
+            self._compiled[source] = self.template_class.from_code(self, self._string_code(source),
+                                                                   self.make_globals(None), None)
         return self._compiled[source]
+
+    def _string_code(self, source: str) -> Any:
+        """A string template's code, from the bytecode cache when it has one (keyed by the text)."""
+        if self.bytecode_cache is None:
+            return self.compile(source)
+        bucket = self.bytecode_cache.get_bucket(self, "<string>", hashlib.sha256(source.encode()).hexdigest(), source)
+        if bucket.code is None:
+            bucket.code = self.compile(source)
+            self.bytecode_cache.set_bucket(bucket)
+        return bucket.code
 
 
 def inside_folders(path: Path | str, folders: list[Path]) -> bool:
@@ -116,13 +189,12 @@ class FolderBoundLoader(FileSystemLoader):
 
 def make_environment(template_dirs: list[Path], autoescape: bool = True) -> LetterEnvironment:
     """The Jinja environment for templates and clauses: sandboxed, escaped, strict."""
+    options = {"autoescape": autoescape, "trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True}
     environment = LetterEnvironment(
         loader=FolderBoundLoader(template_dirs),
-        autoescape=autoescape,
         undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+        bytecode_cache=template_cache(options),
+        **options,
     )
     environment.filters.update(money=money_filter, date=date_filter, capitals=capitals_filter,
                                percent=percent_filter)

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "letterforge"
 STAGES: list[tuple[str, set[str]]] = [
     # shared by every stage: records, settings, money, dates, file names and permissions, the ledger's store
     ("foundation", {"__init__", "diagnostics", "money", "records", "calendars", "filenames", "permissions",
-                    "phrasing", "readers", "config", "ledger", "shipped"}),
+                    "phrasing", "readers", "config", "ledger", "shipped", "caches"}),
     ("load", {"validation", "latefees", "workspace"}),  # latefees: the base-rates file and the fee rules
     ("statements", {"statements"}),
     ("escalation", {"escalation"}),

@@ -259,3 +259,23 @@ def test_offers_and_debtor_type_choose_the_english_variants(copy_sample):
     company = {c.slot: c.id for c in LetterFactory(Workspace.open(SAMPLES / "receivables-en"))
                .draft("C-1004", LetterKind.LAWYER, AS_OF).clauses}
     assert company["instruction"].endswith(".instruction.company") and company["deadline"].endswith(".deadline.company")
+
+
+def test_front_matter_is_read_with_libyaml_and_gives_what_the_python_loader_gives(tmp_path):
+    import yaml
+
+    from letterforge import clauses
+
+    if yaml.__with_libyaml__:
+        assert clauses._FAST_LOADER is yaml.CSafeLoader
+    for path in sorted(clause_folders_of_the_samples()):
+        text = path.read_text(encoding="utf-8")
+        front = clauses._FRONT_MATTER.match(text)
+        if front:
+            assert clauses._load_yaml(front.group(1)) == (yaml.load(front.group(1), Loader=yaml.SafeLoader) or {})
+
+
+def clause_folders_of_the_samples():
+    from letterforge.shipped import shipped_folder
+
+    return list(shipped_folder("legal_clauses").rglob("*.md"))

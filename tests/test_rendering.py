@@ -446,3 +446,84 @@ def test_a_workspace_labels_file_without_a_label_the_docx_needs_is_named(copy_sa
     factory.render(draft, "html", enforce=False)
     with pytest.raises(UserError, match=r"zh-CN/labels.html: no label 'colon'"):
         factory.render(draft, "docx", enforce=False)
+
+
+# -- compiled templates kept on disk (start-up of a one-letter command) ---------------------------
+
+def _cache_files(folder):
+    return sorted(path for path in folder.rglob("*.cache"))
+
+
+def test_compiled_templates_are_kept_and_read_back_instead_of_compiling(tmp_path, monkeypatch):
+    from letterforge.templating import make_environment
+
+    monkeypatch.setenv("LETTERFORGE_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "letter.html").write_text("<p>{{ name }}</p>", encoding="utf-8")
+    first = make_environment([tmp_path / "t"])
+    assert first.get_template("letter.html").render(name="<b>") == "<p>&lt;b&gt;</p>"
+    assert first.from_string("{{ a }}/{{ b }}").render(a=1, b=2) == "1/2"
+    assert len(_cache_files(tmp_path / "cache")) == 2
+
+    second = make_environment([tmp_path / "t"])  # another process: nothing compiled in memory
+
+    def compile_refused(*args, **kwargs):
+        raise AssertionError("compiled again instead of read from the cache")
+
+    monkeypatch.setattr(second, "compile", compile_refused)
+    assert second.get_template("letter.html").render(name="<b>") == "<p>&lt;b&gt;</p>"
+    assert second.from_string("{{ a }}/{{ b }}").render(a=1, b=2) == "1/2"
+
+
+def test_an_edited_template_is_compiled_afresh_and_escaping_is_never_shared(tmp_path, monkeypatch):
+    from letterforge.templating import make_environment
+
+    monkeypatch.setenv("LETTERFORGE_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "t").mkdir()
+    template = tmp_path / "t" / "letter.html"
+    template.write_text("<p>{{ name }}</p>", encoding="utf-8")
+    assert make_environment([tmp_path / "t"]).get_template("letter.html").render(name="x") == "<p>x</p>"
+    template.write_text("<h1>{{ name }}</h1>", encoding="utf-8")
+    assert make_environment([tmp_path / "t"]).get_template("letter.html").render(name="x") == "<h1>x</h1>"
+    # The clause environment (no escaping) and the letter's (escaping) keep separate caches.
+    assert make_environment([tmp_path / "t"], autoescape=False).from_string("{{ v }}").render(v="<i>") == "<i>"
+    assert make_environment([tmp_path / "t"]).from_string("{{ v }}").render(v="<i>") == "&lt;i&gt;"
+    assert make_environment([tmp_path / "t"], autoescape=False).from_string("{{ v }}").render(v="<i>") == "<i>"
+
+
+def test_a_damaged_compiled_template_is_compiled_again_and_rewritten(tmp_path, monkeypatch):
+    from letterforge.templating import make_environment
+
+    monkeypatch.setenv("LETTERFORGE_CACHE_DIR", str(tmp_path / "cache"))
+    assert make_environment([]).from_string("{{ 6 * 7 }}").render() == "42"
+    (entry,) = _cache_files(tmp_path / "cache")
+    good = entry.read_bytes()
+    for damage in (good[: len(good) // 2], b"", b"garbage" * 10):
+        entry.write_bytes(damage)
+        assert make_environment([]).from_string("{{ 6 * 7 }}").render() == "42"
+        assert entry.read_bytes() == good
+
+
+def test_compiled_templates_are_not_kept_where_another_user_may_write(tmp_path, monkeypatch, caplog):
+    from letterforge.templating import make_environment
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("LETTERFORGE_CACHE_DIR", str(shared))
+    environment = make_environment([])
+    assert environment.bytecode_cache is None
+    assert environment.from_string("{{ 1 + 1 }}").render() == "2"
+    assert _cache_files(shared) == []
+    assert "not a private folder" in caplog.text
+
+
+def test_an_unwritable_cache_folder_only_costs_the_time(tmp_path, monkeypatch):
+    from letterforge.templating import make_environment
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("LETTERFORGE_CACHE_DIR", str(blocked / "cache"))
+    environment = make_environment([])
+    assert environment.bytecode_cache is None
+    assert environment.from_string("{{ 1 + 1 }}").render() == "2"

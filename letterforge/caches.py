@@ -1,0 +1,61 @@
+"""The user's cache folder, and the small JSON entries kept in it: each is used only while what it
+was made from is unchanged (its key), and deleting the folder is always safe."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "LETTERFORGE_CACHE_DIR"
+
+
+def cache_folder() -> Path:
+    """LETTERFORGE_CACHE_DIR, else the user's cache folder (XDG_CACHE_HOME or ~/.cache)/letterforge."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "letterforge"
+
+
+def file_stamp(path: Path) -> dict[str, Any]:
+    """What says a file is still the same one: where it is, its size and modification time."""
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def read_entry(path: Path, key: object) -> dict[str, Any] | None:
+    """The entry stored at `path` when it was made from `key`; None when it is absent, unreadable,
+    damaged or made from something else (the caller makes it again)."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("key") != key:
+        return None
+    return stored
+
+
+def write_entry(path: Path, entry: dict[str, Any], what: str) -> None:
+    """Atomically (a temporary file renamed over it): a reader never sees half a file. Not
+    outputs.write_atomic: a cache is no letter output (no fsync, no permission policy), and an
+    entry that cannot be written only costs the next process the time to make it again."""
+    text = json.dumps(entry, separators=(",", ":"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        log.debug("%s cache not written (%s): %s", what, path, error)
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except OSError as error:
+        log.debug("%s cache not written (%s): %s", what, path, error)
+        Path(temporary).unlink(missing_ok=True)

@@ -1,0 +1,60 @@
+"""Start-up: a command imports only what it uses (benchmarks/startup.py measures the time)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import AS_OF
+
+# Heavy packages and the commands that need them: a cluster batch, DOCX letters, XLSX data,
+# sealed letters, reading PDFs back, laying letters out.
+CLUSTER = {"dask", "distributed"}
+NEVER_AT_START = CLUSTER | {"docxtpl", "docx", "openpyxl", "pyhanko", "pyhanko_certvalidator", "pypdf", "weasyprint",
+                            "fontTools", "asyncio", "segno", "cryptography"}
+
+
+def imported_by(code: str, tmp_path, cwd=None) -> set[str]:
+    """The top-level packages in sys.modules after running `code` in a fresh interpreter."""
+    found = tmp_path / "modules.json"
+    script = (f"import atexit, json, sys\n"
+              f"atexit.register(lambda: open({str(found)!r}, 'w').write(json.dumps(sorted({{name.split('.')[0] for "
+              f"name in sys.modules}}))))\n{code}\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(found.read_text()))
+
+
+def test_importing_the_command_line_imports_no_heavy_package(tmp_path):
+    assert not imported_by("import letterforge.cli", tmp_path) & (NEVER_AT_START | {"pydantic", "jinja2", "yaml"})
+
+
+def test_the_facade_imports_no_renderer_cluster_or_signing_package(tmp_path):
+    assert not imported_by("import letterforge.pipeline", tmp_path) & NEVER_AT_START
+
+
+@pytest.mark.parametrize("arguments, allowed", [
+    (["validate"], set()),
+    (["plan", "--as-of", AS_OF], set()),
+    (["render", "JX-1-0201", "--kind", "reminder", "--as-of", AS_OF, "--draft", "--format", "html", "-o", "r.html"],
+     {"segno"}),
+])
+def test_a_command_imports_only_what_it_uses(copy_sample, arguments, allowed):
+    workspace = copy_sample("property-zh")
+    call = f"from letterforge.cli import cli\ncli({['-w', str(workspace), *arguments]!r}, standalone_mode=False)"
+    imported = imported_by(call, workspace.parent, cwd=workspace)
+    assert "pydantic" in imported  # the command ran: it read the workspace's settings
+    assert not imported & (NEVER_AT_START - allowed), sorted(imported & (NEVER_AT_START - allowed))
+    if arguments[0] == "render":
+        assert "JX-1-0201" in (workspace / "r.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_pdf_render_imports_no_cluster_docx_or_xlsx_package(copy_sample):
+    workspace = copy_sample("property-zh")
+    arguments = ["-w", str(workspace), "render", "JX-1-0201", "--kind", "reminder", "--as-of", AS_OF, "-o", "r.pdf"]
+    imported = imported_by(f"from letterforge.cli import cli\ncli({arguments!r}, standalone_mode=False)",
+                           workspace.parent, cwd=workspace)
+    assert "weasyprint" in imported and (workspace / "r.pdf").read_bytes().startswith(b"%PDF")
+    assert not imported & (CLUSTER | {"docxtpl", "docx", "openpyxl", "pyhanko"}), sorted(imported)
