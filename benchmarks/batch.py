@@ -273,6 +273,8 @@ class BatchRun:
     pack_bytes: int
     letters_bytes: int
     folder: Path
+    main_cpu_seconds: float = 0.0  # the batch process alone: its serial share, which more workers do not shorten
+    workers_mb: tuple[float, ...] = ()  # each worker's peak RSS
 
 
 def run_batch_cli(workspace: Path, jobs: int, scratch: Path) -> BatchRun:
@@ -299,7 +301,8 @@ def run_batch_cli(workspace: Path, jobs: int, scratch: Path) -> BatchRun:
         sum(watch.cpu.values()),  # well under 2 x the seconds with 2 jobs: the workers waited
         watch.main_kb / 1024, max(watch.workers_kb) / 1024 if watch.workers_kb else None,
         sum(volume.stat().st_size for volume in volumes),
-        sum(p.stat().st_size for p in (folder / "letters").glob("*.pdf")), folder)
+        sum(p.stat().st_size for p in (folder / "letters").glob("*.pdf")), folder,
+        watch.cpu.get(process.pid, 0.0), tuple(kb / 1024 for kb in watch.workers_kb))
 
 
 def time_pack(folder: Path) -> float:

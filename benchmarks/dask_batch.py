@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from batch import AS_OF, TreeWatch, fresh_copy, make_workspace, megabytes, run_batch_cli  # noqa: E402
+from batch import AS_OF, TreeWatch, _processes, fresh_copy, make_workspace, megabytes, run_batch_cli  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -84,6 +84,8 @@ class DaskRun:
     main_mb: float
     worker_mb: list[float]
     folder: Path
+    main_cpu: float = 0.0  # CPU-seconds of the batch process
+    workers_cpu: float = 0.0  # CPU-seconds of all workers during the batch (their start-up left out)
 
 
 def dask_run(workspace: Path, scratch: Path, workers: int = 2) -> DaskRun:
@@ -97,19 +99,24 @@ def dask_run(workspace: Path, scratch: Path, workers: int = 2) -> DaskRun:
         command = [str(letterforge), "-w", str(workspace), "batch", "--as-of", AS_OF.isoformat(), "--executor", "dask",
                    "--scheduler", cluster.address, "--out", str(out), "--format", "json"]
         with stdout.open("wb") as out_file, stderr.open("wb") as err_file:
+            workers_before = _processes()
             started = time.perf_counter()
             process = subprocess.Popen(command, stdout=out_file, stderr=err_file)
             watch = TreeWatch(process.pid)
             process.wait()
             seconds = time.perf_counter() - started
+            workers_after = _processes()
         for each in [watch, *watches]:
             each.stop()
+        workers_cpu = sum(workers_after[pid][2] - workers_before[pid][2] for pid in cluster.worker_pids
+                          if pid in workers_before and pid in workers_after)
     try:
         report = json.loads(stdout.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         raise SystemExit(f"batch --executor dask on {workspace} exited {process.returncode}:\n{stderr.read_text()}")
     return DaskRun(sum(report["counts"]["issued"].values()), sum(report["counts"]["failed"].values()), seconds,
-                   watch.main_kb / 1024, [w.main_kb / 1024 for w in watches], Path(report["folder"]))
+                   watch.main_kb / 1024, [w.main_kb / 1024 for w in watches], Path(report["folder"]),
+                   watch.cpu.get(process.pid, 0.0), workers_cpu)
 
 
 def hashes(folder: Path) -> dict[str, str]:
