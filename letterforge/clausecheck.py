@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from letterforge.diagnostics import Diagnostic
 from letterforge.drafts import CLAUSE_VARIABLES
 from letterforge.permissions import write_atomic
 from letterforge.records import DebtorCategory, LetterKind
+from letterforge.sms import SMS_SLOT, SMS_VARIABLES, signature_problem, sms_length, widest_text
 
 INDEX_FILE = "index.json"
 CLAUSE_FILTERS = ("money", "date", "capitals", "percent")
@@ -80,6 +81,51 @@ class CheckContext:
     as_of: date
     recorded_hashes: dict[str, str]
     issued_hashes: dict[str, tuple[str, str]]  # id@version -> (sha256, reference of a letter that carried it)
+    sender: dict[str, str] = field(default_factory=dict)  # creditor.name and creditor.phone, for SMS lengths
+    sms_max_segments: int = 2
+
+
+@check
+def _sms(library: ClauseLibrary, context: CheckContext) -> list[Diagnostic]:
+    """An SMS notice: at most the set number of segments with the widest values, the sender's
+    signature 【…】 (zh-CN) or name (en-GB), no personal data beyond the account and the amounts, and
+    never a notice of suspending supply (Electronic Signature Law art. 3: paper only)."""
+    problems = []
+    for clause in library.clauses:
+        if clause.slot != SMS_SLOT:
+            continue
+        text = " ".join(line.strip() for line in clause.text.replace("**", "").splitlines() if line.strip())
+        if not clause.locale.startswith("en"):
+            text = text.replace(" ", "")
+        own = context.sender if clause.locale == context.locale else {}
+        widest = widest_text(text, clause.locale, own)
+        length = sms_length(widest)
+        if length.segments > context.sms_max_segments:
+            per = "70 characters (67 a part)" if length.encoding == "UCS-2" else "160 characters (153 a part)"
+            problems.append(Diagnostic(clause.path, clause.text_line, None, "sms-length",
+                                       f"the SMS takes {length.segments} segments with the widest values "
+                                       f"({length.units} {length.encoding} units; {per} a segment), more than "
+                                       f"[sms] max_segments = {context.sms_max_segments}: shorten it"))
+        signature = signature_problem(widest) if clause.locale.startswith("zh") else ""
+        if signature:
+            name = own.get("creditor.name", "")
+            where = f" (creditor.name in letterforge.toml is {name!r})" if "【" in name or "】" in name else ""
+            problems.append(Diagnostic(clause.path, clause.text_line, None, "sms-signature",
+                                       f"{signature}{where}: an SMS starts or ends with the sender's signature "
+                                       "in 【】, e.g. 【{{ creditor.name }}】, and has no other 【】"))
+        if clause.locale.startswith("en") and "creditor.name" not in clause.variables:
+            problems.append(Diagnostic(clause.path, clause.text_line, None, "sms-signature",
+                                       "an SMS names its sender: use {{ creditor.name }}"))
+        personal = sorted(set(clause.variables) - set(SMS_VARIABLES))
+        if personal:
+            problems.append(Diagnostic(clause.path, _key_line(clause, "variables"), "variables", "sms-personal-data",
+                                       f"an SMS may show only the account, the amounts, the letter and the sender "
+                                       f"({', '.join(SMS_VARIABLES)}); not {', '.join(personal)}"))
+        if getattr(clause, "suspension_notice", False):
+            problems.append(Diagnostic(clause.path, _key_line(clause, "suspension_notice"), "suspension_notice",
+                                       "paper-only", "a notice of suspending supply is never sent by SMS: the "
+                                       "Electronic Signature Law art. 3 keeps it on paper"))
+    return problems
 
 
 def _line_of(clause: Clause, offset: int) -> int:
@@ -335,7 +381,9 @@ def read_index(folders: list[Path]) -> dict[str, str]:
 def check_clauses(library: ClauseLibrary, config: WorkspaceConfig, as_of: date, folders: list[Path],
                   issued_hashes: dict[str, tuple[str, str]] | None = None) -> list[Diagnostic]:
     """Every problem at once, sorted by file and line."""
-    context = CheckContext(config.locale, config.creditor.type, as_of, read_index(folders), issued_hashes or {})
+    context = CheckContext(config.locale, config.creditor.type, as_of, read_index(folders), issued_hashes or {},
+                           {"creditor.name": config.creditor.name, "creditor.phone": config.creditor.phone},
+                           config.sms.max_segments)
     problems = list(library.diagnostics)
     for run in CHECKS:
         problems.extend(run(library, context))

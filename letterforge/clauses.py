@@ -30,6 +30,7 @@ LETTER_SLOTS: dict[LetterKind, tuple[str, ...]] = {
 # letter's data, and checked like the letter's own (`clauses check`, `clauses preview`).
 MESSAGE_SLOTS: dict[str, tuple[str, ...]] = {
     "email": ("email_subject", "email_body"),
+    "sms": ("sms",),
 }
 
 

@@ -626,6 +626,27 @@ def reprint(reference: str, workspace: Path | None, output: Path | None, rerende
 
 
 @cli.command()
+@workspace_option
+@as_of_option
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Output folder (default: WORKSPACE/out); the day file goes to OUT/<date>/sms/.")
+@click.option("--resend", multiple=True, metavar="REF",
+              help="Send this letter's SMS again on purpose (its last one is unknown, unresolved or failed).")
+@format_option("text", "json")
+def sms(workspace: Path | None, as_of: Any, out: Path | None, resend: tuple[str, ...], output_format: str) -> None:
+    """SMS notices of the letters issued on the day (where the settings, the debtor's consent and the
+    law allow): the day file for an SMS platform, and through [sms] gateway when one is set; each text
+    recorded in the ledger. Exit 1 when the gateway refused or deferred any."""
+    from letterforge.reports import sms_dict, sms_text, to_json
+    from letterforge.pipeline import run_sms
+
+    opened = _open_workspace(workspace)
+    report = run_sms(opened, _as_of(as_of), out or opened.path / "out", _now, resend)
+    click.echo(to_json(sms_dict(report)) if output_format == "json" else sms_text(report))
+    sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
+
+
+@cli.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @workspace_option
 @click.option("--trust", "trust_files", multiple=True, type=click.Path(path_type=Path, dir_okay=False),

@@ -485,6 +485,24 @@ class PrintPack(_Settings):
                                     description="letters in one volume of the day's print pack (print-pack-001.pdf, ...)")
 
 
+class Sms(_Settings):
+    """SMS notices: the gateway that sends them (none: the day file is written for upload to an SMS
+    platform), its URL and Authorization header read from environment variables, and how many
+    segments a notice may take."""
+
+    gateway: Literal["", "json-http"] = Field(default="", description="json-http: the generic JSON/HTTP adapter")
+    url_env: str = "LETTERFORGE_SMS_URL"
+    auth_env: str = "LETTERFORGE_SMS_AUTH"
+    max_segments: int = Field(default=2, ge=1, le=4, description="segments a notice may take (clauses check)")
+
+    @field_validator("url_env", "auth_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not ENV_NAME.fullmatch(value):
+            raise ValueError("must be the NAME of an environment variable (letters, digits, _), never the value")
+        return value
+
+
 class Permissions(_Settings):
     group: str = Field(default="", description="group given read access to every file written, e.g. a print shop's")
 
@@ -531,6 +549,7 @@ class WorkspaceConfig(_Settings):
     signing: Signing = Signing()
     delivery: Delivery = Delivery()
     print_pack: PrintPack = PrintPack()
+    sms: Sms = Sms()
 
     @field_validator("locale")
     @classmethod

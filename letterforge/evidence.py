@@ -121,7 +121,7 @@ def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send]
                       f"  服务器接受时间：{accepted or '无'}",
                       f"  服务器应答：{send.answer or '无'}",
                       f"  Message-ID：{send.message_id}",
-                      f"  所发送内容（emails/{number}-…）的 SHA-256：{send.sha256}"]
+                      f"  所发送内容（{message_member(number, send)}）的 SHA-256：{send.sha256}"]
             lines += [f"  退信：{r.get('on', '')} {r.get('reason', '')}".rstrip() for r in returned] or \
                      ["  退信：台账中无退信记录"]
         else:
@@ -132,7 +132,7 @@ def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send]
                       f"  accepted by the server at: {accepted or '-'}",
                       f"  server's answer: {send.answer or '-'}",
                       f"  Message-ID: {send.message_id}",
-                      f"  SHA-256 of the bytes sent (emails/{number}-...): {send.sha256}"]
+                      f"  SHA-256 of the bytes sent ({message_member(number, send)}): {send.sha256}"]
             lines += [f"  returned: {r.get('on', '')} {r.get('reason', '')}".rstrip() for r in returned] or \
                      ["  returned: no delivery failure report in the ledger"]
     if not sends:
@@ -142,6 +142,7 @@ def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send]
         lines += ["说明：",
                   "1. emails/ 中的 .eml 文件是交给发送邮件服务器的完整原始字节，其 SHA-256 在交出之前已记入台账；",
                   "   其附件与 letter/ 中的函件原件逐字节相同（SHA-256 相同）。",
+                  "   sms/ 中的 .txt 文件是交给短信网关的短信原文（UTF-8），其 SHA-256 同样在交出之前已记入台账。",
                   "2. “已由发送服务器接受”指发件方的邮件服务器以 250 应答接受了该邮件并给出队列号；邮件进入收件人",
                   "   指定系统的时间（电子签名法第十一条）以该服务器日志中此队列号、Message-ID 的投递记录为准。",
                   "3. 以数据电文催告的，到达或者应当到达债务人时诉讼时效中断（民法典第一百九十五条；最高人民法院",
@@ -153,6 +154,8 @@ def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send]
                   "1. The .eml files in emails/ are the exact bytes handed to the sending mail server; the ledger",
                   "   recorded their SHA-256 before they were handed over. The attachment in each is the letter in",
                   "   letter/, byte for byte (the same SHA-256).",
+                  "   The .txt files in sms/ are the exact texts (UTF-8) handed to the SMS gateway or written to the",
+                  "   day file for upload; the ledger recorded their SHA-256 before they were handed over too.",
                   "2. \"Accepted by the sending server\" means the sender's own mail server answered 250 and gave a",
                   "   queue id; when the message reached the recipient's server is shown by that server's log under",
                   "   this queue id and Message-ID.",
@@ -161,6 +164,14 @@ def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send]
     lines.append("文件及其 SHA-256：" if zh else "Files and their SHA-256:")
     lines += [f"  {sha}  {name}" for name, sha in files]
     return "\n".join(lines) + "\n"
+
+
+def message_member(number: int, send: Send) -> str:
+    """Where a sent message sits in the bundle: an e-mail as the .eml handed to the mail server, an
+    SMS as the UTF-8 text handed to the gateway (or written to the day file)."""
+    if send.channel == "sms":
+        return f"sms/{number}-sms-{send.status}.txt"
+    return f"emails/{number}-{send.channel}-{send.status}.eml"
 
 
 def evidence_bundle(workspace: Workspace, ledger: Ledger, reference: str) -> Bundle:
@@ -176,7 +187,7 @@ def evidence_bundle(workspace: Workspace, ledger: Ledger, reference: str) -> Bun
         if sha256_of(content) != send.sha256:
             raise UserError(f"{reference}: the archived message {send.file or send.message_id} is missing or altered "
                             f"(the ledger recorded SHA-256 {send.sha256}); run `letterforge ledger check`")
-        members.append((f"emails/{number}-{send.channel}-{send.status}.eml", content))
+        members.append((message_member(number, send), content))
     events = ledger.events(reference)
     members.append(("ledger-events.json", _json([{"at": e.at, "event": e.event, "detail": _detail(e)}
                                                    for e in events])))

@@ -41,6 +41,7 @@ from letterforge.records import LetterKind
 from letterforge.recovery import refuse_unsafe_day, workspace_lock
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
 from letterforge.sealing import Verification, verify_file
+from letterforge.sms_notices import SmsReport, run_sms
 from letterforge.statements import (LimitationFlag, Statement, compute_statements, limitation_flags, limitation_years,
                                     require_accounts)
 from letterforge.validation import DebtorData
@@ -52,11 +53,13 @@ __all__ = [
     "draft_letters", "issue_letters", "check_clause_library", "index_clause_library", "preview_clause",
     "diff_clause", "proofread_letter", "reprint", "check_ledger", "rebuild_ledger", "run_checks",
     "run_worker_checks", "init_workspace", "verify_file", "send_day", "evidence_bundle", "workspace_lock",
+    "run_sms",
     # what they take and give
     "Workspace", "DayPlan", "BatchReport", "SendReport", "ValidationReport", "ClausePreview", "LetterFactory", "RenderedLetter",
     "Executor", "LocalExecutor", "Renderer", "render_pdf", "default_jobs", "choose_executor", "scheduler_address",
     "Ledger", "LedgerLetter", "LetterKind",
     "Statement", "open_ledger", "read_ledger", "clause_folders", "load_clause_library", "archived_file", "Verification",
+    "SmsReport",
     # writing what a command made
     "letter_paths", "letter_file_name", "safe_file_name", "write_atomic", "ledger_csv",
 ]

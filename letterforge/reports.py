@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from letterforge.diagnostics import Diagnostic
 from letterforge.money import format_money
 from letterforge.statements import LimitationFlag, Statement, limitation_summary
 from letterforge.sealing import Verification
+from letterforge.sms_notices import SmsReport
 
 STATEMENT_HEADINGS = {
     "zh-CN": ("账期", "收费项目", "应收", "已缴", "欠费", "应缴日期", "逾期天数", "滞纳金"),
@@ -275,4 +277,28 @@ def send_text(report: Any) -> str:
     lines.append(f"{report.day.isoformat()}: {counts or 'nothing to send'}")
     if report.stopped:
         lines.append(f"stopped: {report.stopped}")
+    return "\n".join(lines)
+
+
+def sms_dict(report: SmsReport) -> dict[str, Any]:
+    return {"as_of": report.as_of.isoformat(), "files": [str(p) for p in report.files],
+            "recorded": [{"reference": n.reference, "account_id": n.account_id, "message_id": n.message_id,
+                          "sha256": n.sha256, "encoding": n.length.encoding, "segments": n.length.segments,
+                          "status": status, "answer": answer} for n, status, answer in report.recorded],
+            "already_recorded": report.already, "unresolved": report.unresolved,
+            "withheld": [{"reference": r, "why": why} for r, why in report.withheld]}
+
+
+def sms_text(report: SmsReport) -> str:
+    """`sms`'s answer: one line per text recorded (account id only: no number, no text), then totals."""
+    lines = [f"{n.reference} ({n.account_id}): {status}, {n.length.segments} segment(s) {n.length.encoding}; {answer}"
+             for n, status, answer in report.recorded]
+    lines += [f"{reference}: no SMS: {why}" for reference, why in report.withheld]
+    lines += [f"{reference}: UNRESOLVED: an earlier run recorded its SMS and stopped before the gateway's answer; "
+              "not sent again (ask the provider about its client_ref; `sms --resend REF` sends it again on purpose)"
+              for reference in report.unresolved]
+    counts = Counter(status for _, status, _ in report.recorded)
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "none recorded"
+    lines.append(f"{report.as_of.isoformat()}: SMS notices {summary}; {len(report.already)} recorded by an earlier run")
+    lines += [f"written: {path}" for path in report.files]
     return "\n".join(lines)

@@ -15,11 +15,11 @@ STAGES: list[tuple[str, set[str]]] = [
     ("statements", {"statements"}),
     ("escalation", {"escalation"}),
     ("planning", {"planning", "dayplan"}),
-    ("drafts", {"addressing", "annexes", "clauses", "clausecheck", "drafts", "delivery"}),
+    ("drafts", {"addressing", "annexes", "clauses", "clausecheck", "drafts", "delivery", "sms"}),
     ("rendering", {"fonts", "pdffonts", "proof", "templating", "pdfrender", "docxrender", "rendering", "rendertask",
                    "doctor", "letters", "letterfacts", "executors", "printpack"}),
     ("outputs", {"archive", "outputs", "sealing"}),  # sealing: issued PDFs signed before they are archived
-    ("ledger", {"issuing", "recovery", "emailing", "bounces", "evidence"}),
+    ("ledger", {"issuing", "recovery", "emailing", "bounces", "evidence", "sms_notices"}),  # sent after issue, recorded
     # the façade and what stands on it: commands, reports
     ("facade", {"pipeline", "batch", "clerk", "ledgercheck", "reports", "cli", "__main__"}),
 ]

@@ -173,7 +173,10 @@ def test_clauses_list_filters_and_json():
     email_clauses = [p for p in (shipped("en-GB", "receivables", "lawyer").parent.parent / "email").glob("*.md")
                      if "kinds: [lawyer]" in p.read_text(encoding="utf-8")]
     assert len(email_clauses) == 2  # the e-mail's subject and body for a lawyer's letter
-    assert len(rows) == len(list(shipped("en-GB", "receivables", "lawyer").glob("*.md"))) + len(email_clauses) and all(r["kinds"] == "lawyer" and r["id"].startswith("en-GB") for r in rows)
+    sms_clauses = list((shipped("en-GB", "receivables", "lawyer").parent.parent / "sms").glob("*.md"))
+    assert len(sms_clauses) == 1  # the SMS notice, one clause for every kind
+    assert len(rows) == len(list(shipped("en-GB", "receivables", "lawyer").glob("*.md"))) + len(email_clauses) + 1
+    assert all("lawyer" in r["kinds"].split(",") and r["id"].startswith("en-GB") for r in rows)
     assert {"id", "version", "slot", "kinds", "creditor_types", "when", "status", "effective", "approved"} <= set(rows[0])
     chinese = json.loads(CliRunner().invoke(cli, ["clauses", "list", "--kind", "lawyer", "--locale", "zh-CN", "--format",
                                                   "json", "-w", str(SAMPLES / "property-zh")]).stdout)
