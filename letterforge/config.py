@@ -481,7 +481,8 @@ class Signing(_Settings):
 
 
 class PrintPack(_Settings):
-    letters_per_volume: int = Field(default=500, ge=1, le=100_000,
+    # strict: `true` or "12" is a slip, not a number of letters (lax parsing would read true as 1)
+    letters_per_volume: int = Field(default=500, ge=1, le=100_000, strict=True,
                                     description="letters in one volume of the day's print pack (print-pack-001.pdf, ...)")
 
 

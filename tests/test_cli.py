@@ -118,6 +118,19 @@ def test_bad_settings_name_the_key(runner, tmp_path):
     assert "letterforge.toml: creditor.type: Input should be 'property', 'water' or 'receivables'" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["0", "-1", '"many"', "true"])
+def test_a_bad_print_pack_volume_size_stops_the_batch_before_anything_is_issued(runner, tmp_path, value):
+    workspace = copy_sample(tmp_path, "property-zh")
+    config = workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + f"\n[print_pack]\nletters_per_volume = {value}\n",
+                      encoding="utf-8")
+    result = runner.invoke(cli, ["batch", "-w", str(workspace), "--as-of", "2026-11-25", "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "letterforge.toml: print_pack.letters_per_volume: Input should be" in result.stderr
+    assert "Traceback" not in result.output and not (workspace / "out").exists()
+    assert not (workspace / "ledger.sqlite").exists()
+
+
 def test_workspace_from_environment(runner, monkeypatch):
     monkeypatch.setenv("LETTERFORGE_WORKSPACE", str(SAMPLES / "water-zh"))
     assert runner.invoke(cli, ["validate"]).exit_code == 0

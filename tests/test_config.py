@@ -129,3 +129,14 @@ def test_print_pack_volumes_hold_500_letters_unless_set():
     found = problems(MINIMAL + "\n[print_pack]\nletters_per_volume = 0\n")
     assert any(p.startswith("ws/letterforge.toml: print_pack.letters_per_volume: Input should be greater than")
                for p in found)
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("0", "Input should be greater than or equal to 1"), ("-3", "Input should be greater than or equal to 1"),
+    ("100001", "Input should be less than or equal to 100000"), ('"abc"', "Input should be a valid integer"),
+    ('"12"', "Input should be a valid integer"), ("true", "Input should be a valid integer"),
+    ("2.5", "Input should be a valid integer"), ("[500]", "Input should be a valid integer"),
+])
+def test_letters_per_volume_that_is_not_a_positive_whole_number_is_named(value, says):
+    found = problems(MINIMAL + f"\n[print_pack]\nletters_per_volume = {value}\n")
+    assert found == [f"ws/letterforge.toml: print_pack.letters_per_volume: {says}"], found
