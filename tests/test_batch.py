@@ -233,6 +233,71 @@ def test_a_batch_killed_halfway_completes_on_rerun_without_duplicates_or_gaps(wo
     ledger.close()
 
 
+KILLED_WHILE_PACKING = """
+import os, signal, sys
+from datetime import date, datetime
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from conftest import fake_pdf
+from letterforge import printpack
+from letterforge.pipeline import run_batch
+from letterforge.workspace import Workspace
+
+real_add = printpack.PrintPackWriter.add
+added = []
+
+def add(self, letter):
+    real_add(self, letter)
+    added.append(letter)
+    if len(added) == int(sys.argv[3]):  # the first letter of volume 2 is on disk: kill -9 now
+        self._output.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+printpack.PrintPackWriter.add = add
+run_batch(Workspace.open(Path(sys.argv[1])), date(2026, 11, 25), Path(sys.argv[1]) / "out", 1,
+          lambda: datetime(2026, 11, 25, 6, 30), renderer=fake_pdf)
+"""
+
+
+@pytest.mark.slow
+def test_a_batch_killed_while_writing_volume_2_completes_every_volume_once_on_rerun(workspace):
+    import signal
+    import sys
+
+    config = workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n[print_pack]\nletters_per_volume = 2\n", encoding="utf-8")
+    killed = subprocess.run([sys.executable, "-c", KILLED_WHILE_PACKING, str(workspace),
+                             str(Path(__file__).parent), "3"], capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    folder = workspace / "out" / "2026-11-25"
+    # What the kill left: volume 1 done and volume 2 begun, both under their temporary names only.
+    assert sorted(p.name for p in folder.glob("*print-pack*")) == [".print-pack-001.pdf.building",
+                                                                   ".print-pack-002.pdf.building"]
+    ledger = open_ledger(workspace, CLOCK)
+    before_kill = len(ledger.letters(status="issued"))  # three packed, perhaps more issued ahead of the round
+    ledger.close()
+    assert before_kill >= 3
+    report = batch(workspace, date(2026, 11, 25))
+    assert report.ok and report.issued
+    ledger = open_ledger(workspace, CLOCK)
+    issued = [l.reference for l in ledger.letters(status="issued")]
+    assert ledger.letters(status="reserved") == []
+    ledger.close()
+    assert len(issued) == len(report.issued) + before_kill
+    volumes = sorted(folder.glob("print-pack-*.pdf"))
+    assert [v.name for v in volumes] == [f"print-pack-{n:03d}.pdf" for n in range(1, (len(issued) + 1) // 2 + 1)]
+    for volume in volumes:  # each whole: it opens, and its pages are its letters' (one page each)
+        reader = PdfReader(volume, strict=True)
+        assert len(reader.pages) == len(reader.outline) in (1, 2)
+    assert packed(folder) == in_delivery_order(workspace, folder)
+    assert sorted(packed(folder)) == sorted(issued)  # every letter once, none twice
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".print-pack")]
+    # A third run of the day changes nothing.
+    before = [v.read_bytes() for v in volumes]
+    assert batch(workspace, date(2026, 11, 25)).issued == []
+    assert [v.read_bytes() for v in sorted(folder.glob("print-pack-*.pdf"))] == before
+
+
 def test_two_batches_at_once_the_second_is_refused(workspace, fake_renderer):
     with workspace_lock(Workspace.open(workspace)):
         result = CliRunner().invoke(cli, ["batch", "-w", str(workspace), "--as-of", "2026-11-25", "--jobs", "1"])
