@@ -191,6 +191,13 @@ def test_a_failed_letter_is_left_out_of_the_pack_built_as_the_letters_come(works
     assert set(failing).isdisjoint(packed(folder))
 
 
+def test_a_working_day_without_letters_writes_no_print_pack(workspace):
+    report = batch(workspace, date(2025, 6, 3))  # a Tuesday before any arrears were overdue
+    assert report.ok and report.exit_code == 0 and report.issued == [] and report.files == []
+    folder = workspace / "out" / "2025-06-03"
+    assert not [p.name for p in folder.iterdir() if "print-pack" in p.name or "manifest" in p.name]
+
+
 def test_rerunning_the_same_day_issues_nothing_new(workspace, fake_renderer):
     first = batch(workspace, date(2026, 11, 25))
     pack = (workspace / "out" / "2026-11-25" / "print-pack-001.pdf").read_bytes()
