@@ -143,6 +143,13 @@ def test_a_uk_letter_before_action_to_a_sole_trader_is_emailed_as_a_copy_and_the
     message = next(email.message_from_bytes(e.original_content) for e in recorder.accepted
                    if email.message_from_bytes(e.original_content)["Message-ID"] == copy.message_id)
     assert message["X-Letterforge-Copy"].startswith("yes")
+    # The debtor reads it too: the body says the e-mail is a copy and the letter comes by post.
+    body = email.message_from_bytes(message.as_bytes(), policy=email.policy.default).get_body(("plain",)).get_content()
+    assert "This e-mail is a copy" in body and "sent to you by post" in body and letter.reference in body
+    to_company = next(email.message_from_bytes(e.original_content, policy=email.policy.default) for e in recorder.accepted
+                      if email.message_from_bytes(e.original_content)["Message-ID"] == company.message_id)
+    company_body = to_company.get_body(("plain",)).get_content()
+    assert "copy" not in company_body and company.reference in company_body
     bundle = tmp_path / "bundle.zip"
     assert CliRunner().invoke(cli, ["-w", str(root), "evidence", letter.reference, "-o", str(bundle)]).exit_code == 0
     with zipfile.ZipFile(bundle) as archive:
