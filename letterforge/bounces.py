@@ -113,6 +113,13 @@ def record_reports(ledger: Ledger, reports: list[DeliveryReport], on: date) -> l
             continue
         letter = ledger.letter(send.reference)
         ledger.note(letter, "delivery_report", _detail(send.channel, send.message_id, report, on))
+        if report.action in ("delivered", "relayed", "expanded") and send.status in ("unknown", "sending"):
+            # The run that sent it stopped before the server's answer was recorded: the report, matched
+            # by Message-ID, shows the message was accepted. Resolved without sending it again.
+            ledger.finish_send(send.message_id, "sent", f"confirmed by a delivery status notification read on "
+                               f"{on.isoformat()}: {report.action} {report.status} {report.diagnostic}".strip())
+            done.append((report, "confirmed"))
+            continue
         done.append((report, report.action))
     return done
 

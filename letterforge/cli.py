@@ -415,18 +415,30 @@ def batch(workspace: Path | None, as_of: datetime | None, out: Path | None, jobs
               help="Send this letter's e-mail again on purpose (its last one is unknown, failed or returned).")
 @click.option("--bounces", type=click.Path(path_type=Path, exists=True), default=None, metavar="FILE_OR_MAILDIR",
               help="Record the delivery status notifications (bounces) in a file, a Maildir or a folder of .eml.")
+@click.option("--confirm", default=None, metavar="REF",
+              help="Record REF's unknown e-mail as sent, from the mail server's log (with --server-log).")
+@click.option("--server-log", default=None, metavar="LINE",
+              help="The mail server's log line that shows the message accepted; it must name its Message-ID.")
 @format_option("text", "json")
-def send(workspace: Path | None, as_of: Any, resend: tuple[str, ...], bounces: Path | None,
-         output_format: str) -> None:
-    """E-mail the letters issued on the as-of day that go by e-mail, once each; or record bounces."""
-    from letterforge.pipeline import send_day, workspace_lock
+def send(workspace: Path | None, as_of: Any, resend: tuple[str, ...], bounces: Path | None, confirm: str | None,
+         server_log: str | None, output_format: str) -> None:
+    """E-mail the letters issued on the as-of day that go by e-mail, once each; or record bounces;
+    or confirm an unknown outcome from the mail server's log."""
+    from letterforge.pipeline import confirm_sent, send_day, workspace_lock
     from letterforge.reports import send_dict, send_text, to_json
 
+    if (confirm is None) != (server_log is None):
+        raise click.UsageError("--confirm REF and --server-log LINE go together")
+    if confirm is not None and (resend or bounces):
+        raise click.UsageError("--confirm goes alone, without --resend or --bounces")
     opened = _open_workspace(workspace)
     with workspace_lock(opened):  # not beside a batch or another send: each letter is e-mailed once
         book = _open_ledger(opened)
         try:
-            report = send_day(opened, book, _as_of(as_of), resend, bounces)
+            if confirm is not None:
+                report = confirm_sent(book, _as_of(as_of), confirm, server_log or "")
+            else:
+                report = send_day(opened, book, _as_of(as_of), resend, bounces)
         finally:
             book.close()
     click.echo(to_json(send_dict(report)) if output_format == "json" else send_text(report))

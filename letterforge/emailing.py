@@ -445,6 +445,29 @@ def record_bounces(ledger: Ledger, path: Path, day: date) -> SendReport:
     return report
 
 
+def confirm_sent(ledger: Ledger, day: date, reference: str, server_log: str) -> SendReport:
+    """`send --confirm REF --server-log TEXT`: the mail server's log shows the letter's message, left
+    unknown by a run that stopped, accepted. The log line must name its Message-ID: the outcome is
+    resolved by the Message-ID, and recorded as sent with that line, instead of sending it again."""
+    sends = ledger.sends(reference, channel=EMAIL)  # an unknown reference is an error naming it
+    if not sends:
+        raise UserError(f"{reference}: no e-mail of this letter is in the ledger; nothing to confirm")
+    last = sends[-1]
+    if last.status not in ("unknown", "sending"):
+        raise UserError(f"{reference}: its e-mail {last.message_id} is {last.status}, not unknown: only an unknown "
+                        "outcome is confirmed from the server's log")
+    line = " ".join(server_log.split())
+    if last.message_id not in line and last.message_id.strip("<>") not in line:
+        raise UserError(f"{reference}: the server log line given does not name the message's Message-ID "
+                        f"{last.message_id}: give the line that shows this message accepted (e.g. Postfix's "
+                        f"'message-id={last.message_id}' line with its queue id)")
+    ledger.finish_send(last.message_id, "sent", f"confirmed from the mail server's log: {line}")
+    report = SendReport(day)
+    report.outcomes.append(SendOutcome(reference, last.account_id, "sent", f"confirmed from the mail server's "
+                                       f"log: {line}", last.message_id))
+    return report
+
+
 def send_day(workspace: Workspace, ledger: Ledger, day: date, resend: tuple[str, ...] = (),
              bounces: Path | None = None, **options: Any) -> SendReport:
     """`letterforge send`: record bounces when given, else e-mail the day's letters. The settings'

@@ -23,7 +23,7 @@ from letterforge.delivery import delivery_problems
 from letterforge.diagnostics import Diagnostic, UserError
 from letterforge.doctor import run_checks, run_worker_checks
 from letterforge.drafts import letter_facts
-from letterforge.emailing import SendReport, send_after_batch, send_day
+from letterforge.emailing import SendReport, confirm_sent, send_after_batch, send_day
 from letterforge.evidence import evidence_bundle
 from letterforge.filenames import letter_file_name, safe_file_name
 from letterforge.executors import (Executor, LocalExecutor, Renderer, RenderTask, StopRequest, choose_executor,
@@ -52,8 +52,8 @@ __all__ = [
     "validate_workspace", "compute_statements", "limitation_of", "plan_letters", "explain", "run_batch",
     "draft_letters", "issue_letters", "check_clause_library", "index_clause_library", "preview_clause",
     "diff_clause", "proofread_letter", "reprint", "check_ledger", "rebuild_ledger", "run_checks",
-    "run_worker_checks", "init_workspace", "verify_file", "send_day", "evidence_bundle", "workspace_lock",
-    "run_sms",
+    "run_worker_checks", "init_workspace", "verify_file", "send_day", "confirm_sent", "evidence_bundle",
+    "workspace_lock", "run_sms",
     # what they take and give
     "Workspace", "DayPlan", "BatchReport", "SendReport", "ValidationReport", "ClausePreview", "LetterFactory", "RenderedLetter",
     "Executor", "LocalExecutor", "Renderer", "render_pdf", "default_jobs", "choose_executor", "scheduler_address",

@@ -266,14 +266,15 @@ def send_dict(report: Any) -> dict[str, Any]:
     """`letterforge send` as data: each letter's outcome, and the bounces recorded."""
     return {"day": report.day.isoformat(), "stopped": report.stopped,
             "counts": {status: report.count(status) for status in
-                       ("sent", "deferred", "failed", "unknown", "skipped", "withheld", "returned", "unmatched")},
+                       ("sent", "deferred", "failed", "unknown", "skipped", "withheld", "returned", "confirmed",
+                        "unmatched")},
             "letters": [outcome.__dict__ for outcome in report.outcomes]}
 
 
 def send_text(report: Any) -> str:
     lines = [f"    {o.status:9} {o.reference}  {o.account_id}  {o.detail}".rstrip() for o in report.outcomes]
     counts = ", ".join(f"{report.count(s)} {s}" for s in ("sent", "deferred", "failed", "unknown", "skipped", "withheld",
-                                                          "returned", "unmatched") if report.count(s))
+                                                          "returned", "confirmed", "unmatched") if report.count(s))
     lines.append(f"{report.day.isoformat()}: {counts or 'nothing to send'}")
     if report.stopped:
         lines.append(f"stopped: {report.stopped}")

@@ -172,7 +172,9 @@ def test_clauses_list_filters_and_json():
     rows = json.loads(result.stdout)
     email_clauses = [p for p in (shipped("en-GB", "receivables", "lawyer").parent.parent / "email").glob("*.md")
                      if "kinds: [lawyer]" in p.read_text(encoding="utf-8")]
-    assert len(email_clauses) == 2  # the e-mail's subject and body for a lawyer's letter
+    # the e-mail's subject and body for a lawyer's letter (the body to a company, and the copy's body
+    # to an individual or sole trader under the Pre-Action Protocol)
+    assert len(email_clauses) == 3
     sms_clauses = list((shipped("en-GB", "receivables", "lawyer").parent.parent / "sms").glob("*.md"))
     assert len(sms_clauses) == 1  # the SMS notice, one clause for every kind
     assert len(rows) == len(list(shipped("en-GB", "receivables", "lawyer").glob("*.md"))) + len(email_clauses) + 1

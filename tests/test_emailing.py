@@ -689,3 +689,68 @@ def test_date_and_message_id_are_set_by_letterforge_from_the_recorded_time(copy_
         sending = next(e for e in ledger.events(record.reference) if e.event == "sending")
         assert sending.at == record.started_at
     ledger.close()
+
+
+def crash_after_handing_over(root: Path) -> None:
+    """A run killed after the server accepted the first message, before the ledger heard its answer."""
+    ledger = open_ledger(root, CLOCK)
+
+    def crash(message_id, status, answer):
+        raise KeyboardInterrupt
+    ledger.finish_send = crash
+    with pytest.raises(KeyboardInterrupt):
+        send_day(Workspace.open(root), ledger, DAY, sleep=lambda s: None)
+    ledger.close()
+
+
+def test_an_unknown_outcome_is_resolved_by_its_message_id_in_the_servers_log(copy_sample, smtp_server, environ):
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    issue_day(root)
+    crash_after_handing_over(root)
+    send(root)  # the rest go; the one left "sending" becomes unknown
+    ledger = open_ledger(root, CLOCK)
+    (unknown,) = ledger.sends(status="unknown")
+    ledger.close()
+    count = len(recorder.accepted)
+    runner = CliRunner()
+    base = ["-w", str(root), "send", "--as-of", "2026-11-25"]
+    # A log line about another message does not do.
+    wrong = runner.invoke(cli, base + ["--confirm", unknown.reference, "--server-log",
+                                       "Nov 25 09:15:01 mx postfix/cleanup[7]: 4AbC: message-id=<other@example.cn>"])
+    assert wrong.exit_code == 1 and unknown.message_id in wrong.output and "does not name" in wrong.output
+    alone = runner.invoke(cli, base + ["--confirm", unknown.reference])
+    assert alone.exit_code == 2 and "go together" in alone.output
+    line = f"Nov 25 09:15:01 mx postfix/cleanup[7]: 4XyZ: message-id={unknown.message_id}"
+    confirmed = runner.invoke(cli, base + ["--confirm", unknown.reference, "--server-log", line])
+    assert confirmed.exit_code == 0, confirmed.output
+    ledger = open_ledger(root, CLOCK)
+    record = ledger.send_by_message_id(unknown.message_id)
+    assert record.status == "sent" and "4XyZ" in record.answer and "mail server's log" in record.answer
+    assert [e.event for e in ledger.events(unknown.reference)][-1] == "sent"
+    ledger.close()
+    # Nothing was sent again, and a rerun is clean now.
+    rerun = send(root)
+    assert len(recorder.accepted) == count and rerun.exit_code == 0 and rerun.count("unknown") == 0
+    twice = runner.invoke(cli, base + ["--confirm", unknown.reference, "--server-log", line])
+    assert twice.exit_code == 1 and "is sent, not unknown" in twice.output
+
+
+def test_a_delivery_report_resolves_an_unknown_outcome(copy_sample, smtp_server, environ, tmp_path):
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    issue_day(root)
+    crash_after_handing_over(root)
+    send(root)
+    ledger = open_ledger(root, CLOCK)
+    (unknown,) = ledger.sends(status="unknown")
+    ledger.close()
+    report = dsn(unknown.message_id, unknown.address).replace(b"Action: failed\r\nStatus: 5.1.1", b"Action: delivered\r\nStatus: 2.0.0")
+    (tmp_path / "dsn.eml").write_bytes(report)
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--bounces", str(tmp_path / "dsn.eml"),
+                                      "--as-of", "2026-11-26"])
+    assert result.exit_code == 0 and "1 confirmed" in result.output, result.output
+    ledger = open_ledger(root, CLOCK)
+    record = ledger.send_by_message_id(unknown.message_id)
+    assert record.status == "sent" and "delivery status notification" in record.answer and "delivered 2.0.0" in record.answer
+    ledger.close()
