@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,8 +49,18 @@ class SealKey:
         return str(self.signer.signing_cert.subject.human_friendly)
 
 
+def _load_pyhanko() -> None:
+    """Import pyHanko's signing and validation once, without the CryptographyDeprecationWarning its
+    DSA import prints on every run (letterforge signs with RSA or ECDSA keys; cron mails stay clean)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*DSA is deprecated.*")
+        import pyhanko.sign.signers  # noqa: F401
+        import pyhanko.sign.validation  # noqa: F401
+
+
 def load_key(workspace: Path, certificate: str, password_env: str) -> SealKey:
     """The PKCS#12 file (relative to the workspace) opened with the password from `password_env`."""
+    _load_pyhanko()
     from pyhanko.sign.signers import SimpleSigner
 
     path = workspace / certificate
@@ -173,6 +184,7 @@ def seal_pdf(content: bytes, key: SealKey, when: datetime, timestamper: Any = No
 
 async def _seal(content: bytes, key: SealKey, when: datetime, timestamper: Any, reason: str,
                 location: str) -> bytes:
+    _load_pyhanko()
     from pyhanko.sign import fields, signers
     from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
     from pyhanko.pdf_utils.layout import AxisAlignment, SimpleBoxLayoutRule
@@ -271,6 +283,7 @@ class Verification:
 def check_signatures(content: bytes, trust_roots: list[Any]) -> list[SignatureCheck]:
     """Every signature in the PDF checked by pyHanko: the bytes it covers are intact, it covers the
     whole file, and its certificate leads to one of `trust_roots` (nothing is fetched)."""
+    _load_pyhanko()
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext

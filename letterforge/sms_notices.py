@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -193,9 +194,11 @@ def compose_notice(factory: Any, draft: Any) -> str:
                                draft.account.category.value, draft.issued_on,
                                facts=letter_facts(draft.context, draft.statement), slots=MESSAGE_SLOTS[SMS_SLOT])
     paragraphs = render_clause(factory.renderer.clause_environment, clause, draft.context)
+    # Paragraphs run on (an English one after a space); the values keep their own spaces (a phone
+    # number such as 0571-8600 1234), only line breaks and the space runs around them go.
     joiner = " " if draft.locale.startswith("en") else ""
     text = joiner.join("".join(run for run, _ in paragraph).strip() for paragraph in paragraphs)
-    return " ".join(text.split()) if joiner else "".join(text.split())
+    return re.sub(r"\s*[\r\n]+\s*", joiner, text).strip()
 
 
 def notices_due(workspace: Any, ledger: Any, data: Any, as_of: date) -> tuple[list[tuple[Any, SmsNotice]], list[tuple[str, str]]]:

@@ -376,3 +376,14 @@ def test_a_clerks_letter_is_signed_before_it_is_written_and_a_docx_is_not(signed
                                  "--force", "--reason", "asked for by the owner"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "clerk.docx").read_bytes().startswith(b"PK")  # unchanged: a DOCX is never signed
+
+
+def test_pyhankos_dsa_deprecation_warning_is_not_printed():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-W", "default", "-c",
+                          "from letterforge import sealing; sealing._load_pyhanko()"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "DSA" not in run.stderr and "Warning" not in run.stderr

@@ -169,6 +169,7 @@ def test_the_day_file_lists_each_notice_and_the_ledger_records_it(sms_workspace)
         number, text, account, reference, segments = by_reference[letter.reference]
         assert account == letter.account_id and number.isdigit() and len(number) == 11
         assert text.startswith("【杭州锦绣物业服务有限公司】") and letter.reference in text
+        assert text.endswith("咨询电话0571-8600 1234。")  # a value keeps its own spaces
         assert f"{letter.total:,}" in text  # the letter's own amount
         assert int(segments) == sms_length(text).segments <= 2
         (send,) = ledger.sends(letter.reference, channel="sms")
