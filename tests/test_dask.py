@@ -154,6 +154,27 @@ def test_a_day_on_dask_gives_the_local_pools_bytes(copy_sample, local_cluster):
     assert len(issued(on_dask)) == planned >= 3
 
 
+@pytest.mark.slow
+def test_on_dask_the_print_pack_volumes_are_built_as_the_letters_come_and_match_the_local_pools(
+        copy_sample, local_cluster, monkeypatch):
+    volumes = SMALL_DAY + "\n[print_pack]\nletters_per_volume = 2\n"
+    local = day_workspace(copy_sample, "local", "property-zh", volumes)
+    on_dask = day_workspace(copy_sample, "on-dask", "property-zh", volumes)
+    monkeypatch.setattr("letterforge.outputs.write_print_pack",
+                        lambda *a, **k: pytest.fail("the print pack was made again from the files at the end"))
+    run_batch(Workspace.open(local), AS_OF, local / "out", 2, CLOCK)
+    report = run_batch(Workspace.open(on_dask), AS_OF, on_dask / "out", 1, CLOCK,
+                       executor=DaskExecutor(on_dask, local_cluster.scheduler_address))
+    assert report.exit_code == 0 and len(report.issued) >= 3
+
+    def packs(root: Path) -> list[tuple[str, bytes]]:
+        return [(v.name, v.read_bytes()) for v in sorted((root / "out" / AS_OF.isoformat()).glob("print-pack*"))]
+
+    assert [name for name, _ in packs(on_dask)] == [f"print-pack-{n:03d}.pdf"
+                                                    for n in range(1, (len(report.issued) + 1) // 2 + 1)]
+    assert packs(on_dask) == packs(local)  # the same volumes, byte for byte, whichever executor
+
+
 def test_an_unreachable_scheduler_is_an_error_and_nothing_is_issued(copy_sample, monkeypatch):
     monkeypatch.setattr(DaskExecutor, "CONNECT_TIMEOUT", 2)
     root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
