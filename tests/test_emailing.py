@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import socket
+from contextlib import contextmanager
 from datetime import date, datetime
 from email import policy
 from pathlib import Path
@@ -100,15 +101,23 @@ def make_workspace(copy_sample, port: int, channels: str = '{ default = ["post",
     config = root / "letterforge.toml"
     config.write_text(config.read_text(encoding="utf-8") + SMALL_CAPS + f"\n[delivery]\nchannels = {channels}\n"
                       + email_settings(port, **extra), encoding="utf-8")
-    accounts = root / "住户.csv"
-    with accounts.open(encoding="gb18030") as handle:
-        rows = list(csv.reader(handle))
+    rows = account_rows(root)
     rows[0] += ["电子邮箱", "同意电子送达"]
     for number, row in enumerate(rows[1:], start=1):
         row += [f"owner{number}@example.cn", "否" if row[0] == "JX-1-0202" else "是"]
-    with accounts.open("w", encoding="gb18030", newline="") as handle:
-        csv.writer(handle).writerows(rows)
+    account_rows(root, rows)
     return root
+
+
+def account_rows(root: Path, rows: list[list[str]] | None = None) -> list[list[str]]:
+    """The sample's accounts file as rows (header first); given rows, written back instead."""
+    accounts = root / "住户.csv"
+    if rows is not None:
+        with accounts.open("w", encoding="gb18030", newline="") as handle:
+            csv.writer(handle).writerows(rows)
+        return rows
+    with accounts.open(encoding="gb18030") as handle:
+        return list(csv.reader(handle))
 
 
 def issue_day(root: Path) -> None:
@@ -181,24 +190,30 @@ def test_a_rerun_sends_nothing(copy_sample, smtp_server, environ):
 
 def test_a_temporary_refusal_is_retried_and_a_permanent_one_recorded_as_failed(copy_sample, smtp_server, environ):
     recorder, port = smtp_server
-    root = make_workspace(copy_sample, port)
+    root = make_workspace(copy_sample, port, backoff_seconds="7")
     issue_day(root)
     recorder.data_answers = ["451 4.3.0 Temporary local problem", "421 4.7.0 Try again later"]
-    recorder.refuse_rcpt = {"owner2@example.cn": "550 5.1.1 <owner2@example.cn>: Recipient address rejected"}
-    report = send(root)
     ledger = open_ledger(root, CLOCK)
+    addresses = [ledger.snapshot(l.reference)["account"]["email"] for l in ledger.letters() if l.issued_on == DAY
+                 and ledger.snapshot(l.reference)["account"]["email_consent"] == "True"]
+    refused = addresses[1]  # the second e-mail of the day: a mailbox that does not exist
+    recorder.refuse_rcpt = {refused: f"550 5.1.1 <{refused}>: Recipient address rejected"}
+    pauses: list[float] = []
+    report = send_day(Workspace.open(root), ledger, DAY, sleep=pauses.append, clock=lambda: 0.0)
     first = ledger.sends(channel="email")[0]
     assert first.status == "sent" and first.attempts == 3  # two 4xx, then 250
+    # Backoff: 7 s before the first retry, doubled before the second (the rate limit's own pauses
+    # are 0.01 s at 6000 a minute).
+    assert [p for p in pauses if p >= 1] == [7.0, 14.0]
     retries = [json.loads(e.detail)["answer"] for e in ledger.events(first.reference) if e.event == "send_retry"]
     assert retries == ["451 4.3.0 Temporary local problem", "421 4.7.0 Try again later"]
     failed = [s for s in ledger.sends(channel="email") if s.status == "failed"]
-    if any(s.address == "owner2@example.cn" for s in ledger.sends()):
-        assert [s.address for s in failed] == ["owner2@example.cn"]
-        assert failed[0].answer.startswith("550 5.1.1")
-        assert report.exit_code == 1
-        # A rerun does not try a permanent failure again by itself.
-        count = len(recorder.accepted)
-        assert send(root).count("failed") == 1 and len(recorder.accepted) == count
+    assert [s.address for s in failed] == [refused] and report.count("failed") == 1
+    assert failed[0].answer.startswith("550 5.1.1") and failed[0].attempts == 1  # a 5xx is not retried
+    assert report.exit_code == 1
+    # A rerun does not try a permanent failure again by itself.
+    count = len(recorder.accepted)
+    assert send(root).count("failed") == 1 and len(recorder.accepted) == count
     ledger.close()
 
 
@@ -322,6 +337,12 @@ def test_no_credential_in_output_or_logs(copy_sample, smtp_server, environ, capl
     ledger_text = json.dumps([e.__dict__ for e in open_ledger(root, CLOCK).events()])
     for text in texts + [ledger_text] + [p.read_text(errors="replace") for p in root.rglob("*.eml")]:
         assert PASSWORD not in text and USER not in text
+    # Nor in any file the runs left in the workspace: the ledger's database, day folders, archive.
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".eml" for p in files) and any(p.name.endswith(".sqlite") or "ledger" in p.name for p in files)
+    for path in files:
+        content = path.read_bytes()
+        assert PASSWORD.encode() not in content and USER.encode() not in content, path
 
 
 def test_a_wrong_password_is_a_clear_error_naming_the_variables(copy_sample, smtp_server, monkeypatch):
@@ -479,6 +500,19 @@ def tls_server(recorder, certificate, implicit: bool) -> tuple[Controller, int]:
     return controller, port
 
 
+@contextmanager
+def tls_day(copy_sample, certificate, security: str):
+    """A server with STARTTLS or implicit TLS, and a workspace whose day's letters are issued for it."""
+    recorder = Recorder()
+    controller, port = tls_server(recorder, certificate, implicit=security == "tls")
+    try:
+        root = make_workspace(copy_sample, port, security=f'"{security}"')
+        issue_day(root)
+        yield recorder, root
+    finally:
+        controller.stop()
+
+
 def trusting(certificate):
     import ssl
 
@@ -489,17 +523,10 @@ def trusting(certificate):
 def test_starttls_and_implicit_tls_carry_the_login_and_the_letters(copy_sample, certificate, environ, security):
     from letterforge.emailing import SmtpTransport
 
-    recorder = Recorder()
-    controller, port = tls_server(recorder, certificate, implicit=security == "tls")
-    try:
-        root = make_workspace(copy_sample, port, security=f'"{security}"')
-        issue_day(root)
-        workspace = Workspace.open(root)
-        transport = SmtpTransport(workspace.config.delivery.email, tls_context=trusting(certificate))
+    with tls_day(copy_sample, certificate, security) as (recorder, root):
+        transport = SmtpTransport(Workspace.open(root).config.delivery.email, tls_context=trusting(certificate))
         report = send(root, transport=transport)
         transport.close()
-    finally:
-        controller.stop()
     assert report.exit_code == 0 and report.count("sent") == len(recorder.accepted) > 0
     assert recorder.logins and all(login == (USER.encode(), PASSWORD.encode()) for login in recorder.logins)
     # Every message came over an encrypted connection.
@@ -508,14 +535,8 @@ def test_starttls_and_implicit_tls_carry_the_login_and_the_letters(copy_sample, 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 def test_an_untrusted_server_certificate_stops_the_run_and_nothing_goes(copy_sample, certificate, environ, security):
-    recorder = Recorder()
-    controller, port = tls_server(recorder, certificate, implicit=security == "tls")
-    try:
-        root = make_workspace(copy_sample, port, security=f'"{security}"')
-        issue_day(root)
+    with tls_day(copy_sample, certificate, security) as (recorder, root):
         result = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
-    finally:
-        controller.stop()
     assert result.exit_code == 1, result.output
     assert "CERTIFICATE_VERIFY_FAILED" in result.output and "stopped" in result.output
     assert recorder.accepted == [] and recorder.logins == []  # no password went to a server not verified
@@ -543,16 +564,13 @@ VARIANTS = [  # (consent, address, the reason a letter is not e-mailed; "" = it 
 def test_no_consent_or_an_unusable_address_withholds_the_email_and_says_why(copy_sample, smtp_server, environ):
     recorder, port = smtp_server
     root = make_workspace(copy_sample, port)
-    accounts = root / "住户.csv"
-    with accounts.open(encoding="gb18030") as handle:
-        rows = list(csv.reader(handle))
+    rows = account_rows(root)
     variant_of = {}
     for number, row in enumerate(rows[1:], start=1):
         consent, address, why = VARIANTS[number % len(VARIANTS)]
         row[-2:] = [address.format(n=number), consent]
         variant_of[row[0]] = why
-    with accounts.open("w", encoding="gb18030", newline="") as handle:
-        csv.writer(handle).writerows(rows)
+    account_rows(root, rows)
     issue_day(root)
     result = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25", "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -577,12 +595,9 @@ def test_no_consent_or_an_unusable_address_withholds_the_email_and_says_why(copy
 def test_an_unreadable_consent_is_a_data_error_naming_file_row_and_field(copy_sample, smtp_server):
     recorder, port = smtp_server
     root = make_workspace(copy_sample, port)
-    accounts = root / "住户.csv"
-    with accounts.open(encoding="gb18030") as handle:
-        rows = list(csv.reader(handle))
+    rows = account_rows(root)
     rows[3][-1] = "可能"
-    with accounts.open("w", encoding="gb18030", newline="") as handle:
-        csv.writer(handle).writerows(rows)
+    account_rows(root, rows)
     result = CliRunner().invoke(cli, ["-w", str(root), "validate"])
     assert result.exit_code == 1
     line = next(l for l in result.output.splitlines() if "可能" in l)
