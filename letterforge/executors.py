@@ -281,14 +281,51 @@ def _finish_on_cluster(factory: LetterFactory, task: RenderTask, draft: LetterDr
 
 
 def connect(scheduler: str, timeout: float) -> Any:
-    """A client of the scheduler, or a UserError saying it cannot be reached."""
+    """A client of the scheduler, or a UserError saying it cannot be reached or is no scheduler."""
     from distributed import Client
 
+    unreachable = (f"cannot reach the Dask scheduler at {scheduler} ({{}}): start it with `dask scheduler`, or give "
+                   "its address with --scheduler or [batch] scheduler. Nothing was issued.")
+    # Dask's client waits without end for the greeting of whatever answers at the address (a web
+    # server, a silent port), or reads its first bytes as a message length: ask who is there first.
+    try:
+        kind = _who_answers(scheduler, timeout)
+    except (OSError, TimeoutError) as error:
+        raise UserError(unreachable.format(error or type(error).__name__)) from None
+    except Exception as error:  # garbage read as a Dask message (MemoryError, a decoding error)
+        kind = f"something that does not speak Dask's protocol ({type(error).__name__})"
+    if kind != "Scheduler":
+        what = f"a Dask {kind}" if kind in ("Worker", "Nanny") else kind
+        raise UserError(f"{scheduler} is not a Dask scheduler: {what} answers there. Give the address that "
+                        "`dask scheduler` prints (tcp://HOST:8786 by default) with --scheduler or [batch] scheduler. "
+                        "Nothing was issued.")
     try:
         return Client(scheduler, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as error:
-        raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({error}): start it with `dask scheduler`, "
-                        "or give its address with --scheduler or [batch] scheduler. Nothing was issued.") from None
+        raise UserError(unreachable.format(error)) from None
+
+
+def _who_answers(address: str, timeout: float) -> str:
+    """The type of the Dask server at `address` ('Scheduler', 'Worker', ...), asked with a deadline
+    on the whole exchange; OSError or TimeoutError when nothing answers in time."""
+    import asyncio
+
+    from distributed.core import rpc
+    from distributed.security import Security
+
+    async def ask() -> Any:
+        remote = rpc(address, timeout=timeout, connection_args=Security().get_connection_args("client"))
+        try:
+            return await remote.identity()
+        finally:
+            await remote.close_rpc()
+
+    try:
+        answer = asyncio.run(asyncio.wait_for(ask(), timeout))
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"nothing answered as Dask there within {timeout:g} s") from None
+    return str(answer.get("type", "an unknown Dask server")) if isinstance(answer, dict) else \
+        "something that does not speak Dask's protocol"
 
 
 def check_workers(client: Any, scheduler: str, wait_seconds: float) -> None:

@@ -186,6 +186,84 @@ def test_an_unreachable_scheduler_is_an_error_and_nothing_is_issued(copy_sample,
     assert not [l for l in ledger_letters(root) if l.status == "issued"]
 
 
+@pytest.fixture
+def not_a_scheduler():
+    """Servers that are not a Dask scheduler at a free port: a web server, and a port that accepts
+    and never says a word. Dask's own client would wait for either without end."""
+    import http.server
+    import threading
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    yield {"web": f"tcp://127.0.0.1:{web.server_address[1]}", "silent": f"tcp://127.0.0.1:{silent.getsockname()[1]}"}
+    web.shutdown()
+    web.server_close()
+    silent.close()
+
+
+@pytest.mark.parametrize("server", ["web", "silent"])
+def test_a_scheduler_address_where_no_scheduler_answers_is_an_error_in_bounded_time(copy_sample, monkeypatch,
+                                                                                      not_a_scheduler, server):
+    monkeypatch.setattr(DaskExecutor, "CONNECT_TIMEOUT", 2)
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    planned = planned_count(root)
+    address = not_a_scheduler[server]
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), "--executor", "dask",
+                                      "--scheduler", address])
+    assert time.monotonic() - started < 60  # it used to hang for good
+    assert result.exit_code == 1, result.output
+    assert f"cannot reach the Dask scheduler at {address}" in result.output and "Traceback" not in result.output
+    letters = ledger_letters(root)
+    assert not [l for l in letters if l.status == "issued"]
+    assert len([l for l in letters if l.status == "reserved"]) == planned  # for the next run
+
+
+def test_a_workers_address_given_as_the_scheduler_is_named_as_such(copy_sample, local_cluster):
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    worker = next(iter(local_cluster.workers.values())).address
+    result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), "--executor", "dask",
+                                      "--scheduler", worker])
+    assert result.exit_code == 1, result.output
+    assert f"{worker} is not a Dask scheduler: a Dask Worker answers there" in result.output
+    assert "Traceback" not in result.output
+    assert not [l for l in ledger_letters(root) if l.status == "issued"]
+
+
+def test_garbage_at_the_scheduler_address_is_not_a_crash(copy_sample, monkeypatch):
+    """Whatever answers may send bytes that Dask reads as a huge message length (MemoryError)."""
+    from letterforge import executors
+
+    def garbage(_address, _timeout):
+        raise MemoryError
+
+    monkeypatch.setattr(executors, "_who_answers", garbage)
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    result = CliRunner().invoke(cli, ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), "--executor", "dask",
+                                      "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 1, result.output
+    assert "is not a Dask scheduler: something that does not speak Dask's protocol" in result.output
+
+
+@pytest.mark.slow
+def test_after_a_wrong_scheduler_address_the_next_run_completes_the_day(copy_sample, monkeypatch, not_a_scheduler,
+                                                                       local_cluster):
+    monkeypatch.setattr(DaskExecutor, "CONNECT_TIMEOUT", 2)
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    planned = planned_count(root)
+    batch = ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), "--executor", "dask", "--scheduler"]
+    wrong = CliRunner().invoke(cli, [*batch, not_a_scheduler["web"]])
+    assert wrong.exit_code == 1, wrong.output
+    right = CliRunner().invoke(cli, [*batch, local_cluster.scheduler_address])
+    assert right.exit_code == 0, right.output
+    letters = [l for l in ledger_letters(root) if l.status == "issued"]
+    assert len(letters) == len(issued(root)) == planned
+    assert_gapless([l.reference for l in letters])
+
+
 @pytest.mark.parametrize("arguments, code, message", [
     (["--executor", "dask"], 1, "needs a scheduler"),
     (["--executor", "dask", "--scheduler", "127.0.0.1:8786"], 2, "not a Dask scheduler address"),
