@@ -106,14 +106,32 @@ def key_for_kind(workspace: Path, settings: Signing, kind: str, day: date | None
     return key
 
 
+def _clip(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def check_signing_keys(workspace: Path, settings: Signing, day: date) -> None:
     """Before a day issues anything: every configured key opens with its password and its certificate
-    is valid on the day, so that a wrong password or an expired certificate stops the day once, with
-    one message, rather than failing each letter after it was numbered and rendered."""
+    is valid on the day, and the time-stamping authority answers, so that a wrong password, an
+    expired certificate or an authority that is down stops the day once, with one message, rather
+    than failing each letter after it was numbered and rendered."""
     for certificate, password_env in ((settings.certificate, settings.password_env),
                                       (settings.law_firm_certificate, settings.law_firm_password_env)):
         if certificate:
             require_valid_on(load_key(workspace, certificate, password_env), day)
+    timestamper = timestamper_for(settings) if settings.enabled else None
+    if timestamper is not None:
+        import asyncio
+
+        # The sample stamp pyHanko sizes every signature with, asked now: an authority that does not
+        # answer stops the day here, and the stamp is kept for the day's letters.
+        try:
+            asyncio.run(timestamper.async_dummy_response("sha256"))
+        except Exception as error:
+            raise UserError(f"letterforge.toml: signing: the time-stamping authority {settings.timestamp_url} did not "
+                            f"give a time-stamp ({type(error).__name__}: {_clip(str(error))}); nothing was issued: "
+                            "try again when it answers, or remove timestamp_url to sign without time-stamps") from None
 
 
 # -- where the seal goes ----------------------------------------------------------------------------
@@ -218,13 +236,20 @@ async def _seal(content: bytes, key: SealKey, when: datetime, timestamper: Any, 
     return bytes(output.read())
 
 
+_TIMESTAMPERS: dict[str, Any] = {}
+
+
 def timestamper_for(settings: Signing) -> Any:
-    """pyHanko's RFC 3161 client for the configured authority, if any."""
+    """pyHanko's RFC 3161 client for the configured authority, if any: one per URL for the process,
+    so that the sample stamp pyHanko asks for to size the signature is asked once, not once a letter
+    (an authority may charge per stamp): a day of N letters asks N + 1 stamps."""
     if not settings.timestamp_url:
         return None
     from pyhanko.sign.timestamps import HTTPTimeStamper
 
-    return HTTPTimeStamper(settings.timestamp_url)
+    if settings.timestamp_url not in _TIMESTAMPERS:
+        _TIMESTAMPERS[settings.timestamp_url] = HTTPTimeStamper(settings.timestamp_url)
+    return _TIMESTAMPERS[settings.timestamp_url]
 
 
 def seal_issued(workspace: Path, settings: Signing, kind: str, issued_on: date, content: bytes,

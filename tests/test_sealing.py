@@ -387,3 +387,75 @@ def test_pyhankos_dsa_deprecation_warning_is_not_printed():
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "DSA" not in run.stderr and "Warning" not in run.stderr
+
+
+@pytest.fixture
+def local_tsa(certificates):
+    """An RFC 3161 time-stamping authority on 127.0.0.1 (pyHanko's DummyTimeStamper answering real
+    HTTP requests), certified by the tests' CA; yields its URL, the time it stamps and its requests."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from asn1crypto import keys, pem, tsp
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.timestamps import DummyTimeStamper
+
+    _, _, tsa_der = pem.unarmor(certificates["tsa_cert"].read_bytes())
+    _, _, key_der = pem.unarmor(certificates["tsa_key"].read_bytes())
+    stamped_at = datetime(2026, 11, 25, 6, 31, tzinfo=timezone.utc)
+    tsa = DummyTimeStamper(asn1_x509.Certificate.load(tsa_der), keys.PrivateKeyInfo.load(key_der),
+                           fixed_dt=stamped_at)
+    requests: list[str] = []
+
+    class Authority(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            requests.append(self.headers.get("Content-Type", ""))
+            request = tsp.TimeStampReq.load(self.rfile.read(int(self.headers["Content-Length"])))
+            answer = tsa.request_tsa_response(request).dump()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Authority)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/tsr", stamped_at, requests
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_a_configured_timestamp_url_stamps_every_issued_letter(signed_workspace, certificates, local_tsa):
+    url, stamped_at, requests = local_tsa
+    config = signed_workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + f'timestamp_url = "{url}"\n', encoding="utf-8")
+    report = batch(signed_workspace)
+    assert report.issued and not report.failed
+    # one stamp a letter, and one sample stamp pyHanko asks for to size the signatures of the day
+    assert len(requests) == len(report.issued) + 1 and set(requests) == {"application/timestamp-query"}
+    for letter in report.issued:
+        (check,) = sealing.check_signatures((signed_workspace / letter.pdf_file).read_bytes(), roots(certificates))
+        assert check.intact and check.trusted and check.whole_file
+        assert check.timestamp == stamped_at.isoformat()  # the authority's time, beside the issue date
+        assert check.signing_time == "2026-11-25T00:00:00+00:00"
+
+
+def test_an_unreachable_timestamp_authority_stops_the_day_before_anything_is_numbered(signed_workspace):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = signed_workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + f'timestamp_url = "http://127.0.0.1:{port}/tsr"\n',
+                      encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-w", str(signed_workspace), "batch", "--as-of", DAY.isoformat()])
+    assert result.exit_code == 1, result.output
+    assert f"time-stamping authority http://127.0.0.1:{port}/tsr did not give a time-stamp" in result.output
+    assert "Traceback" not in result.output and PASSWORD not in result.output
+    assert _nothing_numbered(signed_workspace)  # never issued unstamped, nothing left reserved
