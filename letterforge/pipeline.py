@@ -19,7 +19,7 @@ from letterforge.clausecheck import check_clauses, record_index
 from letterforge.clerk import draft_letters, issue_letters
 from letterforge.config import CONFIG_FILE, scheduler_address
 from letterforge.dayplan import DayPlan, earlier_letters, explain, plan_letters
-from letterforge.delivery import delivery_problems
+from letterforge.delivery import POST, delivery_problems
 from letterforge.diagnostics import Diagnostic, UserError
 from letterforge.doctor import run_checks, run_worker_checks
 from letterforge.drafts import letter_facts
@@ -70,17 +70,23 @@ log = logging.getLogger(__name__)
 class ValidationReport:
     data: DebtorData
     rejects_files: tuple[Path, ...]
+    settings: tuple[Diagnostic, ...] = ()  # settings that break a rule the law sets
 
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
-        return self.data.diagnostics
+        return self.data.diagnostics + self.settings
 
 
 def validate_workspace(workspace: Workspace, rejects_dir: Path | None = None) -> ValidationReport:
-    """Check every data file and write the rejected rows, with their reasons, beside them."""
+    """Check every data file and write the rejected rows, with their reasons, beside them; and the
+    delivery settings against the rules the law sets (a suspension notice goes on paper only)."""
     data = workspace.load_data()
     written = write_rejects(data.rejects, rejects_dir or workspace.rejects_dir)
-    return ValidationReport(data, tuple(written))
+    settings: list[Diagnostic] = []
+    if any(channel != POST for chosen in workspace.config.delivery.channels.values() for channel in chosen):
+        settings = delivery_problems(workspace.config, load_clause_library(clause_folders(workspace)),
+                                     str(workspace.path / "letterforge.toml"))
+    return ValidationReport(data, tuple(written), tuple(settings))
 
 
 def letter_dates(workspace: Workspace, data: DebtorData) -> dict[str, list[date]]:

@@ -188,3 +188,19 @@ def test_consent_columns_and_their_chinese_aliases(copy_sample):
     rejected = [d for d in data.diagnostics if d.column == "同意电子送达"]
     assert rejected and "not a yes or no" in rejected[0].message and rejected[0].row == 5
     assert replace(first, email_consent=False).email_consent is False
+
+
+def test_validate_names_the_paper_only_rule_for_a_water_utilitys_electronic_channels(copy_sample):
+    from click.testing import CliRunner
+
+    from letterforge.cli import cli
+
+    workspace = copy_sample("water-zh")
+    clean = CliRunner().invoke(cli, ["-w", str(workspace), "validate"])
+    assert clean.exit_code == 0, clean.output
+    _settings(workspace, '[delivery]\nchannels = { default = ["post"], demand = ["post", "sms"] }\n' + EMAIL_SETTINGS)
+    result = CliRunner().invoke(cli, ["-w", str(workspace), "validate"])
+    assert result.exit_code == 1, result.output
+    (line,) = [l for l in result.output.splitlines() if "delivery.channels.demand" in l]
+    assert "letterforge.toml" in line and "Electronic Signature Law" in line and "art. 3" in line
+    assert "zh-CN.water.demand.consequence" in line and 'set demand = ["post"]' in line
