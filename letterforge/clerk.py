@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from letterforge.dayplan import DayPlan, earlier_letters, explain, plan_letters
 from letterforge.diagnostics import UserError
-from letterforge.issuing import record_issue
+from letterforge.issuing import record_issue, reserve_numbers
 from letterforge.ledger import Ledger, open_ledger, read_ledger
 from letterforge.letterfacts import issue_facts
 from letterforge.letters import LetterFactory, RenderedLetter
@@ -100,8 +100,7 @@ def _issue_one(workspace: Workspace, data: DebtorData, ledger: Ledger, factory: 
             ledger.cancel(letter, f"superseded by a clerk's letter issued on {as_of.isoformat()}")
     group = statement.account.building or f"({account_id})"
     planned = ledger.add_planned([(account_id, kind, as_of, group)])
-    policy = workspace.config.policy
-    (reserved,) = ledger.reserve_references(planned, lambda k, year, n: policy.reference(k.value, year, n), as_of)
+    (reserved,) = reserve_numbers(workspace, data, ledger, planned, as_of, workspace.path / "out")
     if force_reason:
         ledger.note(reserved, "forced", f"issued by a clerk against the rules: {force_reason} (the rules said: {why})")
     try:

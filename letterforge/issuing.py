@@ -65,14 +65,22 @@ def reserve_due(workspace: Workspace, data: DebtorData, ledger: Ledger, day_plan
         if letter.reserved_on is not None and letter.reserved_on != as_of:
             letter_file(out / letter.reserved_on.isoformat(), letter).unlink(missing_ok=True)
     keep = delivery_order(keep, data)
+    planned = [l for l in keep if l.status == "planned"]
+    reserved = reserve_numbers(workspace, data, ledger, planned, as_of, out)
+    return Recheck(tuple([l for l in keep if l.status == "reserved"] + reserved), tuple(cancelled), tuple(skipped))
+
+
+def reserve_numbers(workspace: Workspace, data: DebtorData, ledger: Ledger, planned: list[LedgerLetter],
+                    as_of: date, out: Path) -> list[LedgerLetter]:
+    """The next reference numbers of the series for `planned`, going on after the numbers that
+    letters outside the ledger used this year (the history file, day folders): the batch and a
+    clerk's letter alike, so no number is given twice and the series has no holes."""
     policy = workspace.config.policy
     used_before = {kind: max(numbers) for (kind, year), numbers in
                    numbers_used_elsewhere(workspace, data, issued_in_day_folders(workspace, ledger, out)).items()
                    if year == as_of.year and numbers}
-    planned = [l for l in keep if l.status == "planned"]
-    reserved = ledger.reserve_references(planned, lambda kind, year, number: policy.reference(kind.value, year, number),
-                                         as_of, used_before)
-    return Recheck(tuple([l for l in keep if l.status == "reserved"] + reserved), tuple(cancelled), tuple(skipped))
+    return ledger.reserve_references(planned, lambda kind, year, number: policy.reference(kind.value, year, number),
+                                     as_of, used_before)
 
 
 def record_issue(workspace: Workspace, ledger: Ledger, letter: LedgerLetter, as_of: date, content: bytes,

@@ -92,6 +92,25 @@ def test_forced_letters_keep_the_clerks_reason(workspace, tmp_path, fake_rendere
     assert forced and "the manager asked for it" in forced[0] and "reminder letter due" in forced[0]
 
 
+def test_a_clerks_first_letter_goes_on_after_the_history_files_numbers(workspace, tmp_path, fake_renderer):
+    # The sample's history file used 锦物催字〔2026〕第0001号 to 第0028号 and 锦物通字〔2026〕up to 第0035号.
+    # A clerk's letter before any batch used to start the series at 0001 again: a number already
+    # printed on a letter, and holes that stopped the next day's batch.
+    result = invoke(workspace, "render", "JX-1-0201", "--kind", "reminder", "--as-of", "2026-11-25", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    result = invoke(workspace, "render", "JX-1-0801", "--kind", "demand", "--as-of", "2026-11-25", "-o", str(tmp_path),
+                    "--force", "--reason", "asked for by the manager")
+    assert result.exit_code == 0, result.output
+    assert sorted(l.reference for l in ledger_letters(workspace, status="issued")) == [
+        "锦物催字〔2026〕第0029号", "锦物通字〔2026〕第0036号"]
+    assert invoke(workspace, "ledger", "check").exit_code == 0
+    day = run_batch(Workspace.open(workspace), date(2026, 11, 26), workspace / "out", 1, CLOCK, renderer=fake_pdf)
+    numbers = sorted(int(l.reference[-5:-1]) for l in day.issued if l.kind.value == "reminder")
+    assert numbers and numbers == list(range(37, 37 + len(numbers)))
+    result = invoke(workspace, "ledger", "check")
+    assert result.exit_code == 0, result.output
+
+
 @pytest.mark.slow
 def test_a_draft_is_watermarked_unnumbered_and_never_recorded(workspace, tmp_path):
     result = invoke(workspace, "render", "JX-1-0201", "--kind", "lawyer", "--as-of", "2026-11-25", "-o", str(tmp_path),
