@@ -39,6 +39,9 @@ class SmsGateway(Protocol):
     def send(self, number: str, text: str, message_id: str) -> GatewayAnswer: ...
 
 
+ANSWER_LIMIT = 64 * 1024  # bytes of a provider's answer read at most
+
+
 class JsonHttpGateway:
     """A generic JSON/HTTP adapter: POST {"to", "text", "client_ref"} to the provider's URL with an
     Authorization header; the provider answers 2xx with {"message_id"} (or {"id"})."""
@@ -54,7 +57,7 @@ class JsonHttpGateway:
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                status, payload = response.status, response.read()
+                status, payload = response.status, response.read(ANSWER_LIMIT)  # an id, not a download
         except urllib.error.HTTPError as error:
             said = _said(error.read(), number, text)
             temporary = error.code == 429 or error.code >= 500
@@ -104,6 +107,10 @@ def gateway_from_settings(settings: Any) -> SmsGateway | None:
     if not url:
         raise UserError(f"letterforge.toml: sms.gateway = {settings.gateway!r} reads the gateway's URL from the "
                         f"environment variable {settings.url_env}, which is not set")
+    if not re.match(r"https?://[^\s/]+", url, flags=re.I) or any(ch.isspace() for ch in url):
+        # (the URL itself is not shown: a provider may put its key in it)
+        raise UserError(f"the environment variable {settings.url_env} (sms.gateway's URL) must be one http:// or "
+                        "https:// URL")
     return GATEWAYS[settings.gateway](url, os.environ.get(settings.auth_env, ""))
 
 

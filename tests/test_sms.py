@@ -293,6 +293,14 @@ def test_a_gateway_without_its_url_is_a_settings_error(sms_workspace, monkeypatc
     monkeypatch.delenv("LETTERFORGE_SMS_URL", raising=False)
     result = CliRunner().invoke(cli, ["-w", str(sms_workspace), "sms", "--as-of", "2026-11-25"])
     assert result.exit_code == 1 and "LETTERFORGE_SMS_URL, which is not set" in result.output
+    for wrong in ("file:///etc/passwd", "ftp://sms.example.com/send", "https://sms.example.com/send?key=k3y x"):
+        monkeypatch.setenv("LETTERFORGE_SMS_URL", wrong)
+        result = CliRunner().invoke(cli, ["-w", str(sms_workspace), "sms", "--as-of", "2026-11-25"])
+        assert result.exit_code == 1 and "must be one http:// or https:// URL" in result.output, wrong
+        assert wrong not in result.output and "Traceback" not in result.output
+    ledger = read_ledger(sms_workspace)
+    assert ledger.sends(channel="sms") == []
+    ledger.close()
 
 
 # -- the law: a suspension notice goes on paper only ------------------------------------------------------------
@@ -486,6 +494,9 @@ def test_the_evidence_bundle_and_ledger_show_carry_the_sms(sms_workspace):
     assert shown.exit_code == 0
     (listed,) = [s for s in json.loads(shown.stdout)["sends"] if s["channel"] == "sms"]
     assert listed["sha256"] == send.sha256 == hashlib.sha256(text).hexdigest()
+    exported = runner.invoke(cli, ["-w", str(sms_workspace), "ledger", "export"])
+    row = next(line for line in exported.output.splitlines() if line.startswith(send.reference))
+    assert '""channel"": ""sms""' in row and send.sha256 in row  # the send's events, in the export's row
     bundle = sms_workspace / "bundle.zip"
     result = runner.invoke(cli, ["-w", str(sms_workspace), "evidence", send.reference, "-o", str(bundle)])
     assert result.exit_code == 0, result.output
