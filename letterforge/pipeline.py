@@ -4,33 +4,28 @@ day's re-check), then each letter drafted, rendered, written and recorded in the
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from letterforge.archive import archived_file, reprint, stored_path
 from letterforge.calendars import is_working_day
 from letterforge.clauses import LETTER_SLOTS, Clause, load_clause_library, render_clause
-from letterforge.clausecheck import check_clauses, record_index
 from letterforge.clerk import draft_letters, issue_letters
 from letterforge.config import CONFIG_FILE, scheduler_address
 from letterforge.dayplan import DayPlan, earlier_letters, explain, plan_letters
 from letterforge.delivery import POST, delivery_problems
 from letterforge.diagnostics import Diagnostic, UserError
-from letterforge.doctor import run_checks, run_worker_checks
 from letterforge.drafts import letter_facts
-from letterforge.emailing import SendReport, confirm_sent, send_after_batch, send_day
-from letterforge.evidence import evidence_bundle
 from letterforge.filenames import letter_file_name, safe_file_name
 from letterforge.executors import (Executor, LocalExecutor, Renderer, RenderTask, StopRequest, choose_executor,
                                    default_jobs, render_pdf, stop_on_signals)
 from letterforge.issuing import issue_letter, record_plan, reserve_due
 from letterforge.ledger import SENT, Ledger, LedgerLetter, open_ledger, read_ledger
-from letterforge.ledgercheck import check_ledger, rebuild_ledger
 from letterforge.letters import LetterFactory, RenderedLetter, clause_folders
 from letterforge.outputs import (BuiltPrintPack, DayPrintPack, check_writable, ledger_csv, letter_file, letter_paths,
                                  pending_file, stops_the_day, write_day_files, write_rejects)
@@ -40,12 +35,14 @@ from letterforge.proof import ProofReport, format_of, proof_file
 from letterforge.records import LetterKind
 from letterforge.recovery import refuse_unsafe_day, workspace_lock
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
-from letterforge.sealing import Verification, verify_file
-from letterforge.sms_notices import SmsReport, run_sms
 from letterforge.statements import (LimitationFlag, Statement, compute_statements, limitation_flags, limitation_years,
                                     require_accounts)
 from letterforge.validation import DebtorData
 from letterforge.workspace import Workspace, init_workspace
+
+if TYPE_CHECKING:
+    from letterforge.emailing import SendReport
+    from letterforge.sms_notices import SmsReport
 
 __all__ = [
     # the commands, as functions
@@ -64,6 +61,29 @@ __all__ = [
     "letter_paths", "letter_file_name", "safe_file_name", "write_atomic", "ledger_csv",
 ]
 log = logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    """The commands that need modules a clerk's letter does not (e-mail, SMS, evidence, the
+    ledger check, the machine check, signature checks), imported when first asked for: every
+    command starts without loading them (benchmarks/startup.py)."""
+    if name in ("SendReport", "send_day", "confirm_sent"):
+        from letterforge.emailing import SendReport, confirm_sent, send_day
+    elif name in ("SmsReport", "run_sms"):
+        from letterforge.sms_notices import SmsReport, run_sms
+    elif name == "evidence_bundle":
+        from letterforge.evidence import evidence_bundle
+    elif name in ("check_ledger", "rebuild_ledger"):
+        from letterforge.ledgercheck import check_ledger, rebuild_ledger
+    elif name in ("run_checks", "run_worker_checks"):
+        from letterforge.doctor import run_checks, run_worker_checks
+    elif name in ("Verification", "verify_file"):
+        from letterforge.sealing import Verification, verify_file
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = locals()[name]
+    globals()[name] = value
+    return value
 
 
 @dataclass(frozen=True)
@@ -129,12 +149,16 @@ def check_clause_library(workspace: Workspace, as_of: date) -> list[Diagnostic]:
                 issued.setdefault(label, (sha256, letter.reference or ""))
     finally:
         ledger.close()
+    from letterforge.clausecheck import check_clauses
+
     library = load_clause_library(folders)
     problems = check_clauses(library, workspace.config, as_of, folders, issued)
     return problems + delivery_problems(workspace.config, library, str(workspace.path / CONFIG_FILE))
 
 
 def index_clause_library(workspace: Workspace) -> tuple[list[str], list[Diagnostic]]:
+    from letterforge.clausecheck import record_index
+
     folders = clause_folders(workspace)
     return record_index(load_clause_library(folders), [f for f in folders if f.is_dir()])
 
@@ -204,6 +228,8 @@ def diff_clause(workspace: Workspace, clause_id: str, old: str, new: str) -> str
         if missing or not (old and new):
             raise UserError(f"give --from and --to among the versions of {clause_id}: {', '.join(by_version)}")
         first, second = by_version[old], by_version[new]
+    import difflib
+
     return "".join(difflib.unified_diff(
         Path(first.path).read_text(encoding="utf-8").splitlines(keepends=True),
         Path(second.path).read_text(encoding="utf-8").splitlines(keepends=True),
@@ -323,6 +349,8 @@ def run_batch(
             if report.ok and not report.already_complete:
                 ledger.complete_day(as_of)
             if report.ok and workspace.config.delivery.send_after_batch:
+                from letterforge.emailing import send_after_batch
+
                 report.emails = send_after_batch(workspace, ledger, as_of, report.problems)
         finally:
             ledger.close()

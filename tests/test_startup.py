@@ -34,6 +34,13 @@ def test_the_facade_imports_no_renderer_cluster_or_signing_package(tmp_path):
     assert not imported_by("import letterforge.pipeline", tmp_path) & NEVER_AT_START
 
 
+def test_the_facade_leaves_e_mail_sms_and_checks_until_a_command_asks_for_them(tmp_path):
+    code = "import sys, letterforge.pipeline as p\nassert 'letterforge.emailing' not in sys.modules\np.send_day"
+    late = {"smtplib", "ssl", "http", "difflib"}
+    assert not imported_by("import letterforge.pipeline", tmp_path) & late
+    assert {"smtplib", "ssl"} <= imported_by(code, tmp_path)  # there when asked for
+
+
 @pytest.mark.parametrize("arguments, allowed", [
     (["validate"], set()),
     (["plan", "--as-of", AS_OF], set()),
