@@ -6,14 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from letterforge.config import WorkspaceConfig
-from letterforge.records import Account, DebtorType, LetterKind
+from letterforge.records import PROTOCOL_DEBTOR_TYPES, Account, DebtorType, LetterKind
 
 # The Protocol gives the debtor 30 days to reply to a Letter of Claim (para. 4).
 PROTOCOL_REPLY_DAYS = 30
-# The Protocol covers a business claiming from an individual, a sole trader included; a debtor of
-# unknown type is treated as one: sending its enclosures to a company costs nothing, leaving them
-# out of a letter to an individual exposes the creditor to the court's sanctions.
-PROTOCOL_DEBTOR_TYPES = frozenset({DebtorType.INDIVIDUAL, DebtorType.SOLE_TRADER, DebtorType.UNKNOWN})
 
 
 @dataclass(frozen=True)

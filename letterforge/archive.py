@@ -13,6 +13,7 @@ from typing import Any
 
 from letterforge.diagnostics import UserError
 from letterforge.ledger import Ledger, LedgerLetter
+from letterforge.model import letter_from_snapshot
 from letterforge.permissions import write_atomic
 from letterforge.records import Account, ArrearsItem, DebtorCategory, LetterKind, PriorLetter
 from letterforge.workspace import Workspace
@@ -111,7 +112,7 @@ def reprint(workspace: Workspace, ledger: Ledger, reference: str, rerender: bool
 
 
 def rerender_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) -> bytes:
-    """The letter made again from the inputs the ledger kept, with today's templates and fonts."""
+    """The letter made again from the snapshot the ledger kept, with today's templates and fonts."""
     from letterforge.sealing import seal_issued
 
     factory, draft = redraft_letter(workspace, ledger, letter)
@@ -122,8 +123,29 @@ def rerender_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) 
 
 
 def redraft_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) -> tuple[Any, Any]:
-    """The letter's content (a LetterDraft, with the factory that made it) composed again from the
-    inputs the ledger kept: the settings, data and clauses as issued."""
+    """The letter's content (a LetterDraft, with the factory that made it) again from the snapshot
+    the ledger kept: the letter's data and the versions of its clauses, as issued. The factory has
+    the workspace's settings of today (for a letter issued before the letter model: the settings
+    its snapshot kept)."""
+    from letterforge.drafts import redraft_letter as draft_from_letter
+    from letterforge.letters import LetterFactory
+    from letterforge.validation import DebtorData
+
+    reference = letter.reference or ""
+    text = ledger.snapshot(reference)
+    try:
+        kept = json.loads(text)
+    except ValueError:
+        kept = None  # letter_from_snapshot says what is wrong with it
+    if isinstance(kept, dict) and "config" in kept:
+        return _redraft_from_inputs(workspace, reference, kept)
+    issued = letter_from_snapshot(text, f"the ledger's snapshot of {reference}")
+    factory = LetterFactory(workspace, data=DebtorData((), (), (), (), ()))
+    return factory, draft_from_letter(issued, factory.library)
+
+
+def _redraft_from_inputs(workspace: Workspace, reference: str, snapshot: dict[str, Any]) -> tuple[Any, Any]:
+    """A letter issued before the letter model, whose snapshot is its inputs: composed again from them."""
     from letterforge.config import parse_config
     from letterforge.drafts import compose_letter
     from letterforge.latefees import BaseRates
@@ -131,8 +153,6 @@ def redraft_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) -
     from letterforge.statements import compute_statement
     from letterforge.validation import DebtorData
 
-    reference = letter.reference or ""
-    snapshot = ledger.snapshot(reference)
     config = parse_config(snapshot["config"], f"{reference} (settings as issued)")
     account_fields = dict(snapshot["account"])
     if "hold_until" in account_fields:
@@ -152,6 +172,26 @@ def redraft_letter(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) -
     draft = compose_letter(LetterKind(snapshot["kind"]), statement, config, factory.library, issued_on=issued_on,
                            reference=reference, history=history)
     return factory, draft
+
+
+def issued_account(ledger: Ledger, reference: str) -> Account | None:
+    """The debtor as the letter was addressed to them (name, address, e-mail, consents, language),
+    from the ledger's snapshot; None when the ledger keeps no readable snapshot of it."""
+    try:
+        text = ledger.snapshot(reference)
+        kept = json.loads(text)
+    except (UserError, ValueError):
+        return None
+    if isinstance(kept, dict) and isinstance(kept.get("account"), dict):  # before the letter model: its inputs
+        fields = dict(kept["account"])
+        fields.pop("hold_until", None)
+        fields["category"] = DebtorCategory(fields.get("category", "unknown"))
+        known = set(Account.__dataclass_fields__)
+        return Account(**{k: v for k, v in fields.items() if k in known})
+    try:
+        return letter_from_snapshot(text).debtor.as_account()
+    except UserError:
+        return None
 
 
 def same_file(path: Path, sha256: str) -> bool:

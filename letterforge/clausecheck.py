@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from letterforge.clauses import LETTER_SLOTS, Clause, ClauseLibrary, describe_case, fact_cases, slots_of
+from letterforge.clauses import Clause, ClauseLibrary, describe_case, fact_cases, slots_of
 from letterforge.config import SUPPORTED_LOCALES, WorkspaceConfig
 from letterforge.diagnostics import Diagnostic
-from letterforge.drafts import CLAUSE_VARIABLES
+from letterforge.kinds import KINDS
+from letterforge.model import CLAUSE_VARIABLES
 from letterforge.permissions import write_atomic
-from letterforge.records import DebtorCategory, LetterKind
+from letterforge.records import CreditorType, DebtorCategory, LetterKind
 from letterforge.sms import SMS_SLOT, SMS_VARIABLES, signature_problem, sms_length, widest_text
 
 INDEX_FILE = "index.json"
@@ -38,28 +39,28 @@ class WordingRule:
 
 WORDING_RULES = (
     WordingRule(
-        ("property",),
+        (CreditorType.PROPERTY,),
         re.compile(r"停水|停电|断水|断电|停暖|停气|断气|停止供[水电气暖]|中止供[水电气暖]|限制进出|门禁|停梯|"
                    r"停用电梯|cut off|disconnect", re.I),
         "a property-service company must not collect fees by cutting water, power, heating or gas or by "
         "restricting access, nor hint at it (Civil Code art. 944)",
     ),
     WordingRule(
-        ("water",),
+        (CreditorType.WATER,),
         re.compile(r"停水|断水|中止供水|暂停供水|停止供水|suspend", re.I),
         "suspension of supply may be mentioned only as the lawful procedure, with prior notice "
         "(Civil Code arts. 654, 656): say both in the same clause",
         (re.compile(r"事先通知|提前通知|prior notice", re.I), re.compile(r"程序|procedure", re.I)),
     ),
     WordingRule(
-        ("property", "water", "receivables"),
+        tuple(CreditorType),
         re.compile(r"公示|曝光|张贴|通报|黑名单|公布.{0,6}(姓名|名单|欠费)|告知(您的)?(单位|亲友|家人|邻居)|"
                    r"name and shame|publish|your employer|your neighbours|your family", re.I),
         "disclosure of the debt to third parties or public shaming (Personal Information Protection Law "
         "art. 25)",
     ),
     WordingRule(
-        ("property", "water", "receivables"),
+        tuple(CreditorType),
         re.compile(r"拘留|坐牢|判刑|刑事责任|上门讨债|征信|失信|arrest|prison|criminal|credit file|bailiff", re.I),
         "a threat of action the creditor cannot lawfully take",
     ),
@@ -143,7 +144,7 @@ def _key_line(clause: Clause, key: str) -> int:
 def _values(library: ClauseLibrary, context: CheckContext) -> list[Diagnostic]:
     problems = []
     allowed = {"locale": SUPPORTED_LOCALES, "kinds": tuple(k.value for k in LetterKind),
-               "creditor_types": ("property", "water", "receivables"),
+               "creditor_types": tuple(t.value for t in CreditorType),
                "categories": tuple(c.value for c in DebtorCategory)}
     for clause in library.clauses:
         values = {"locale": (clause.locale,), "kinds": clause.kinds, "creditor_types": clause.creditor_types,
@@ -260,7 +261,7 @@ def _coverage(library: ClauseLibrary, context: CheckContext) -> list[Diagnostic]
     """For the workspace's locale and creditor type: one approved clause in force per slot."""
     problems = []
     folder = f"legal_clauses/{context.locale}/{context.creditor_type}"
-    for kind in LETTER_SLOTS:
+    for kind in KINDS:
         for slot in slots_of(kind):
             for category in DebtorCategory:
                 serving = [c for c in library.clauses

@@ -15,19 +15,12 @@ import yaml
 from jinja2 import Environment, TemplateError
 
 from letterforge.diagnostics import Diagnostic, UserError
+from letterforge.kinds import KINDS
 from letterforge.records import DebtorCategory, LetterKind
 
-# The slots each letter kind is made of, in reading order.
-LETTER_SLOTS: dict[LetterKind, tuple[str, ...]] = {
-    LetterKind.REMINDER: ("opening", "statement_of_debt", "category_offer", "request", "dispute_contact",
-                          "privacy_note"),
-    LetterKind.DEMAND: ("opening", "statement_of_debt", "late_fee_basis", "category_offer",
-                        "deadline_and_choices", "consequence", "dispute_contact", "privacy_note"),
-    LetterKind.LAWYER: ("instruction", "facts", "legal_basis", "category_offer", "demand", "deadline",
-                        "consequence", "dispute_contact", "privacy_note"),
-}
 # The slots of the messages that carry a letter, by channel: filled from the same library, on the
-# letter's data, and checked like the letter's own (`clauses check`, `clauses preview`).
+# letter's data, and checked like the letter's own (`clauses check`, `clauses preview`). The
+# letter's own slots are its kind's (kinds.KINDS).
 MESSAGE_SLOTS: dict[str, tuple[str, ...]] = {
     "email": ("email_subject", "email_body"),
     "sms": ("sms",),
@@ -36,7 +29,7 @@ MESSAGE_SLOTS: dict[str, tuple[str, ...]] = {
 
 def slots_of(kind: LetterKind) -> tuple[str, ...]:
     """Every slot a clause for this kind may fill: the letter's, then its messages'."""
-    return LETTER_SLOTS[kind] + tuple(slot for slots in MESSAGE_SLOTS.values() for slot in slots)
+    return KINDS[kind].slots + tuple(slot for slots in MESSAGE_SLOTS.values() for slot in slots)
 
 
 REQUIRED_KEYS = ("id", "version", "title", "locale", "jurisdiction", "kinds", "creditor_types", "slot",
@@ -417,7 +410,7 @@ def select_clauses(
     usable = ("approved", "draft") if allow_drafts else ("approved",)
     chosen: list[Clause] = []
     problems: list[str] = []
-    for slot in LETTER_SLOTS[kind] if slots is None else slots:
+    for slot in KINDS[kind].slots if slots is None else slots:
         if preview is not None and preview.slot == slot:
             chosen.append(preview)
             continue

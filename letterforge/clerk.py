@@ -13,7 +13,7 @@ from letterforge.issuing import record_issue, reserve_numbers
 from letterforge.ledger import Ledger, open_ledger, read_ledger
 from letterforge.letterfacts import issue_facts
 from letterforge.letters import LetterFactory, RenderedLetter
-from letterforge.records import LetterKind
+from letterforge.records import LetterKind, LetterStatus
 from letterforge.recovery import refuse_unsafe_day, workspace_lock
 from letterforge.statements import require_accounts
 from letterforge.validation import DebtorData
@@ -54,7 +54,7 @@ def draft_letters(workspace: Workspace, account_ids: tuple[str, ...], kind: Lett
         for account_id in account_ids:
             allowed, why = eligibility(day_plan, account_id, kind)
             draft = factory.draft(account_id, kind, as_of, earlier=earlier_letters(ledger, account_id, as_of))
-            draft = replace(draft, draft_clauses=True)  # watermarked, like a clause preview
+            draft = draft.watermarked()  # like a clause preview
             # A preview is for reading every text: the proof-reader's findings are reported, not enforced.
             made.append(ClerkLetter(factory.render(draft, output_format, enforce=False), allowed, why))
         return made
@@ -96,7 +96,7 @@ def _issue_one(workspace: Workspace, data: DebtorData, ledger: Ledger, factory: 
     factory.draft(account_id, kind, as_of, "-", earlier=earlier)
     statement = day_plan.statements[account_id]
     for letter in ledger.letters(account_id=account_id, kind=kind.value):
-        if letter.status in ("planned", "reserved"):
+        if letter.status in (LetterStatus.PLANNED, LetterStatus.RESERVED):
             ledger.cancel(letter, f"superseded by a clerk's letter issued on {as_of.isoformat()}")
     group = statement.account.building or f"({account_id})"
     planned = ledger.add_planned([(account_id, kind, as_of, group)])

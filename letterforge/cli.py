@@ -14,6 +14,8 @@ import click
 
 from letterforge import __version__
 from letterforge.diagnostics import UserError
+from letterforge.kinds import KIND_NAMES
+from letterforge.records import LetterStatus
 
 if TYPE_CHECKING:
     from letterforge.pipeline import Ledger, LedgerLetter, Workspace
@@ -184,7 +186,7 @@ def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | N
 @cli.command()
 @click.argument("accounts", nargs=-1)
 @click.option("--all", "all_accounts", is_flag=True, help="Every account with overdue arrears and no hold (with --draft).")
-@click.option("--kind", type=click.Choice(["reminder", "demand", "lawyer"]), required=True,
+@click.option("--kind", type=click.Choice(KIND_NAMES), required=True,
               help="Which letter of the ladder.")
 @workspace_option
 @as_of_option
@@ -233,7 +235,7 @@ def clauses() -> None:
 
 @clauses.command("list")
 @workspace_option
-@click.option("--kind", type=click.Choice(["reminder", "demand", "lawyer"]), default=None)
+@click.option("--kind", type=click.Choice(KIND_NAMES), default=None)
 @click.option("--locale", default=None, help="zh-CN or en-GB")
 @format_option("table", "json")
 def clauses_list(workspace: Path | None, kind: str | None, locale: str | None, output_format: str) -> None:
@@ -300,7 +302,7 @@ def clauses_preview(clause_id: str, version: str, account: str, workspace: Path 
 
     preview = preview_clause(_open_workspace(workspace), clause_id, version, account, _as_of(as_of), output_format)
     click.echo(f"{preview.clause.label} ({preview.clause.status}) in slot {preview.clause.slot!r}, "
-               f"account {preview.letter.draft.account.account_id}:")
+               f"account {preview.letter.draft.account_id}:")
     for paragraph in preview.paragraphs:
         click.echo(f"  {paragraph}")
     (path,) = letter_paths([f"preview-{safe_file_name(preview.clause.label, unique_ignoring_case=False)}.{output_format}"], output)
@@ -473,8 +475,8 @@ def ledger() -> None:
 @ledger.command("list")
 @workspace_option
 @click.option("--account", default=None)
-@click.option("--kind", type=click.Choice(["reminder", "demand", "lawyer"]), default=None)
-@click.option("--status", type=click.Choice(["planned", "reserved", "issued", "cancelled", "delivered", "returned"]),
+@click.option("--kind", type=click.Choice(KIND_NAMES), default=None)
+@click.option("--status", type=click.Choice([status.value for status in LetterStatus]),
               default=None)
 @format_option("table", "json")
 def ledger_list(workspace: Path | None, account: str | None, kind: str | None, status: str | None,

@@ -21,11 +21,12 @@ from pydantic import (
 )
 
 from letterforge.diagnostics import Diagnostic, UserError
+from letterforge.kinds import KIND_NAMES, KINDS
 from letterforge.money import ROUNDING_MODES
+from letterforge.records import PROTOCOL_DEBTOR_TYPES, CreditorType, DebtorType
 
 CONFIG_FILE = "letterforge.toml"
 SUPPORTED_LOCALES = ("zh-CN", "en-GB")
-CreditorType = Literal["property", "water", "receivables"]
 
 
 def _to_decimal(value: Any) -> Any:
@@ -263,11 +264,8 @@ class Proof(_Settings):
                                                       "(false: its findings are only reported)")
 
 
-KINDS = ("reminder", "demand", "lawyer")
 CHANNELS = ("post", "email", "sms")
-DEBTOR_TYPES = ("individual", "sole_trader", "company", "unknown")
-# The Pre-Action Protocol for Debt Claims applies to them (an unknown type is treated as one: addressing.py).
-PROTOCOL_DEBTOR_TYPES = ("individual", "sole_trader", "unknown")
+DEBTOR_TYPES = tuple(debtor_type.value for debtor_type in DebtorType)
 _LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -337,8 +335,8 @@ class Delivery(_Settings):
     def _channel_keys(cls, channels: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         for key, chosen in channels.items():
             kind, _, debtor_type = key.partition(".")
-            if key != "default" and (kind not in KINDS or (debtor_type and debtor_type not in DEBTOR_TYPES)):
-                raise ValueError(f"{key!r} is not \"default\", a kind ({', '.join(KINDS)}) or a kind and debtor "
+            if key != "default" and (kind not in KIND_NAMES or (debtor_type and debtor_type not in DEBTOR_TYPES)):
+                raise ValueError(f"{key!r} is not \"default\", a kind ({', '.join(KIND_NAMES)}) or a kind and debtor "
                                  f"type such as \"lawyer.individual\" ({', '.join(DEBTOR_TYPES)})")
             if not chosen:
                 raise ValueError(f"{key}: give at least one channel ({', '.join(CHANNELS)})")
@@ -363,14 +361,14 @@ class Policy(_Settings):
     demand_wait_days: int = Field(default=7, ge=0, le=90, description="after a demand's deadline")
     lawyer_min_months: int = Field(default=3, ge=1, le=36)
     lawyer_min_demands: int = Field(default=2, ge=1, le=10)
-    daily_caps: dict[str, int] = Field(default_factory=lambda: {"reminder": 50, "demand": 20, "lawyer": 5})
+    daily_caps: dict[str, int] = Field(default_factory=lambda: {k.value: k.daily_cap for k in KINDS.values()})
     first_lawyer_wave: int = Field(default=3, ge=1)
     lawyer_wave_gap_days: int = Field(default=30, ge=0, le=365,
                                       description="no lawyer's letter for this long: the next ones start with a small wave")
-    per_group_daily: dict[str, int] = Field(default_factory=lambda: {"reminder": 10, "demand": 3, "lawyer": 1})
+    per_group_daily: dict[str, int] = Field(default_factory=lambda: {k.value: k.group_daily_cap for k in KINDS.values()})
     horizon_days: int = Field(default=30, ge=1, le=366)
     reference_patterns: dict[str, str] = Field(default_factory=lambda: {
-        "reminder": "REM-{year}-{number:04d}", "demand": "DEM-{year}-{number:04d}", "lawyer": "LAW-{year}-{number:04d}"})
+        k.value: k.reference_pattern for k in KINDS.values()})
 
     @field_validator("reminder_checkpoints")
     @classmethod
@@ -382,16 +380,16 @@ class Policy(_Settings):
     @field_validator("daily_caps", "per_group_daily")
     @classmethod
     def _per_kind(cls, caps: dict[str, int]) -> dict[str, int]:
-        unknown = set(caps) - set(KINDS)
+        unknown = set(caps) - set(KIND_NAMES)
         if unknown or any(value < 0 for value in caps.values()):
-            raise ValueError(f"give a number of letters (0 or more) for each of {', '.join(KINDS)}")
+            raise ValueError(f"give a number of letters (0 or more) for each of {', '.join(KIND_NAMES)}")
         return caps
 
     @field_validator("reference_patterns")
     @classmethod
     def _patterns(cls, patterns: dict[str, str]) -> dict[str, str]:
         for kind, pattern in patterns.items():
-            if kind not in KINDS:
+            if kind not in KIND_NAMES:
                 raise ValueError(f"unknown letter kind {kind!r}")
             try:
                 pattern.format(year=2026, number=1)

@@ -12,7 +12,7 @@ from letterforge.diagnostics import UserError
 from letterforge.escalation import Decision, SentLetter, decide_letter, history_deadline
 from letterforge.ledger import SENT, Hold, Ledger, LedgerLetter
 from letterforge.planning import Candidate, Plan, PlannedLetter, plan_issue
-from letterforge.records import Account, DebtorCategory, LetterKind, PriorLetter, collection_paused
+from letterforge.records import Account, DebtorCategory, LetterKind, LetterStatus, PriorLetter, collection_paused
 from letterforge.statements import (LimitationFlag, Statement, compute_statements, limitation_flags,
                                     limitation_summary, limitation_years)
 from letterforge.validation import DebtorData
@@ -77,7 +77,7 @@ def plan_letters(workspace: Workspace, data: DebtorData, ledger: Ledger, as_of: 
     statements = {s.account.account_id: s for s in compute_statements(workspace, (), as_of, data)}
     sent = sent_letters(data, ledger, workspace)
     holds = ledger.holds()
-    in_pipeline = [letter for letter in ledger.letters() if letter.status in ("planned", "reserved")]
+    in_pipeline = [letter for letter in ledger.letters() if letter.status in (LetterStatus.PLANNED, LetterStatus.RESERVED)]
     pending = {letter.account_id: letter for letter in in_pipeline}
     decisions: dict[str, Decision] = {}
     candidates: list[Candidate] = []
@@ -103,12 +103,12 @@ def plan_letters(workspace: Workspace, data: DebtorData, ledger: Ledger, as_of: 
     # numbers are taken; letters planned for today or a day that passed are placed again under the
     # caps, the older first, so that a day completed late never exceeds its caps.
     existing = [PlannedLetter(l.account_id, l.kind, l.group, as_of, new=False, letter_id=l.id)
-                for l in [*issued_today, *(l for l in in_pipeline if l.status == "reserved")]]
+                for l in [*issued_today, *(l for l in in_pipeline if l.status == LetterStatus.RESERVED)]]
     existing += [PlannedLetter(l.account_id, l.kind, l.group, l.planned_on, new=False, letter_id=l.id)
-                 for l in in_pipeline if l.status == "planned" and l.planned_on > as_of]
+                 for l in in_pipeline if l.status == LetterStatus.PLANNED and l.planned_on > as_of]
     overdue = [Candidate(l.account_id, l.kind, l.group, statements[l.account_id].total,
                          statements[l.account_id].oldest_due_date or l.planned_on, l.id)
-               for l in in_pipeline if l.status == "planned" and l.planned_on <= as_of and l.account_id in statements]
+               for l in in_pipeline if l.status == LetterStatus.PLANNED and l.planned_on <= as_of and l.account_id in statements]
     since = as_of - timedelta(days=workspace.config.policy.lawyer_wave_gap_days)
     lawyer_before = sum(1 for letters in sent.values() for letter in letters
                         if letter.kind is LetterKind.LAWYER and since < letter.issued_on < as_of)

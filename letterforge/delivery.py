@@ -14,9 +14,10 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 
 from letterforge.addressing import pre_action_protocol_applies
-from letterforge.clauses import Clause, ClauseLibrary, LETTER_SLOTS
+from letterforge.clauses import Clause, ClauseLibrary
 from letterforge.config import WorkspaceConfig
 from letterforge.diagnostics import Diagnostic
+from letterforge.kinds import KINDS
 from letterforge.records import Account, DebtorType, LetterKind
 
 POST, EMAIL, SMS = "post", "email", "sms"
@@ -132,7 +133,7 @@ def channels_for(letter: OutgoingLetter, account: Account, settings: WorkspaceCo
 
 def _suspension_clauses(library: ClauseLibrary, kind: LetterKind, config: WorkspaceConfig) -> list[Clause]:
     return [c for c in library.clauses if c.suspension_notice and c.status != "retired" and kind.value in c.kinds
-            and config.creditor.type in c.creditor_types and c.slot in LETTER_SLOTS[kind]]
+            and config.creditor.type in c.creditor_types and c.slot in KINDS[kind].slots]
 
 
 def delivery_problems(config: WorkspaceConfig, library: ClauseLibrary, file: str = "letterforge.toml") -> list[Diagnostic]:

@@ -136,7 +136,7 @@ def render_docx(renderer: TemplateRenderer, draft: LetterDraft) -> bytes:
     template = DocxTemplate(str(path))
     context = docx_context(renderer, draft, template)
     renderer.check_glyphs(json.dumps(_plain(draft.context), ensure_ascii=False),
-                          f"{draft.account.account_id} {draft.kind.value}")
+                          f"{draft.account_id} {draft.kind.value}")
     try:
         template.render(context, jinja_env=renderer.environment, autoescape=True)
         if draft.context.get("pre_action_protocol"):

@@ -26,7 +26,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from letterforge.archive import archive_path, archived_file, redraft_letter, reprint, sha256_of, stored_path
+from letterforge.archive import (archive_path, archived_file, issued_account, redraft_letter, reprint, sha256_of,
+                                 stored_path)
 from letterforge.clauses import MESSAGE_SLOTS, ClauseLibrary, load_clause_library, render_clause, select_clauses
 from letterforge.config import EmailSettings
 from letterforge.delivery import EMAIL, POST, Route, outgoing_letter, route_letter
@@ -35,7 +36,6 @@ from letterforge.drafts import letter_facts
 from letterforge.ledger import SENT, Ledger, LedgerLetter, Send
 from letterforge.letters import clause_folders
 from letterforge.permissions import write_atomic
-from letterforge.records import Account
 from letterforge.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -171,8 +171,8 @@ def email_text(workspace: Workspace, ledger: Ledger, letter: LedgerLetter) -> Em
     factory, draft = redraft_letter(workspace, ledger, letter)
     config = factory.workspace.config
     clauses = select_clauses(factory.library, draft.kind, draft.locale, config.creditor.type,
-                             draft.account.category.value, draft.issued_on,
-                             facts=letter_facts(draft.context, draft.statement), slots=MESSAGE_SLOTS[EMAIL])
+                             draft.letter.debtor.category.value, draft.issued_on,
+                             facts=letter_facts(draft.letter), slots=MESSAGE_SLOTS[EMAIL])
     texts = {}
     for clause in clauses:
         paragraphs = render_clause(factory.renderer.clause_environment, clause, draft.context)
@@ -249,19 +249,6 @@ class Pacer:
             if pause > 0:
                 self.sleep(pause)
         self.last = self.clock()
-
-
-def _snapshot_account(ledger: Ledger, reference: str) -> Account | None:
-    from letterforge.records import DebtorCategory
-
-    try:
-        fields = dict(ledger.snapshot(reference)["account"])
-    except (UserError, KeyError):
-        return None
-    fields.pop("hold_until", None)
-    fields["category"] = DebtorCategory(fields.get("category", "unknown"))
-    known = set(Account.__dataclass_fields__)
-    return Account(**{k: v for k, v in fields.items() if k in known})
 
 
 @dataclass
@@ -344,7 +331,7 @@ def email_route(workspace: Workspace, ledger: Ledger, letter: LedgerLetter,
                 library: ClauseLibrary) -> tuple[Route | None, bool, str]:
     """The letter's e-mail route, whether it also goes by post, and why there is no e-mail route."""
     reference = letter.reference or ""
-    account = _snapshot_account(ledger, reference)
+    account = issued_account(ledger, reference)
     if account is None:
         return None, True, "the ledger keeps no snapshot of the letter's account"
     locale = account.language or workspace.config.locale

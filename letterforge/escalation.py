@@ -7,20 +7,9 @@ from datetime import date, timedelta
 
 from letterforge.calendars import deadline_after
 from letterforge.config import WorkspaceConfig
+from letterforge.kinds import KINDS
 from letterforge.records import DebtorCategory, LetterKind
 from letterforge.statements import Statement
-
-
-def reply_days(kind: LetterKind, category: DebtorCategory, config: WorkspaceConfig) -> int:
-    """The days the debtor has to reply to a letter of this kind ([letters] settings; longer in hardship)."""
-    letters = config.letters
-    days = {LetterKind.REMINDER: letters.reminder_reply_days, LetterKind.DEMAND: letters.demand_reply_days,
-            LetterKind.LAWYER: letters.lawyer_reply_days}[kind]
-    # A debtor in hardship gets a longer period to arrange payment, except from the law firm,
-    # whose 14 days are the practice the ladder promises.
-    if category is DebtorCategory.HARDSHIP and kind is not LetterKind.LAWYER:
-        days += letters.hardship_extra_days
-    return days
 
 
 @dataclass(frozen=True)
@@ -61,7 +50,7 @@ def months_before(day: date, months: int) -> date:
 
 def history_deadline(kind: LetterKind, issued_on: date, category: DebtorCategory, config: WorkspaceConfig) -> date:
     """Letters in the history file carry no deadline: count the one a letter of that kind would have."""
-    return deadline_after(issued_on, reply_days(kind, category, config), config.region)
+    return deadline_after(issued_on, KINDS[kind].reply_days(category, config), config.region)
 
 
 def decide_letter(
@@ -114,7 +103,7 @@ def decide_letter(
         if not old_enough:
             return decision(None, owed, f"{len(passed)} demand letters passed their deadlines, but the arrears are "
                             f"younger than {policy.lawyer_min_months} months: no lawyer's letter yet.")
-        missing = config.law_firm.missing()
+        missing = KINDS[LetterKind.LAWYER].requirements(config)
         if missing:
             return decision(None, owed, f"{len(passed)} demand letters passed their deadlines and the arrears are "
                             f"{policy.lawyer_min_months} months old or more, but no law firm is configured "

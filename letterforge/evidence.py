@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from letterforge.archive import reprint, sha256_of
+from letterforge.archive import issued_account, reprint, sha256_of
 from letterforge.diagnostics import UserError
 from letterforge.ledger import Event, Ledger, LedgerLetter, Send
+from letterforge.records import Account
 from letterforge.workspace import Workspace
 
 SUMMARY_FILE = {"zh-CN": "summary-摘要.txt", "en-GB": "summary.txt"}
@@ -33,15 +34,8 @@ def _detail(event: Event) -> Any:
         return event.detail
 
 
-def _snapshot_account(ledger: Ledger, reference: str) -> dict[str, Any]:
-    try:
-        return dict(ledger.snapshot(reference).get("account", {}))
-    except UserError:
-        return {}
-
-
-def _locale(workspace: Workspace, account: dict[str, Any]) -> str:
-    language = account.get("language", "")
+def _locale(workspace: Workspace, account: Account | None) -> str:
+    language = account.language if account is not None else ""
     return language if language in SUMMARY_FILE else workspace.config.locale
 
 
@@ -64,14 +58,23 @@ CONSENT = {"zh-CN": {"True": "是", "False": "否"}, "en-GB": {"True": "yes", "F
 
 
 def _currency_as_issued(ledger: Ledger, reference: str) -> str:
-    """The currency in the settings the letter was issued under (the snapshot keeps them as TOML)."""
+    """The currency the letter was issued in, as the ledger's snapshot of it says."""
     import tomllib
 
     try:
-        settings = tomllib.loads(str(ledger.snapshot(reference).get("config", "")))
-    except (UserError, tomllib.TOMLDecodeError):
+        kept = json.loads(ledger.snapshot(reference))
+    except (UserError, ValueError):
         return ""
-    currency = settings.get("currency", "CNY")
+    if not isinstance(kept, dict):
+        return ""
+    if "config" in kept:  # a letter issued before the letter model: its snapshot is its inputs
+        try:
+            settings = tomllib.loads(str(kept["config"]))
+        except tomllib.TOMLDecodeError:
+            return ""
+        currency = settings.get("currency", "CNY")
+    else:  # the letter model's JSON (model.snapshot_of)
+        currency = kept.get("currency", "")
     return currency if isinstance(currency, str) else ""
 
 
@@ -87,7 +90,7 @@ def _money(amount: Any, currency: str, locale: str) -> str:
 
 
 def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send], events: list[Event],
-             files: list[tuple[str, str]], account: dict[str, Any], currency: str) -> str:
+             files: list[tuple[str, str]], account: Account | None, currency: str) -> str:
     zh = locale == "zh-CN"
     kind = KIND_NAMES[locale].get(letter.kind.value, letter.kind.value)
     total = _money(letter.total, currency, locale) if letter.total is not None else "-"
@@ -112,7 +115,7 @@ def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send]
         returned = [_detail(e) for e in mine if e.event == "returned"]
         channel = CHANNEL_NAMES[locale].get(send.channel, send.channel)
         status = STATUS_NAMES[locale].get(send.status, send.status)
-        consent = CONSENT[locale].get(str(account.get(f"{send.channel}_consent", "")), "-")
+        consent = CONSENT[locale].get(str(getattr(account, f"{send.channel}_consent", "")), "-")
         if zh:
             lines += [f"{number}. {channel}{'（副本：本函以邮寄方式送达）' if send.copy else ''}",
                       f"  收件地址：{send.address}　债务人同意以此方式送达：{consent}（据发函时的账户资料）",
@@ -194,7 +197,7 @@ def evidence_bundle(workspace: Workspace, ledger: Ledger, reference: str) -> Bun
     members.append(("letter.json", _json(letter.as_dict())))
     members.append(("sends.json", _json([s.as_dict() for s in sends])))
     files = [(name, sha256_of(content)) for name, content in members]
-    account = _snapshot_account(ledger, reference)
+    account = issued_account(ledger, reference)  # the account data as issued
     locale = _locale(workspace, account)
     currency = _currency_as_issued(ledger, reference) or workspace.config.currency
     summary = _summary(locale, letter, pdf_name, sends, events, files, account, currency).encode("utf-8")

@@ -5,6 +5,7 @@ recorded as issued only once its bytes are archived and read back."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ from letterforge.diagnostics import UserError
 from letterforge.ledger import Ledger, LedgerLetter
 from letterforge.outputs import delivery_order, letter_file, pending_file
 from letterforge.permissions import write_atomic
+from letterforge.records import LetterStatus
 from letterforge.recovery import issued_in_day_folders, numbers_used_elsewhere
 from letterforge.sealing import seal_issued
 from letterforge.validation import DebtorData
@@ -27,7 +29,7 @@ def record_plan(ledger: Ledger, day_plan: DayPlan) -> None:
     """The plan's new letters added to the ledger as planned, and the planned letters it moved."""
     placed = [l for l in day_plan.plan.letters if l.new]
     ledger.add_planned([(l.account_id, l.kind, l.issue_on, l.group) for l in placed if l.letter_id is None])
-    by_id = {l.id: l for l in ledger.letters(status="planned")}
+    by_id = {l.id: l for l in ledger.letters(status=LetterStatus.PLANNED)}
     ledger.move_planned([(by_id[l.letter_id], l.issue_on) for l in placed
                          if l.letter_id in by_id and by_id[l.letter_id].planned_on != l.issue_on])
 
@@ -47,8 +49,8 @@ def reserve_due(workspace: Workspace, data: DebtorData, ledger: Ledger, day_plan
     """Today's letters against today's data: paid or on hold since -> cancelled with the reason
     (a reserved number is voided, not lost); still due -> reserved a reference number. `waiting`:
     letters of past days that found no room within the horizon."""
-    due = [l for l in ledger.letters(status="planned", planned_until=as_of) if l.id not in waiting]
-    due += ledger.letters(status="reserved")
+    due = [l for l in ledger.letters(status=LetterStatus.PLANNED, planned_until=as_of) if l.id not in waiting]
+    due += ledger.letters(status=LetterStatus.RESERVED)
     keep: list[LedgerLetter] = []
     cancelled: list[tuple[LedgerLetter, str]] = []
     skipped: list[tuple[LedgerLetter, str]] = []
@@ -65,9 +67,9 @@ def reserve_due(workspace: Workspace, data: DebtorData, ledger: Ledger, day_plan
         if letter.reserved_on is not None and letter.reserved_on != as_of:
             letter_file(out / letter.reserved_on.isoformat(), letter).unlink(missing_ok=True)
     keep = delivery_order(keep, data)
-    planned = [l for l in keep if l.status == "planned"]
+    planned = [l for l in keep if l.status == LetterStatus.PLANNED]
     reserved = reserve_numbers(workspace, data, ledger, planned, as_of, out)
-    return Recheck(tuple([l for l in keep if l.status == "reserved"] + reserved), tuple(cancelled), tuple(skipped))
+    return Recheck(tuple([l for l in keep if l.status == LetterStatus.RESERVED] + reserved), tuple(cancelled), tuple(skipped))
 
 
 def reserve_numbers(workspace: Workspace, data: DebtorData, ledger: Ledger, planned: list[LedgerLetter],
@@ -101,7 +103,7 @@ def record_issue(workspace: Workspace, ledger: Ledger, letter: LedgerLetter, as_
               "group": letter.group, "issued_on": as_of.isoformat(), "deadline": facts["deadline"].isoformat(),
               "principal": str(facts["principal"]), "late_fees": str(facts["late_fees"]),
               "total": str(facts["total"]), "clauses": facts["clauses"], "sha256": facts["sha256"],
-              "file": stored, "snapshot": facts["snapshot"], **extra}
+              "file": stored, "snapshot": json.loads(facts["snapshot"]), **extra}
     archive_letter(workspace.path, content, record, suffix)
     ledger.mark_issued(letter, as_of, facts["deadline"], facts["principal"], facts["late_fees"], facts["total"],
                        facts["clauses"], facts["sha256"], stored, facts["snapshot"])

@@ -20,12 +20,12 @@ from typing import Any
 
 from letterforge.diagnostics import UserError
 from letterforge.permissions import create_private_file
-from letterforge.records import LetterKind
+from letterforge.records import LetterKind, LetterStatus
 
 LEDGER_FILE = "ledger.sqlite"
 BUSY_TIMEOUT = 30.0  # seconds to wait for another letterforge command that is writing the ledger
-STATUSES = ("planned", "reserved", "issued", "cancelled", "delivered", "returned")
-SENT = ("issued", "delivered", "returned")
+STATUSES = tuple(LetterStatus)
+SENT = tuple(status for status in LetterStatus if status.sent)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS letters (
@@ -106,7 +106,7 @@ class LedgerLetter:
     id: int
     account_id: str
     kind: LetterKind
-    status: str
+    status: LetterStatus
     planned_on: date
     group: str
     reference: str | None
@@ -151,7 +151,7 @@ class RebuiltLetter:
 
     account_id: str
     kind: LetterKind
-    status: str
+    status: LetterStatus
     day: date
     reference: str
     year: int
@@ -165,7 +165,7 @@ class RebuiltLetter:
     clauses: tuple[str, ...] = ()
     pdf_sha256: str | None = None
     pdf_file: str | None = None
-    snapshot: dict[str, Any] | None = None
+    snapshot: str | None = None  # the letter's JSON (model.snapshot_of)
     note: str = ""
 
 
@@ -243,7 +243,7 @@ def _amount(text: str | None) -> Decimal | None:
 
 def _letter(row: sqlite3.Row) -> LedgerLetter:
     return LedgerLetter(
-        id=row["id"], account_id=row["account_id"], kind=LetterKind(row["kind"]), status=row["status"],
+        id=row["id"], account_id=row["account_id"], kind=LetterKind(row["kind"]), status=LetterStatus(row["status"]),
         planned_on=date.fromisoformat(row["planned_on"]), group=row["group_name"], reference=row["reference"],
         reserved_on=_day(row["reserved_on"]), issued_on=_day(row["issued_on"]), deadline=_day(row["deadline"]), principal=_amount(row["principal"]),
         late_fees=_amount(row["late_fees"]), total=_amount(row["total"]),
@@ -353,11 +353,13 @@ class Ledger:
             raise UserError(f"no letter with reference {reference} in the ledger")
         return _letter(rows[0])
 
-    def snapshot(self, reference: str) -> dict[str, Any]:
+    def snapshot(self, reference: str) -> str:
+        """The JSON the ledger keeps of an issued letter (model.snapshot_of; before the letter model,
+        the letter's inputs), as it was written."""
         rows = self._rows("SELECT snapshot FROM letters WHERE reference = ?", (reference,))
         if not rows or not rows[0]["snapshot"]:
             raise UserError(f"the ledger keeps no snapshot of {reference}")
-        return dict(json.loads(rows[0]["snapshot"]))
+        return str(rows[0]["snapshot"])
 
     def events(self, reference: str | None = None, account_id: str | None = None) -> list[Event]:
         query = ("SELECT events.at, events.account_id, letters.reference, events.event, events.detail, "
@@ -446,7 +448,7 @@ class Ledger:
                      letter.reference, letter.day.isoformat(), letter.year, letter.number, _iso(letter.issued_on),
                      _iso(letter.deadline), _text(letter.principal), _text(letter.late_fees), _text(letter.total),
                      json.dumps(list(letter.clauses)), letter.pdf_sha256, letter.pdf_file,
-                     json.dumps(letter.snapshot, ensure_ascii=False) if letter.snapshot else None))
+                     letter.snapshot or None))
                 self._event(cursor.lastrowid, letter.account_id, "rebuilt", f"{letter.reference}: {reason}"
                             + (f"; {letter.note}" if letter.note else ""))
                 self.connection.execute(
@@ -461,11 +463,11 @@ class Ledger:
         with self.transaction():
             for account_id, kind, day, group in letters:
                 cursor = self.connection.execute(
-                    "INSERT INTO letters (account_id, kind, status, planned_on, group_name) VALUES (?, ?, 'planned', ?, ?)",
-                    (account_id, kind.value, day.isoformat(), group))
+                    "INSERT INTO letters (account_id, kind, status, planned_on, group_name) VALUES (?, ?, ?, ?, ?)",
+                    (account_id, kind.value, LetterStatus.PLANNED, day.isoformat(), group))
                 ids.append(int(cursor.lastrowid or 0))
                 self._event(cursor.lastrowid, account_id, "planned", f"{kind.value} planned for {day.isoformat()}")
-        by_id = {letter.id: letter for letter in self.letters(status="planned")}
+        by_id = {letter.id: letter for letter in self.letters(status=LetterStatus.PLANNED)}
         return [by_id[i] for i in ids]
 
     def note(self, letter: LedgerLetter, event: str, detail: str) -> None:
@@ -477,8 +479,8 @@ class Ledger:
         """Give letters whose day passed without a batch, or found no room left, their new day."""
         with self.transaction():
             for letter, day in moves:
-                self.connection.execute("UPDATE letters SET planned_on = ? WHERE id = ? AND status = 'planned'",
-                                        (day.isoformat(), letter.id))
+                self.connection.execute("UPDATE letters SET planned_on = ? WHERE id = ? AND status = ?",
+                                        (day.isoformat(), letter.id, LetterStatus.PLANNED))
                 self._event(letter.id, letter.account_id, "replanned",
                             f"from {letter.planned_on.isoformat()} to {day.isoformat()}: placed again under the caps "
                             "(its day passed without a batch, or letters left by a stopped run took its room)")
@@ -487,8 +489,8 @@ class Ledger:
         """A letter that will not go out. A reserved one keeps its number, void, with the reason:
         the series stays without holes."""
         with self.transaction():
-            self.connection.execute("UPDATE letters SET status = 'cancelled' WHERE id = ? AND status IN ('planned', 'reserved')",
-                                    (letter.id,))
+            self.connection.execute("UPDATE letters SET status = ? WHERE id = ? AND status IN (?, ?)",
+                                    (LetterStatus.CANCELLED, letter.id, LetterStatus.PLANNED, LetterStatus.RESERVED))
             self._event(letter.id, letter.account_id, "cancelled" if letter.reference is None else "voided", reason)
 
     def reserve_references(self, letters: list[LedgerLetter], references: Callable[[LetterKind, int, int], str],
@@ -511,21 +513,21 @@ class Ledger:
                     (letter.kind.value, year, number))
                 reference = references(letter.kind, year, number)
                 self.connection.execute(
-                    "UPDATE letters SET status = 'reserved', reference = ?, reserved_on = ?, year = ?, number = ? "
-                    "WHERE id = ?", (reference, on.isoformat(), year, number, letter.id))
+                    "UPDATE letters SET status = ?, reference = ?, reserved_on = ?, year = ?, number = ? "
+                    "WHERE id = ?", (LetterStatus.RESERVED, reference, on.isoformat(), year, number, letter.id))
                 self._event(letter.id, letter.account_id, "reserved", reference)
         ids = [letter.id for letter in letters]
-        return [letter for letter in self.letters(status="reserved") if letter.id in ids]
+        return [letter for letter in self.letters(status=LetterStatus.RESERVED) if letter.id in ids]
 
     def mark_issued(self, letter: LedgerLetter, issued_on: date, deadline: date, principal: Decimal,
                     late_fees: Decimal, total: Decimal, clauses: list[str], sha256: str, pdf_file: str,
-                    snapshot: dict[str, Any]) -> None:
+                    snapshot: str) -> None:
         with self.transaction():
             self.connection.execute(
-                "UPDATE letters SET status = 'issued', issued_on = ?, deadline = ?, principal = ?, late_fees = ?, "
-                "total = ?, clauses = ?, pdf_sha256 = ?, pdf_file = ?, snapshot = ? WHERE id = ? AND status = 'reserved'",
-                (issued_on.isoformat(), deadline.isoformat(), str(principal), str(late_fees), str(total),
-                 json.dumps(clauses), sha256, pdf_file, json.dumps(snapshot, ensure_ascii=False), letter.id))
+                "UPDATE letters SET status = ?, issued_on = ?, deadline = ?, principal = ?, late_fees = ?, "
+                "total = ?, clauses = ?, pdf_sha256 = ?, pdf_file = ?, snapshot = ? WHERE id = ? AND status = ?",
+                (LetterStatus.ISSUED, issued_on.isoformat(), deadline.isoformat(), str(principal), str(late_fees), str(total),
+                 json.dumps(clauses), sha256, pdf_file, snapshot, letter.id, LetterStatus.RESERVED))
             self._event(letter.id, letter.account_id, "issued", f"{letter.reference} sha256 {sha256}")
 
     # -- after issue
@@ -537,8 +539,9 @@ class Ledger:
             raise UserError(f"{reference} was issued on {letter.issued_on.isoformat()}: it cannot have been "
                             f"delivered on {on.isoformat()}")
         with self.transaction():
-            self.connection.execute("UPDATE letters SET status = 'delivered', delivery_method = ?, tracking_number = ?, "
-                                    "delivered_on = ? WHERE id = ?", (method, tracking, on.isoformat(), letter.id))
+            self.connection.execute("UPDATE letters SET status = ?, delivery_method = ?, tracking_number = ?, "
+                                    "delivered_on = ? WHERE id = ?",
+                                    (LetterStatus.DELIVERED, method, tracking, on.isoformat(), letter.id))
             self._event(letter.id, letter.account_id, "delivered", f"{method} {tracking} on {on.isoformat()}".strip())
         return self.letter(reference)
 
@@ -547,7 +550,7 @@ class Ledger:
         if letter.status not in SENT:
             raise UserError(f"{reference} is {letter.status}: only an issued letter can come back")
         with self.transaction():
-            self.connection.execute("UPDATE letters SET status = 'returned' WHERE id = ?", (letter.id,))
+            self.connection.execute("UPDATE letters SET status = ? WHERE id = ?", (LetterStatus.RETURNED, letter.id))
             self._event(letter.id, letter.account_id, "returned", f"{reason} on {on.isoformat()}")
         return self.letter(reference)
 

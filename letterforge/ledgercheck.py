@@ -3,6 +3,7 @@ day folders, and `ledger rebuild` reconstructs a lost or damaged ledger from the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,7 +15,7 @@ from letterforge.archive import archive_path, archived_file, archived_records, s
 from letterforge.diagnostics import UserError
 from letterforge.ledger import LEDGER_FILE, SENT, Ledger, LedgerError, RebuiltLetter, open_ledger
 from letterforge.outputs import read_manifest
-from letterforge.records import LetterKind
+from letterforge.records import LetterKind, LetterStatus
 from letterforge.recovery import numbers_used_elsewhere
 from letterforge.workspace import Workspace
 
@@ -84,10 +85,10 @@ def check_ledger(workspace: Workspace, ledger: Ledger, out: Path | None = None) 
     finished = [d.day for d in ledger.days() if d.completed_at is not None]
     last = max(finished, default=None)
     for letter in letters:
-        if letter.status == "reserved":
+        if letter.status == LetterStatus.RESERVED:
             problems.append(f"{letter.reference} ({letter.account_id}): reserved on {letter.reserved_on} by a run "
                             "that did not finish; the next batch completes or voids it")
-        elif letter.status == "planned" and last is not None and letter.planned_on < last:
+        elif letter.status == LetterStatus.PLANNED and last is not None and letter.planned_on < last:
             problems.append(f"letter {letter.id} ({letter.kind.value} for {letter.account_id}): planned for "
                             f"{letter.planned_on.isoformat()}, a day already run, and neither issued nor cancelled")
     return problems
@@ -159,7 +160,7 @@ def _rebuild(workspace: Workspace, ledger: Ledger, out: Path | None, moved: Path
         for number in range(min(taken), max(taken)):
             if number not in taken:
                 reference = policy.reference(kind.value, year, number)
-                voided.append(RebuiltLetter("", kind, "cancelled", date(year, 1, 1), reference, year, number,
+                voided.append(RebuiltLetter("", kind, LetterStatus.CANCELLED, date(year, 1, 1), reference, year, number,
                                             note="no letter with this number was found: void"))
     ledger.add_rebuilt(letters + voided, "recovered from the day folders and the archive")
     for folder in day_folders(workspace, ledger, out):
@@ -197,7 +198,14 @@ def _rebuilt(workspace: Workspace, row: dict[str, Any], policy: Any) -> RebuiltL
                                    for k in ("principal", "late_fees", "total"))
     clauses = row["clauses"].split() if isinstance(row.get("clauses"), str) else row.get("clauses") or ()
     return RebuiltLetter(
-        row["account_id"], kind, "issued", issued_on, reference, year, number, group=row.get("group", ""),
+        row["account_id"], kind, LetterStatus.ISSUED, issued_on, reference, year, number, group=row.get("group", ""),
         issued_on=issued_on, deadline=date.fromisoformat(row["deadline"]) if row.get("deadline") else None,
         principal=principal, late_fees=late_fees, total=total, clauses=tuple(clauses), pdf_sha256=sha256 or None,
-        pdf_file=stored, snapshot=row.get("snapshot"), note="; ".join(notes))
+        pdf_file=stored, snapshot=_snapshot_text(row.get("snapshot")), note="; ".join(notes))
+
+
+def _snapshot_text(snapshot: object) -> str | None:
+    """The snapshot an archive record keeps (its JSON, read as an object), as the ledger stores it."""
+    if snapshot is None or isinstance(snapshot, str):
+        return snapshot or None
+    return json.dumps(snapshot, ensure_ascii=False)

@@ -38,7 +38,7 @@ class RenderedLetter:
 
     @property
     def file_name(self) -> str:
-        return letter_file_name(self.draft.kind.value, self.draft.account.account_id, self.output_format,
+        return letter_file_name(self.draft.kind.value, self.draft.account_id, self.output_format,
                                 account_first=True)
 
 
@@ -75,7 +75,7 @@ class LetterFactory:
         elsewhere (a cluster's worker) is judged here by the same rule."""
         report, draft = letter.proof, letter.draft
         if not report.ok and enforce is not False:
-            what = f"{draft.account.account_id} {draft.kind.value} letter"
+            what = f"{draft.account_id} {draft.kind.value} letter"
             if self.workspace.config.proof.enforce or enforce:
                 raise UserError(report.summary(what))
             log.warning("%s", report.summary(what, stopped=False))

@@ -20,6 +20,7 @@ from typing import Any
 from letterforge.archive import archived_file, same_file, workspace_file
 from letterforge.diagnostics import UserError
 from letterforge.filenames import letter_file_name, path_inside
+from letterforge.kinds import KINDS
 from letterforge.ledger import SENT, Event, Ledger, LedgerError, LedgerLetter
 from letterforge.permissions import atomic_file, make_folders, protect_descriptor, write_atomic
 from letterforge.records import LetterKind
@@ -260,19 +261,12 @@ def write_batch_files(folder: Path, letters: list[LedgerLetter], data: DebtorDat
     ]
     follow_ups = sorted(({"follow_up_on": l.deadline.isoformat() if l.deadline else "", "account_id": l.account_id,
                           "kind": l.kind.value, "reference": l.reference,
-                          "what": " ".join(filter(None, (FOLLOW_UP[l.kind], (limitation or {}).get(l.account_id))))}
+                          "what": " ".join(filter(None, (KINDS[l.kind].follow_up, (limitation or {}).get(l.account_id))))}
                          for l in letters),
                         key=lambda row: (row["follow_up_on"], row["account_id"]))
     written.append(write_atomic(folder / "follow-ups.csv",
                                 _csv(("follow_up_on", "account_id", "kind", "reference", "what"), follow_ups)))
     return written
-
-
-FOLLOW_UP = {
-    LetterKind.REMINDER: "check payment; a further reminder or a demand follows by the policy",
-    LetterKind.DEMAND: "the reply period has ended: call the debtor, then the next step by the policy",
-    LetterKind.LAWYER: "the deadline has passed: decide with the law firm on legal action",
-}
 
 
 # A cell starting with one of these is a formula to Excel, WPS or LibreOffice (OWASP: CSV

@@ -57,13 +57,13 @@ class PdfRenderer(TemplateRenderer):
         return self.pdf_proofread(draft, self.render_html(draft))[0]
     def pdf_proofread(self, draft: LetterDraft, html: str) -> tuple[bytes, ProofReport]:
         """The letter's HTML (from `render_html`) as a PDF, and what the proof-reader found in it."""
-        self.check_glyphs(html, f"{draft.account.account_id} {draft.kind.value}")
+        self.check_glyphs(html, f"{draft.account_id} {draft.kind.value}")
         self.url_fetcher.refused.clear()
         document = self.layout(html)
         content = bytes(document.write_pdf(custom_metadata=True, finisher=compact_cid_fonts))
         if self.url_fetcher.refused:
             # WeasyPrint only logs a resource it could not fetch; a letter with a hole in it must not go out.
-            raise UserError(f"{draft.account.account_id} {draft.kind.value} ({draft.locale}/{draft.kind.value}"
+            raise UserError(f"{draft.account_id} {draft.kind.value} ({draft.locale}/{draft.kind.value}"
                             f".html and what it includes): {'; '.join(self.url_fetcher.refused)}; remove it "
                             "from the template or put the file in the template folder")
         return content, proof_letter(draft, html, document, read_pdf_metadata(content))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from letterforge.archive import archived_file, reprint, stored_path
 from letterforge.calendars import is_working_day
-from letterforge.clauses import LETTER_SLOTS, Clause, load_clause_library, render_clause
+from letterforge.clauses import Clause, load_clause_library, render_clause
 from letterforge.clerk import draft_letters, issue_letters
 from letterforge.config import CONFIG_FILE, scheduler_address
 from letterforge.dayplan import DayPlan, earlier_letters, explain, plan_letters
@@ -25,6 +25,7 @@ from letterforge.filenames import letter_file_name, safe_file_name
 from letterforge.executors import (Executor, LocalExecutor, Renderer, RenderTask, StopRequest, choose_executor,
                                    default_jobs, render_pdf, stop_on_signals)
 from letterforge.issuing import issue_letter, record_plan, reserve_due
+from letterforge.kinds import KINDS
 from letterforge.ledger import SENT, Ledger, LedgerLetter, open_ledger, read_ledger
 from letterforge.letters import LetterFactory, RenderedLetter, clause_folders
 from letterforge.outputs import (BuiltPrintPack, DayPrintPack, check_writable, ledger_csv, letter_file, letter_paths,
@@ -32,7 +33,7 @@ from letterforge.outputs import (BuiltPrintPack, DayPrintPack, check_writable, l
 from letterforge.permissions import write_atomic
 from letterforge.planning import PlannedLetter
 from letterforge.proof import ProofReport, format_of, proof_file
-from letterforge.records import LetterKind
+from letterforge.records import LetterKind, LetterStatus
 from letterforge.recovery import refuse_unsafe_day, workspace_lock
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
 from letterforge.statements import (LimitationFlag, Statement, compute_statements, limitation_flags, limitation_years,
@@ -194,10 +195,10 @@ def preview_clause(workspace: Workspace, clause_id: str, version: str, account_i
                            if _applies(factory, clause, s.account.account_id, kind, as_of)),
                           candidates[0].account.account_id)
     draft = factory.draft(account_id, kind, as_of, preview=clause)
-    if draft.account.category.value not in clause.categories:
+    if draft.letter.debtor.category.value not in clause.categories:
         raise UserError(f"{clause.label} serves {', '.join(clause.categories)} debtors; "
-                        f"{account_id} is {draft.account.category.value}")
-    if clause.slot in LETTER_SLOTS[kind]:
+                        f"{account_id} is {draft.letter.debtor.category.value}")
+    if clause.slot in KINDS[kind].slots:
         filled = factory.renderer.context_for(draft)["clauses"][clause.slot]["paragraphs"]
     else:  # a message's clause (email_subject, email_body): filled on the same letter's data
         filled = render_clause(factory.renderer.clause_environment, clause, draft.context)
@@ -209,7 +210,7 @@ def _applies(factory: LetterFactory, clause: Clause, account_id: str, kind: Lett
     if not clause.when:
         return True
     draft = factory.draft(account_id, kind, as_of, preview=clause)
-    return clause.applies(letter_facts(draft.context, draft.statement))
+    return clause.applies(letter_facts(draft.letter))
 
 
 def diff_clause(workspace: Workspace, clause_id: str, old: str, new: str) -> str:
@@ -337,7 +338,7 @@ def run_batch(
             built = None
             if day.completed_at is not None:
                 report.already_complete = True
-                report.planned_later = sum(1 for l in ledger.letters(status="planned") if l.planned_on > as_of)
+                report.planned_later = sum(1 for l in ledger.letters(status=LetterStatus.PLANNED) if l.planned_on > as_of)
             else:
                 built = _issue_day(workspace, ledger, data, as_of, out, report, progress,
                                    executor or LocalExecutor(workspace.path, jobs, renderer), stop)

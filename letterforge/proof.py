@@ -253,11 +253,11 @@ def check_statement_figures(draft: Any, letter: LetterText) -> list[Finding]:
     """The statement's figures (total, principal, interest and fees, each item) are all in the schedules."""
     from letterforge.money import format_money
 
-    statement = draft.statement
-    currency, locale = statement.currency, draft.locale
+    statement = draft.letter.statement
+    currency, locale = draft.letter.currency, draft.locale
     figures = {"total": statement.total, "principal": statement.principal}
     for line in statement.lines:
-        figures[f"item {line.item.period} outstanding"] = line.outstanding
+        figures[f"item {line.period} outstanding"] = line.outstanding
     schedules = re.sub(r"\s+", "", letter.schedules)
     findings = []
     for name, amount in figures.items():

@@ -31,12 +31,44 @@ class DebtorType(StrEnum):
     UNKNOWN = "unknown"
 
 
+# The Pre-Action Protocol for Debt Claims covers a business claiming from an individual, a sole
+# trader included; a debtor of unknown type is treated as one: sending its enclosures to a company
+# costs nothing, leaving them out of a letter to an individual exposes the creditor to the court's
+# sanctions.
+PROTOCOL_DEBTOR_TYPES: tuple[DebtorType, ...] = (DebtorType.INDIVIDUAL, DebtorType.SOLE_TRADER, DebtorType.UNKNOWN)
+
+
 class LetterKind(StrEnum):
-    """The three rungs of the collection ladder."""
+    """The three rungs of the collection ladder (each defined in kinds.KINDS)."""
 
     REMINDER = "reminder"
     DEMAND = "demand"
     LAWYER = "lawyer"
+
+
+class CreditorType(StrEnum):
+    """Whose letters a workspace writes: it chooses the clause library's folder and its wording."""
+
+    PROPERTY = "property"
+    WATER = "water"
+    RECEIVABLES = "receivables"
+
+
+class LetterStatus(StrEnum):
+    """Where a letter stands in the ledger: planned, then a number reserved, then issued (and after
+    that delivered or returned); a planned or reserved letter can be cancelled (a reserved one is voided)."""
+
+    PLANNED = "planned"
+    RESERVED = "reserved"
+    ISSUED = "issued"
+    CANCELLED = "cancelled"
+    DELIVERED = "delivered"
+    RETURNED = "returned"
+
+    @property
+    def sent(self) -> bool:
+        """Whether the letter went out (it counts for the ladder and has its bytes in the archive)."""
+        return self in (LetterStatus.ISSUED, LetterStatus.DELIVERED, LetterStatus.RETURNED)
 
 
 @dataclass(frozen=True, slots=True)  # slots: a month-end day holds hundreds of thousands

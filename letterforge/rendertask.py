@@ -30,7 +30,7 @@ class RenderJob:
 
     def __repr__(self) -> str:
         # Dask logs a failed task with its arguments: the account id, never the debtor's data.
-        return f"RenderJob({self.draft.reference!r}, account {self.draft.account.account_id!r})"
+        return f"RenderJob({self.draft.reference!r}, account {self.draft.account_id!r})"
 
     @property
     def key(self) -> str:

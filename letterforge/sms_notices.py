@@ -198,8 +198,8 @@ def compose_notice(factory: Any, draft: Any) -> str:
 
     config = factory.workspace.config
     (clause,) = select_clauses(factory.library, draft.kind, draft.locale, config.creditor.type,
-                               draft.account.category.value, draft.issued_on,
-                               facts=letter_facts(draft.context, draft.statement), slots=MESSAGE_SLOTS[SMS_SLOT])
+                               draft.letter.debtor.category.value, draft.issued_on,
+                               facts=letter_facts(draft.letter), slots=MESSAGE_SLOTS[SMS_SLOT])
     paragraphs = render_clause(factory.renderer.clause_environment, clause, draft.context)
     # Paragraphs run on (an English one after a space); the values keep their own spaces (a phone
     # number such as 0571-8600 1234), only line breaks and the space runs around them go.

@@ -29,7 +29,7 @@ def fake_pdf(_factory, draft) -> bytes:
 
     writer = PdfWriter()
     writer.add_blank_page(595, 842)
-    writer.add_metadata({"/Title": f"{draft.reference} {draft.account.account_id} {draft.kind.value}"})
+    writer.add_metadata({"/Title": f"{draft.reference} {draft.account_id} {draft.kind.value}"})
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()

@@ -5,12 +5,15 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 
 from letterforge.clauses import CONDITION_FACTS
 from letterforge.diagnostics import UserError
 from letterforge.drafts import compose_letter, letter_facts, make_offers
+from letterforge.kinds import KINDS
+from letterforge.model import Letter
 from letterforge.pipeline import LetterFactory, compute_statements
-from letterforge.records import LetterKind
+from letterforge.records import DebtorCategory, DebtorType, LetterKind
 from letterforge.workspace import Workspace
 
 from conftest import SAMPLES
@@ -159,7 +162,7 @@ def test_the_late_fee_cap_is_stated_not_conditional():
 def test_the_facts_are_the_ones_clauses_may_test():
     factory = LetterFactory(Workspace.open(SAMPLES / "property-zh"))
     draft = factory.draft("JX-6-0401", LetterKind.LAWYER, AS_OF)
-    facts = letter_facts(draft.context, draft.statement)
+    facts = letter_facts(draft.letter)
     assert facts.keys() == CONDITION_FACTS.keys()
     assert (facts["demands_sent"], facts["reminders_sent"], facts["letters_sent"]) == (2, 1, 3)
     assert facts["debtor.note"] is True and facts["statement.billing"] == "monthly"
@@ -205,7 +208,7 @@ def test_an_account_without_building_or_unit_is_named_by_its_address(copy_sample
     import subprocess
 
     from letterforge.pipeline import LetterFactory
-    from letterforge.records import LetterKind
+    from letterforge.records import DebtorCategory, DebtorType, LetterKind
     from letterforge.workspace import Workspace
 
     root = copy_sample("property-zh")
@@ -219,3 +222,49 @@ def test_an_account_without_building_or_unit_is_named_by_its_address(copy_sample
         body = subprocess.run(["pdftotext", str(root / "letter.pdf"), "-"], capture_output=True, text=True,
                               check=True).stdout.replace("\n", "")
         assert "位于浙江省杭州市拱墅区锦绣路188号锦绣华庭1栋0201室的房屋" in body
+
+
+# -- compose_letter as a stage: records in, the typed letter out (no rendering) ----------------------
+
+@pytest.fixture(scope="module")
+def sample_factory() -> LetterFactory:
+    return LetterFactory(Workspace.open(SAMPLES / "property-zh"))
+
+
+def test_compose_letter_builds_the_typed_letter_from_the_statement(sample_factory):
+    workspace = sample_factory.workspace
+    (statement,) = compute_statements(workspace, ("JX-2-0302",), AS_OF, sample_factory.data)
+    draft = compose_letter(LetterKind.DEMAND, statement, workspace.config, sample_factory.library,
+                           issued_on=AS_OF, history=sample_factory.data.history)
+    letter = draft.letter
+    assert isinstance(letter, Letter)
+    assert letter.letter.kind is LetterKind.DEMAND and letter.letter.reference == "DEM-20261125-JX-2-0302"
+    assert (letter.letter.issued_on, letter.letter.locale, letter.letter.reply_days) == (AS_OF, "zh-CN", 7)
+    assert letter.letter.deadline == draft.deadline and letter.letter.deadline > AS_OF
+    assert isinstance(letter.total, Decimal) and letter.total == statement.total
+    assert (letter.statement.principal, letter.statement.late_fees) == (statement.principal, statement.late_fees)
+    assert [line.period for line in letter.statement.lines] == [line.item.period for line in statement.lines]
+    assert sum(line.outstanding for line in letter.statement.lines) == letter.statement.principal
+    assert letter.statement.as_of == AS_OF and letter.currency == "CNY"
+    assert letter.debtor.account_id == "JX-2-0302" and isinstance(letter.debtor.category, DebtorCategory)
+    assert isinstance(letter.debtor.type, DebtorType)
+    assert letter.creditor == workspace.config.creditor and letter.law_firm is None
+    assert letter.waiver.offered and letter.waiver.amount == statement.late_fees + statement.compensation
+    assert letter.instalments.offered and letter.instalments.months == 6
+    assert [v.slot for v in letter.clause_versions] == list(KINDS[LetterKind.DEMAND].slots)
+    assert [v.label for v in letter.clause_versions] == [c.label for c in draft.clauses]
+    assert not letter.draft_watermark and draft.watermarked().letter.draft_watermark
+    assert letter_facts(letter).keys() == CONDITION_FACTS.keys()
+    # The templates read the very same fields, by the same names.
+    context = draft.context
+    assert context["debtor"]["name"] == letter.debtor.name and context["statement"]["total"] == letter.total
+
+
+def test_a_lawyers_letter_carries_the_law_firm_and_the_letter_cannot_be_changed(sample_factory):
+    draft = sample_factory.draft("JX-2-0302", LetterKind.LAWYER, AS_OF)
+    assert draft.letter.law_firm == sample_factory.workspace.config.law_firm
+    assert [v.slot for v in draft.letter.clause_versions] == list(KINDS[LetterKind.LAWYER].slots)
+    with pytest.raises(ValidationError):
+        draft.letter.total = Decimal("1")  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        draft.letter.debtor.name = "someone else"  # type: ignore[misc]

@@ -24,6 +24,7 @@ from letterforge.batch import run_batch
 from letterforge.cli import cli
 from letterforge.emailing import SendRefused, message_id, send_day
 from letterforge.ledger import open_ledger
+from letterforge.model import letter_from_snapshot
 from letterforge.workspace import Workspace
 
 DAY = date(2026, 11, 25)
@@ -148,7 +149,7 @@ def test_one_message_per_letter_with_the_archived_pdf_and_its_hash_in_the_ledger
     report = send(root)
     ledger = open_ledger(root, CLOCK)
     issued = [l for l in ledger.letters() if l.issued_on == DAY]
-    consenting = [l for l in issued if ledger.snapshot(l.reference)["account"].get("email_consent") == "True"]
+    consenting = [l for l in issued if letter_from_snapshot(ledger.snapshot(l.reference)).debtor.email_consent]
     assert issued and consenting and len(consenting) < len(issued)
     assert report.count("sent") == len(consenting) == len(recorder.accepted)
     assert report.exit_code == 0
@@ -194,8 +195,8 @@ def test_a_temporary_refusal_is_retried_and_a_permanent_one_recorded_as_failed(c
     issue_day(root)
     recorder.data_answers = ["451 4.3.0 Temporary local problem", "421 4.7.0 Try again later"]
     ledger = open_ledger(root, CLOCK)
-    addresses = [ledger.snapshot(l.reference)["account"]["email"] for l in ledger.letters() if l.issued_on == DAY
-                 and ledger.snapshot(l.reference)["account"]["email_consent"] == "True"]
+    debtors = [letter_from_snapshot(ledger.snapshot(l.reference)).debtor for l in ledger.letters() if l.issued_on == DAY]
+    addresses = [debtor.email for debtor in debtors if debtor.email_consent]
     refused = addresses[1]  # the second e-mail of the day: a mailbox that does not exist
     recorder.refuse_rcpt = {refused: f"550 5.1.1 <{refused}>: Recipient address rejected"}
     pauses: list[float] = []
@@ -390,8 +391,9 @@ def test_a_suspension_notice_is_never_emailed(copy_sample, smtp_server, environ)
     (letter,) = ledger.reserve_references(ledger.letters(status="planned"), lambda k, y, n: f"D-{n}", DAY)
     labels = [c.label + "#x" for c in library.clauses if c.id == "zh-CN.water.demand.consequence"]
     ledger.mark_issued(letter, DAY, DAY, *(__import__("decimal").Decimal("1"),) * 3, labels, "0" * 64, "x.pdf",
-                       {"account": {"account_id": "01000619", "name": "x", "address": "y", "email": "a@example.cn",
-                                    "email_consent": "True", "debtor_type": "individual", "category": "unknown"}})
+                       json.dumps({"account": {"account_id": "01000619", "name": "x", "address": "y",
+                                               "email": "a@example.cn", "email_consent": "True",
+                                               "debtor_type": "individual", "category": "unknown"}}))
     route, by_post, why = email_route(workspace, ledger, ledger.letter(letter.reference), library)
     assert route is None and by_post and why == SUSPENSION_RULE
     ledger.close()

@@ -8,6 +8,7 @@ from conftest import fake_pdf
 from letterforge.pipeline import run_batch
 from letterforge.executors import LocalExecutor, RenderTask, StopRequest
 from letterforge.ledger import open_ledger
+from letterforge.model import letter_from_snapshot
 from letterforge.statements import compute_statements
 from letterforge.records import LetterKind
 from letterforge.workspace import Workspace
@@ -36,7 +37,7 @@ def test_one_job_renders_each_task_when_its_outcome_is_asked_for(copy_sample):
     assert task.account_id == accounts[0] and not (root / "pending" / f"{accounts[0]}.pdf").exists()
     facts = outcome()
     written = (root / "pending" / f"{accounts[0]}.pdf").read_bytes()
-    assert written.startswith(b"%PDF") and facts["sha256"] and facts["snapshot"]["reference"] == "T-1"
+    assert written.startswith(b"%PDF") and facts["sha256"] and letter_from_snapshot(facts["snapshot"]).letter.reference == "T-1"
     assert [t.account_id for t, _ in run] == accounts[1:]
 
 

@@ -88,7 +88,7 @@ def test_a_letter_is_recorded_as_issued_only_once_its_bytes_are_archived(root, m
     pending_file(folder, letter).parent.mkdir(parents=True)
     pending_file(folder, letter).write_bytes(content)
     facts = {"sha256": hashlib.sha256(content).hexdigest(), "deadline": DAY, "principal": 1, "late_fees": 0,
-             "total": 1, "clauses": [], "snapshot": {}}
+             "total": 1, "clauses": [], "snapshot": "{}"}
 
     def disk_full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")

@@ -15,8 +15,9 @@ from pypdf import PdfReader, PdfWriter
 
 from letterforge.diagnostics import UserError
 from letterforge.ledger import Event, LedgerLetter
-from letterforge.outputs import (FOLLOW_UP, DayPrintPack, ledger_csv, letter_paths, print_pack_volumes,
-                                 write_batch_files, write_print_pack, write_rejects)
+from letterforge.kinds import KINDS
+from letterforge.outputs import (DayPrintPack, ledger_csv, letter_paths, print_pack_volumes, write_batch_files,
+                                 write_print_pack, write_rejects)
 from letterforge.permissions import write_atomic
 from letterforge.records import Account, LetterKind
 from letterforge.validation import DebtorData, RejectedRow
@@ -133,8 +134,8 @@ def test_the_days_manifest_print_pack_and_follow_ups_come_from_the_ledgers_lette
     assert [row[:4] for row in follow_ups[1:]] == [["2026-12-02", "A-1", "lawyer", "REF-3"],
                                                    ["2026-12-02", "B-2", "demand", "REF-1"],
                                                    ["2026-12-09", "A-9", "reminder", "REF-2"]]
-    assert follow_ups[1][4] == FOLLOW_UP[LetterKind.LAWYER] + " Limitation: 2 item(s) may be time-barred."
-    assert follow_ups[3][4] == FOLLOW_UP[LetterKind.REMINDER]
+    assert follow_ups[1][4] == KINDS[LetterKind.LAWYER].follow_up + " Limitation: 2 item(s) may be time-barred."
+    assert follow_ups[3][4] == KINDS[LetterKind.REMINDER].follow_up
 
 
 def test_a_letter_of_an_account_no_longer_in_the_data_still_gets_its_rows(tmp_path):

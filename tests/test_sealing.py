@@ -206,7 +206,7 @@ def test_signing_the_same_letter_twice_gives_the_same_bytes(certificates, monkey
 
     class Draft:
         reference, kind = "X-1", type("K", (), {"value": "demand"})
-        account = type("A", (), {"account_id": "A-1"})
+        account_id = "A-1"
 
     content = fake_pdf(None, Draft)
     first = sealing.seal_pdf(content, key(certificates), sealing.signing_time(DAY))
@@ -231,7 +231,7 @@ def test_a_timestamp_from_a_tsa_is_embedded_and_checked(certificates, monkeypatc
 
     class Draft:
         reference, kind = "X-1", type("K", (), {"value": "demand"})
-        account = type("A", (), {"account_id": "A-1"})
+        account_id = "A-1"
 
     signed = sealing.seal_pdf(fake_pdf(None, Draft), key(certificates), sealing.signing_time(DAY), tsa)
     (check,) = sealing.check_signatures(signed, roots(certificates))
