@@ -109,6 +109,7 @@ def _legacy_snapshot(workspace: Path, settings: str, account_id: str, kind: str,
     }
 
 
+@pytest.mark.slow  # renders the letter with WeasyPrint, three times
 def test_reprint_rerender_makes_the_letter_again_from_the_models_snapshot(copy_sample, tmp_path):
     workspace = copy_sample("property-zh")
     settings = (workspace / "letterforge.toml").read_text(encoding="utf-8")
