@@ -649,8 +649,9 @@ def reprint(reference: str, workspace: Path | None, output: Path | None, rerende
 @format_option("text", "json")
 def sms(workspace: Path | None, as_of: Any, out: Path | None, resend: tuple[str, ...], output_format: str) -> None:
     """SMS notices of the letters issued on the day (where the settings, the debtor's consent and the
-    law allow): the day file for an SMS platform, and through [sms] gateway when one is set; each text
-    recorded in the ledger. Exit 1 when the gateway refused or deferred any."""
+    law allow): through [sms] gateway when one is set, else the day file for upload to an SMS platform;
+    each text recorded in the ledger. Exit 1 when any is failed, deferred, unknown through the gateway,
+    or left unresolved by a stopped run."""
     from letterforge.reports import sms_dict, sms_text, to_json
     from letterforge.pipeline import run_sms
 
