@@ -44,7 +44,7 @@ demo: setup
 	$(BIN)/letterforge -w demo plan --as-of $(DEMO_DATE) --days 5
 	$(BIN)/letterforge -w demo batch --as-of $(DEMO_DATE)
 	@echo "letters: demo/out/$(DEMO_DATE)/letters/  print pack: demo/out/$(DEMO_DATE)/print-pack-001.pdf"
-	@echo "manifest: demo/out/$(DEMO_DATE)/manifest.csv  ledger: letterforge -w demo ledger list"
+	@echo "manifest: demo/out/$(DEMO_DATE)/manifest.csv  ledger: $(BIN)/letterforge -w demo ledger list"
 
 test: setup test-packages
 	$(BIN)/python -m pytest
