@@ -283,6 +283,9 @@ class EmailSettings(_Settings):
     sender: str = Field(min_length=3, description="the From address, e.g. billing@example.cn")
     sender_name: str = ""
     reply_to: str = ""
+    law_firm_sender: str = Field(default="", description="the From of a lawyer's letter: the law firm's address "
+                                 "(the letter is the firm's); the sender above stays the Sender, who transmits it")
+    law_firm_sender_name: str = ""
     rate_per_minute: int = Field(default=30, ge=1, le=10_000)
     retries: int = Field(default=3, ge=0, le=10, description="new attempts after a temporary (4xx) failure")
     backoff_seconds: float = Field(default=30.0, ge=0, le=3600, description="wait before the first retry; doubles")
@@ -299,6 +302,21 @@ class EmailSettings(_Settings):
                                      if key in ("password", "username") else
                                      f"{key} must not be written in letterforge.toml: use username_env and "
                                      "password_env, the names of environment variables")
+        return value
+
+    @field_validator("sender", "sender_name", "reply_to", "law_firm_sender", "law_firm_sender_name")
+    @classmethod
+    def _one_header_line(cls, value: str) -> str:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("a line break or control character has no place in an e-mail header")
+        return value.strip()
+
+    @field_validator("sender", "reply_to", "law_firm_sender")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value and (value.count("@") != 1 or " " in value or not value.isascii() or value.startswith("@")
+                      or value.endswith("@") or any(ch in value for ch in "<>,;\"")):
+            raise ValueError(f"{value!r} is not one plain e-mail address (e.g. billing@example.cn)")
         return value
 
     @field_validator("username_env", "password_env")

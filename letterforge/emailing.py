@@ -36,6 +36,7 @@ from letterforge.drafts import letter_facts
 from letterforge.ledger import SENT, Ledger, LedgerLetter, Send
 from letterforge.letters import clause_folders
 from letterforge.permissions import write_atomic
+from letterforge.records import LetterKind
 from letterforge.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -190,13 +191,23 @@ def message_id(reference: str, generation: int, sender: str) -> str:
     return f"<{readable}.e{generation}.{digest}@{domain}>"
 
 
+def _mailbox(name: str, address: str) -> Address | str:
+    return Address(name, addr_spec=address) if name else address
+
+
 def build_email(settings: EmailSettings, recipient: str, text: EmailText, attachment: bytes, file_name: str,
-                message_id_text: str, sent_at: datetime, copy: bool = False) -> bytes:
-    """The message as bytes, the same for the same inputs (the MIME boundary comes from the Message-ID)."""
+                message_id_text: str, sent_at: datetime, copy: bool = False, lawyer: bool = False) -> bytes:
+    """The message as bytes, the same for the same inputs (the MIME boundary comes from the Message-ID).
+    `lawyer`: a lawyer's letter, From the law firm when the settings give its address (the
+    configured sender, who transmits it, is then its Sender)."""
     message = EmailMessage(policy=SMTP)
     message["Message-ID"] = message_id_text
     message["Date"] = format_datetime(sent_at)
-    message["From"] = Address(settings.sender_name, addr_spec=settings.sender) if settings.sender_name else settings.sender
+    if lawyer and settings.law_firm_sender:
+        message["From"] = _mailbox(settings.law_firm_sender_name, settings.law_firm_sender)
+        message["Sender"] = _mailbox(settings.sender_name, settings.sender)
+    else:
+        message["From"] = _mailbox(settings.sender_name, settings.sender)
     message["To"] = recipient
     if settings.reply_to:
         message["Reply-To"] = settings.reply_to
@@ -307,7 +318,7 @@ class _Sender:
         identifier = message_id(reference, generation, self.settings.sender)
         at = self.ledger.now()  # the message's Date is the time the ledger records it as sending
         content = build_email(self.settings, route.address, text, issued.content, file_name, identifier,
-                              at, copy=route.copy)
+                              at, copy=route.copy, lawyer=letter.kind is LetterKind.LAWYER)
         sha256 = sha256_of(content)
         path = archive_path(self.workspace.path, sha256, ".eml")
         write_atomic(path, content)

@@ -771,3 +771,37 @@ def test_a_delivery_report_resolves_an_unknown_outcome(copy_sample, smtp_server,
     record = ledger.send_by_message_id(unknown.message_id)
     assert record.status == "sent" and "delivery status notification" in record.answer and "delivered 2.0.0" in record.answer
     ledger.close()
+
+
+def test_a_lawyers_letter_is_from_the_law_firm_when_its_address_is_set(copy_sample, smtp_server, environ):
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port, law_firm_sender='"office@lawfirm.example.cn"',
+                          law_firm_sender_name='"浙江某某律师事务所"')
+    issue_day(root)
+    send(root)
+    ledger = open_ledger(root, CLOCK)
+    kinds = {}
+    for envelope in recorder.accepted:
+        message = email.message_from_bytes(envelope.original_content, policy=policy.default)
+        kind = ledger.letter(ledger.send_by_message_id(message["Message-ID"]).reference).kind.value
+        kinds.setdefault(kind, []).append(message)
+        assert envelope.mail_from == "billing@example.cn"  # bounces still come back to the creditor's mailbox
+    ledger.close()
+    assert kinds.get("lawyer") and (kinds.get("reminder") or kinds.get("demand"))
+    for message in kinds["lawyer"]:
+        assert message["From"].addresses[0].addr_spec == "office@lawfirm.example.cn"
+        assert message["From"].addresses[0].display_name == "浙江某某律师事务所"
+        assert message["Sender"].addresses[0].addr_spec == "billing@example.cn"
+    for message in kinds.get("reminder", []) + kinds.get("demand", []):
+        assert message["From"].addresses[0].addr_spec == "billing@example.cn" and message["Sender"] is None
+
+
+@pytest.mark.parametrize("setting, value", [("sender_name", '"金溪\\nBcc: all@example.cn"'),
+                                            ("sender", '"billing@example.cn, boss@example.cn"'),
+                                            ("law_firm_sender", '"not an address"'),
+                                            ("reply_to", '"a@b@example.cn"')])
+def test_header_settings_are_one_plain_line(copy_sample, setting, value):
+    root = make_workspace(copy_sample, 2525, **{setting: value})
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
+    assert result.exit_code == 1 and f"delivery.email.{setting}" in result.output, result.output
+    assert "Traceback" not in result.output
