@@ -251,6 +251,21 @@ def test_the_day_pack_takes_letters_in_any_order_and_packs_them_in_the_round_ord
     assert not list(day.glob(".*"))
 
 
+@pytest.mark.parametrize(("count", "sizes"), [(500, [500]), (501, [500, 1])])
+def test_a_day_of_500_letters_is_one_volume_and_the_501st_opens_a_second(tmp_path, count, sizes):
+    from letterforge.outputs import LETTERS_PER_VOLUME
+
+    one = letter(tmp_path, "L", 1)
+    pack = DayPrintPack(tmp_path / "day", [(f"R{n}", None) for n in range(count)], LETTERS_PER_VOLUME)
+    for n in reversed(range(count)):  # the last letter of the round comes first: nothing is packed until R0
+        pack.issued(f"R{n}", one)
+    built = pack.finish()
+    assert built is not None and built.references == [f"R{n}" for n in range(count)]
+    volumes = built.put_in_place(tmp_path / "day")
+    assert [v.name for v in volumes] == [f"print-pack-{n:03d}.pdf" for n in range(1, len(sizes) + 1)]
+    assert [len(PdfReader(v).pages) for v in volumes] == [len(titles(v)) for v in volumes] == sizes
+
+
 def test_a_day_pack_left_unfinished_leaves_nothing_behind(tmp_path):
     letters = [letter(tmp_path, f"R{n}", 1) for n in range(3)]
     pack = DayPrintPack(tmp_path / "day", [(f"R{n}", None) for n in range(3)], letters_per_volume=1)
