@@ -17,8 +17,8 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
 def test_the_doc_has_an_example_for_each_task():
     text = DOC.read_text(encoding="utf-8")
     code = "\n".join(block for _, block in python_blocks(text))
-    for call in ("Workspace.open(", "compute_statements(", "factory.draft(", "factory.render(", "plan_letters(",
-                 "run_batch("):
+    for call in ("Workspace.open(", "compute_statements(", "factory.draft(", "draft.letter", "factory.render(",
+                 "plan_letters(", "run_batch("):
         assert call in code, call
 
 
