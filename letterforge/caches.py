@@ -47,7 +47,7 @@ def write_entry(path: Path, entry: dict[str, Any], what: str) -> None:
     entry that cannot be written only costs the next process the time to make it again."""
     text = json.dumps(entry, separators=(",", ":"))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # private whatever the umask
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
         log.debug("%s cache not written (%s): %s", what, path, error)

@@ -112,7 +112,7 @@ def _private_folder(folder: Path) -> bool:
 @lru_cache(maxsize=None)
 def _not_private(folder: str) -> None:
     log.warning("%s is not a private folder of this user (another user may write to it): compiled "
-                "templates are not kept there", folder)
+                "templates are not kept there; if it is yours, run: chmod go-w %s", folder, folder)
 
 
 def template_cache(options: Mapping[str, Any]) -> TemplateCache | None:

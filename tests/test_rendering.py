@@ -422,7 +422,24 @@ def test_compiled_templates_are_not_kept_where_another_user_may_write(tmp_path, 
     assert environment.bytecode_cache is None
     assert environment.from_string("{{ 1 + 1 }}").render() == "2"
     assert _cache_files(shared) == []
-    assert "not a private folder" in caplog.text
+    assert "not a private folder" in caplog.text and f"chmod go-w {shared}" in caplog.text
+
+
+def test_the_cache_folder_is_made_private_whatever_the_umask(tmp_path, monkeypatch):
+    import os
+
+    from letterforge.caches import write_entry
+    from letterforge.templating import make_environment
+
+    monkeypatch.setenv("LETTERFORGE_CACHE_DIR", str(tmp_path / "cache"))
+    old = os.umask(0o002)  # a desktop's default: new folders writable by the group
+    try:
+        write_entry(tmp_path / "cache" / "entry.json", {"key": 1}, "test")  # the glyph coverage makes it first
+        environment = make_environment([])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "cache").stat().st_mode & 0o077 == 0
+    assert environment.bytecode_cache is not None
 
 
 def test_an_unwritable_cache_folder_only_costs_the_time(tmp_path, monkeypatch):
