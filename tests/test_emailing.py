@@ -300,6 +300,18 @@ def test_a_dsn_marks_its_letter_returned(copy_sample, smtp_server, environ, tmp_
     # Reading the same bounces again changes nothing.
     again = runner.invoke(cli, ["-w", str(root), "send", "--bounces", str(maildir)])
     assert "1 skipped" in again.output
+    # One report saved as a file does the same for another letter.
+    ledger = open_ledger(root, CLOCK)
+    other = next(s for s in ledger.sends(channel="email") if s.status == "sent")
+    ledger.close()
+    single = tmp_path / "bounce.eml"
+    single.write_bytes(dsn(other.message_id, other.address))
+    from_file = runner.invoke(cli, ["-w", str(root), "send", "--bounces", str(single), "--as-of", "2026-11-27"])
+    assert from_file.exit_code == 0 and "1 returned" in from_file.output, from_file.output
+    ledger = open_ledger(root, CLOCK)
+    assert ledger.send_by_message_id(other.message_id).status == "returned"
+    assert ledger.letter(other.reference).status == "returned"
+    ledger.close()
 
 
 def dsn(original_id: str, recipient: str) -> bytes:
