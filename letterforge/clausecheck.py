@@ -237,7 +237,7 @@ def _suspension_flag(library: ClauseLibrary, context: CheckContext) -> list[Diag
     for clause in library.clauses:
         match = _SUSPENSION.search(clause.text)
         if clause.status == "retired" or clause.suspension_notice or match is None \
-                or "water" not in clause.creditor_types:  # other creditors may not speak of it at all (art. 944)
+                or CreditorType.WATER not in clause.creditor_types:  # other creditors may not speak of it at all (art. 944)
             continue
         problems.append(Diagnostic(clause.path, _line_of(clause, match.start()), "suspension_notice", "paper-only",
                                    f"{match.group(0)!r}: a letter that speaks of suspending supply goes on paper "

@@ -16,7 +16,7 @@ from jinja2 import Environment, TemplateError
 
 from letterforge.diagnostics import Diagnostic, UserError
 from letterforge.kinds import KINDS
-from letterforge.records import DebtorCategory, LetterKind
+from letterforge.records import DebtorCategory, DebtorType, LetterKind
 
 # The slots of the messages that carry a letter, by channel: filled from the same library, on the
 # letter's data, and checked like the letter's own (`clauses check`, `clauses preview`). The
@@ -49,7 +49,7 @@ CONDITION_FACTS: dict[str, str | tuple[str, ...]] = {
     "reminders_sent": "count",
     "letters_sent": "count",  # letters of every kind before this one
     "debtor.note": "text",
-    "debtor.type": ("individual", "sole_trader", "company", "unknown"),
+    "debtor.type": tuple(debtor_type.value for debtor_type in DebtorType),
     "statement.items": "count",  # unpaid overdue items
     "statement.billing_periods": "count",  # distinct billing periods among them
     "statement.billing": ("monthly", "bimonthly", "quarterly", "other"),

@@ -23,7 +23,7 @@ from pydantic import (
 from letterforge.diagnostics import Diagnostic, UserError
 from letterforge.kinds import KIND_NAMES, KINDS
 from letterforge.money import ROUNDING_MODES
-from letterforge.records import PROTOCOL_DEBTOR_TYPES, CreditorType, DebtorType
+from letterforge.records import PROTOCOL_DEBTOR_TYPES, CreditorType, DebtorType, LetterKind
 
 CONFIG_FILE = "letterforge.toml"
 SUPPORTED_LOCALES = ("zh-CN", "en-GB")
@@ -491,7 +491,7 @@ class Signing(_Settings):
 
     def key_for(self, kind: str) -> tuple[str, str] | None:
         """The certificate file and password variable that sign a letter of this kind, if any."""
-        if kind == "lawyer" and self.law_firm_certificate:
+        if kind == LetterKind.LAWYER and self.law_firm_certificate:
             return self.law_firm_certificate, self.law_firm_password_env
         return (self.certificate, self.password_env) if self.certificate else None
 
@@ -590,7 +590,7 @@ class WorkspaceConfig(_Settings):
             raise ValueError("delivery: letters go by email but [delivery.email] is not set (host, port, sender, ...)")
         if self.locale == "en-GB":
             for debtor_type in PROTOCOL_DEBTOR_TYPES:
-                channels = delivery.channels_for("lawyer", debtor_type)
+                channels = delivery.channels_for(LetterKind.LAWYER, debtor_type)
                 if "post" not in channels:
                     raise ValueError(
                         f"delivery.channels: a letter before action to an individual or sole trader "
@@ -604,7 +604,7 @@ class WorkspaceConfig(_Settings):
         if locale != "en-GB":
             return []
         missing = self.creditor.disclosures_missing()
-        if kind == "lawyer" and not self.law_firm.sra_number:
+        if kind == LetterKind.LAWYER and not self.law_firm.sra_number:
             missing.append("law_firm.sra_number")
         return missing
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from letterforge.archive import issued_account, reprint, sha256_of
 from letterforge.diagnostics import UserError
+from letterforge.kinds import KINDS
 from letterforge.ledger import Event, Ledger, LedgerLetter, Send
 from letterforge.records import Account
 from letterforge.workspace import Workspace
@@ -39,8 +40,6 @@ def _locale(workspace: Workspace, account: Account | None) -> str:
     return language if language in SUMMARY_FILE else workspace.config.locale
 
 
-KIND_NAMES = {"zh-CN": {"reminder": "缴费提醒函", "demand": "催缴函", "lawyer": "律师函"},
-              "en-GB": {"reminder": "reminder", "demand": "demand for payment", "lawyer": "letter before action"}}
 CHANNEL_NAMES = {"zh-CN": {"email": "电子邮件", "sms": "短信"}, "en-GB": {"email": "e-mail", "sms": "SMS"}}
 # What each state of a send means, said as it is: "sent" is the sending server's acceptance, not
 # the debtor's receipt.
@@ -92,7 +91,7 @@ def _money(amount: Any, currency: str, locale: str) -> str:
 def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send], events: list[Event],
              files: list[tuple[str, str]], account: Account | None, currency: str) -> str:
     zh = locale == "zh-CN"
-    kind = KIND_NAMES[locale].get(letter.kind.value, letter.kind.value)
+    kind = KINDS[letter.kind].name_in(locale)
     total = _money(letter.total, currency, locale) if letter.total is not None else "-"
     lines = []
     if zh:

@@ -30,6 +30,7 @@ def test_every_kind_is_in_the_registry_with_all_it_needs():
         assert spec.reply_days_setting in Letters.model_fields
         assert spec.daily_cap >= spec.group_daily_cap >= 1
         assert spec.reference_pattern.format(year=2026, number=7) == f"{spec.code}-2026-0007"
+        assert {locale: spec.name_in(locale) for locale in config.SUPPORTED_LOCALES} == dict(spec.names)
 
 
 def test_the_settings_defaults_come_from_the_registry():
