@@ -213,9 +213,11 @@ class Letter(_Frozen):
         return self.model_dump()
 
 
-# Fields of the letter that are not clause variables: the renderer's bookkeeping, and values
-# that are structures rather than words (a clause names their parts).
-_NOT_CLAUSE_VARIABLES = frozenset({"clause_versions", "draft_watermark", "payment.online.qr"})
+# Fields of the letter that are not clause variables: the renderer's bookkeeping, values that are
+# structures rather than words (a clause names their parts), and the debtor's consents, which
+# decide how the letter travels and are not for a clause to print.
+_NOT_CLAUSE_VARIABLES = frozenset({"clause_versions", "draft_watermark", "payment.online.qr", "debtor.email_consent",
+                                   "debtor.sms_consent"})
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:

@@ -3,6 +3,7 @@ a reprint makes the issued letter again (compose_letter, which makes it: test_dr
 
 import json
 import pickle
+import re
 import sqlite3
 from dataclasses import asdict
 from datetime import date, datetime
@@ -70,7 +71,7 @@ def test_the_clause_variables_are_the_models_fields_that_hold_one_value():
             "statement.period_span", "letter.kind", "payment.online.url"} <= CLAUSE_VARIABLES
     # Lists, the inline QR code and the renderer's bookkeeping are not words a clause can state.
     assert not {"statement.lines", "statement.subtotals", "payment.online.qr", "clause_versions",
-                "draft_watermark", "debtor", "statement"} & CLAUSE_VARIABLES
+                "draft_watermark", "debtor", "statement", "debtor.email_consent", "debtor.sms_consent"} & CLAUSE_VARIABLES
 
 
 def test_a_clause_naming_a_field_the_letter_has_not_fails_clauses_check(copy_sample):
@@ -88,6 +89,8 @@ def test_a_clause_naming_a_field_the_letter_has_not_fails_clauses_check(copy_sam
     result = CliRunner().invoke(cli, ["clauses", "check", "-w", str(workspace), "--as-of", "2026-11-25"])
     assert result.exit_code == 1, result.output
     assert "unknown variable 'debtor.iban' (not in the letter data model)" in result.output
+    # named with the clause file and the line, as every clause problem is
+    assert re.search(r"fields\.md:\d+: unknown variable 'debtor\.iban'", result.output), result.output
     assert "unknown variable 'statement.lines'" in result.output
     assert "unknown variable 'letter.kind'" not in result.output
 
