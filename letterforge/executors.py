@@ -329,11 +329,25 @@ def _who_answers(address: str, timeout: float) -> str:
 
 
 def check_workers(client: Any, scheduler: str, wait_seconds: float) -> None:
-    """Refuse the run unless every worker passes `letterforge doctor --worker`, runs the batch's
-    letterforge and layout packages, and all have the same letter fonts: else letters would fail, or
-    differ by the worker that made them."""
-    from letterforge.rendertask import software_stack, worker_report
+    """Refuse the run unless the scheduler runs the batch's letterforge, every worker passes
+    `letterforge doctor --worker` and runs the batch's letterforge and layout packages, and all have
+    the same letter fonts: else letters would fail, or differ by the worker that made them."""
+    from letterforge.rendertask import scheduler_report, software_stack, worker_report
 
+    own = software_stack()
+    # The scheduler unpickles every task: without the batch's letterforge every letter would fail.
+    try:
+        on_scheduler = client.run_on_scheduler(scheduler_report)["software"]
+    except Exception as error:  # letterforge missing there: the function cannot even be loaded
+        raise UserError(f"the Dask scheduler at {scheduler} cannot load letterforge ({type(error).__name__}: "
+                        f"{str(error)[:200]}): install the batch's letterforge on the scheduler's machine and restart "
+                        "`dask scheduler` there. Nothing was issued.") from None
+    differ = [f"{name} {version} (the batch has {own.get(name)})" for name, version in on_scheduler.items()
+              if own.get(name) != version]
+    if differ:
+        raise UserError(f"the Dask scheduler at {scheduler} runs other software: {', '.join(differ)}; install the "
+                        "batch's letterforge there and restart `dask scheduler` (a scheduler left running through an "
+                        "upgrade keeps the code it loaded). Nothing was issued.")
     try:
         client.wait_for_workers(1, timeout=wait_seconds)
     except TimeoutError:
@@ -341,7 +355,6 @@ def check_workers(client: Any, scheduler: str, wait_seconds: float) -> None:
                         "--nthreads 1` on machines where `letterforge doctor --worker` passes. Nothing was "
                         "issued.") from None
     reports = client.run(worker_report, on_error="return")
-    own = software_stack()
     problems = []
     fonts: dict[str, list[str]] = {}
     for address, report in sorted(reports.items()):

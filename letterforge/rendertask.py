@@ -120,9 +120,18 @@ def software_digest() -> str:
     return hashlib.sha256(repr(sorted(software_stack().items())).encode("utf-8")).hexdigest()
 
 
+def scheduler_report() -> dict[str, Any]:
+    """Run on the scheduler before a batch submits to it: Dask's scheduler unpickles each task, so it
+    loads letterforge's letter model too and must run the batch's letterforge."""
+    return {"software": software_stack()}
+
+
+@lru_cache(maxsize=1)
 def software_stack() -> dict[str, str]:
-    """The letterforge code (a digest of its modules and templates) and the versions of the packages
-    that lay letters out: the batch requires its own on every worker."""
+    """The letterforge code (a digest of its modules) and the versions of the packages that lay
+    letters out: the batch requires its own on every worker and on the scheduler. Taken once per
+    process, at the first ask: a scheduler or worker left running while letterforge was upgraded
+    under it still reports the code it loaded."""
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for path in sorted(root.glob("*.py")):

@@ -70,13 +70,14 @@ class Cluster:
                 process.wait(timeout=10)
 
 
-def start_cluster(folder: Path, workers: int = 2) -> Cluster:
+def start_cluster(folder: Path, workers: int = 2, scheduler_env: dict[str, str] | None = None) -> Cluster:
     port = free_port()
     cluster = Cluster(f"tcp://127.0.0.1:{port}", folder)
     try:
         cluster.scheduler = subprocess.Popen(
             [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            stdout=subprocess.DEVNULL, stderr=open(folder / "scheduler.log", "wb"), start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=open(folder / "scheduler.log", "wb"), start_new_session=True,
+            env={**os.environ, **(scheduler_env or {})})
         for number in range(workers):
             cluster.start_worker(f"worker-{number}")
         from distributed import Client
@@ -300,8 +301,14 @@ def test_settings_choose_the_executor(copy_sample, local_cluster):
 class StandInClient:
     """What check_workers asks of a cluster, with the answers a test gives."""
 
-    def __init__(self, reports):
+    def __init__(self, reports, scheduler=None):
         self.reports = reports
+        self.scheduler = scheduler
+
+    def run_on_scheduler(self, function):
+        if isinstance(self.scheduler, BaseException):
+            raise self.scheduler
+        return self.scheduler or function()
 
     def wait_for_workers(self, n, timeout):
         if not self.reports:
@@ -334,6 +341,24 @@ def test_workers_are_checked_before_any_letter():
     for reports, message in cases:
         with pytest.raises(UserError, match="Nothing was issued") as refused:
             check_workers(StandInClient(reports), "tcp://s:1", 1)
+        assert message in str(refused.value)
+
+
+def test_the_scheduler_is_checked_before_any_letter():
+    """Dask's scheduler unpickles every task: one without the batch's letterforge (not installed,
+    or left running through an upgrade) would fail every letter of the day."""
+    from letterforge.rendertask import software_stack
+
+    fit = {"tcp://10.0.0.1:1": worker()}
+    cases = [
+        (RuntimeError("No module named 'letterforge'"),
+         "the Dask scheduler at tcp://s:1 cannot load letterforge (RuntimeError: No module named 'letterforge')"),
+        ({"software": {**software_stack(), "letterforge": "0123456789abcdef"}},
+         "the Dask scheduler at tcp://s:1 runs other software: letterforge 0123456789abcdef (the batch has "),
+    ]
+    for scheduler, message in cases:
+        with pytest.raises(UserError, match="Nothing was issued") as refused:
+            check_workers(StandInClient(fit, scheduler), "tcp://s:1", 1)
         assert message in str(refused.value)
 
 
@@ -452,3 +477,37 @@ def test_with_every_worker_lost_the_run_stops_and_the_next_completes_the_day(cop
     letters = [l for l in ledger_letters(root) if l.status == "issued"]
     assert len(letters) == planned
     assert_gapless([l.reference for l in letters])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheduler_has", ["no letterforge", "another letterforge"])
+def test_a_scheduler_without_the_batchs_letterforge_is_refused_before_any_letter(copy_sample, tmp_path_factory,
+                                                                                 request, scheduler_has):
+    """A real scheduler that cannot load letterforge, or loads another one (as one left running
+    through an upgrade does): every letter would fail on it, so the batch refuses it up front."""
+    import shutil
+
+    import letterforge
+
+    other = tmp_path_factory.mktemp("scheduler-python")
+    if scheduler_has == "no letterforge":
+        (other / "sitecustomize.py").write_text("import sys\nsys.modules['letterforge'] = None\n")
+    else:
+        shutil.copytree(Path(letterforge.__file__).parent, other / "letterforge",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        with open(other / "letterforge" / "dayplan.py", "a", encoding="utf-8") as module:
+            module.write("\n# a later release\n")
+    cluster = start_cluster(tmp_path_factory.mktemp("dask"), workers=1, scheduler_env={"PYTHONPATH": str(other)})
+    request.addfinalizer(cluster.stop)
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    planned = planned_count(root)
+    result = subprocess.run([str(BIN / "letterforge"), "-w", str(root), "batch", "--as-of", AS_OF.isoformat(),
+                             "--executor", "dask", "--scheduler", cluster.address],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    expected = "cannot load letterforge" if scheduler_has == "no letterforge" else "runs other software: letterforge"
+    assert f"the Dask scheduler at {cluster.address} {expected}" in result.stderr
+    assert "Traceback" not in result.stderr
+    letters = ledger_letters(root)
+    assert not [l for l in letters if l.status == "issued"]
+    assert len([l for l in letters if l.status == "reserved"]) == planned  # the next run completes the day
