@@ -97,6 +97,10 @@ def _remove_stale_volumes(folder: Path, written: list[Path]) -> list[Path]:
     for stale in folder.glob("print-pack*.pdf"):
         if stale not in written:
             stale.unlink()  # a volume (or the one-file pack of letterforge before volumes) no longer true
+    # Half-written volumes of a run that was killed (this folder's pack is written again only when
+    # the run that built it has stopped, and the workspace lock keeps any other run out).
+    for left in [*folder.glob(".print-pack-*.pdf.building"), *folder.glob(".print-pack-*.pdf.*.tmp")]:
+        left.unlink(missing_ok=True)
     return written
 
 

@@ -266,8 +266,8 @@ run_batch(Workspace.open(Path(sys.argv[1])), date(2026, 11, 25), Path(sys.argv[1
 """
 
 
-@pytest.mark.slow
-def test_a_batch_killed_while_writing_volume_2_completes_every_volume_once_on_rerun(workspace):
+def kill_while_packing_volume_2(workspace: Path) -> None:
+    """A batch of 2026-11-25 in volumes of two letters, killed (SIGKILL) as volume 2 is written."""
     import signal
     import sys
 
@@ -276,6 +276,11 @@ def test_a_batch_killed_while_writing_volume_2_completes_every_volume_once_on_re
     killed = subprocess.run([sys.executable, "-c", KILLED_WHILE_PACKING, str(workspace),
                              str(Path(__file__).parent), "3"], capture_output=True, text=True, timeout=120)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+
+@pytest.mark.slow
+def test_a_batch_killed_while_writing_volume_2_completes_every_volume_once_on_rerun(workspace):
+    kill_while_packing_volume_2(workspace)
     folder = workspace / "out" / "2026-11-25"
     # What the kill left: volume 1 done and volume 2 begun, both under their temporary names only.
     assert sorted(p.name for p in folder.glob("*print-pack*")) == [".print-pack-001.pdf.building",
@@ -303,6 +308,16 @@ def test_a_batch_killed_while_writing_volume_2_completes_every_volume_once_on_re
     before = [v.read_bytes() for v in volumes]
     assert batch(workspace, date(2026, 11, 25)).issued == []
     assert [v.read_bytes() for v in sorted(folder.glob("print-pack-*.pdf"))] == before
+
+
+@pytest.mark.slow
+def test_a_batch_killed_while_writing_volume_2_then_the_next_days_run_completes_that_day_cleanly(workspace):
+    kill_while_packing_volume_2(workspace)
+    assert batch(workspace, date(2026, 11, 26)).ok  # no rerun of the 25th: the next day's run
+    folder = workspace / "out" / "2026-11-25"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest and packed(folder) == in_delivery_order(workspace, folder)
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".print-pack")]
 
 
 def test_two_batches_at_once_the_second_is_refused(workspace, fake_renderer):

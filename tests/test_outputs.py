@@ -228,6 +228,18 @@ def test_a_smaller_rerun_leaves_no_stale_volume(tmp_path):
     assert not list(day.glob(".*.tmp"))
 
 
+def test_writing_a_days_pack_again_removes_the_half_volumes_a_killed_run_left(tmp_path):
+    letters = [letter(tmp_path, f"L{n}", 1) for n in range(3)]
+    day = tmp_path / "day"
+    day.mkdir()
+    left = [day / ".print-pack-002.pdf.building", day / ".print-pack-001.pdf.k3j9x1.tmp"]
+    for path in left:
+        path.write_bytes(b"%PDF-1.7 half a volume")
+    (day / ".pending-note").write_bytes(b"not ours")
+    write_print_pack(day, letters, letters_per_volume=2)
+    assert sorted(p.name for p in day.iterdir()) == [".pending-note", "print-pack-001.pdf", "print-pack-002.pdf"]
+
+
 def test_the_same_letters_give_the_same_volumes(tmp_path):
     letters = [letter(tmp_path, f"L{n}", 2) for n in range(4)]
     first = [p.read_bytes() for p in write_print_pack(tmp_path / "a", letters, letters_per_volume=3)]
