@@ -235,6 +235,7 @@ class SendReport:
     day: date
     outcomes: list[SendOutcome] = field(default_factory=list)
     stopped: str = ""  # why the run stopped early (server unreachable)
+    nothing: str = "nothing to send"  # what the summary says when there is no outcome
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
@@ -440,6 +441,9 @@ def record_bounces(ledger: Ledger, path: Path, day: date) -> SendReport:
                                            done, f"{dsn.action} {dsn.reason}".strip(), dsn.message_id))
     if not_reports:
         log.info("%d file(s) at %s are not delivery status notifications", len(not_reports), path)
+    report.nothing = (f"no delivery status notification in {path}"
+                      + (f" ({len(not_reports)} message(s) that are not one)" if not_reports else "")
+                      + "; nothing recorded")
     return report
 
 

@@ -275,7 +275,7 @@ def send_text(report: Any) -> str:
     lines = [f"    {o.status:9} {o.reference}  {o.account_id}  {o.detail}".rstrip() for o in report.outcomes]
     counts = ", ".join(f"{report.count(s)} {s}" for s in ("sent", "deferred", "failed", "unknown", "skipped", "withheld",
                                                           "returned", "confirmed", "unmatched") if report.count(s))
-    lines.append(f"{report.day.isoformat()}: {counts or 'nothing to send'}")
+    lines.append(f"{report.day.isoformat()}: {counts or report.nothing}")
     if report.stopped:
         lines.append(f"stopped: {report.stopped}")
     return "\n".join(lines)

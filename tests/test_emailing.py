@@ -314,6 +314,19 @@ def test_a_dsn_marks_its_letter_returned(copy_sample, smtp_server, environ, tmp_
     ledger.close()
 
 
+
+def test_bounces_that_hold_no_report_say_so(copy_sample, tmp_path):
+    root = copy_sample("property-zh")
+    folder = tmp_path / "bounces"
+    folder.mkdir()
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--bounces", str(folder), "--as-of", "2026-11-26"])
+    assert result.exit_code == 0, result.output
+    assert f"2026-11-26: no delivery status notification in {folder}; nothing recorded" in result.output
+    assert "nothing to send" not in result.output
+    (folder / "1.eml").write_bytes(b"From: a@b.cn\r\nSubject: hello\r\n\r\nnot a report\r\n")
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--bounces", str(folder), "--as-of", "2026-11-26"])
+    assert "(1 message(s) that are not one); nothing recorded" in result.output, result.output
+
 def dsn(original_id: str, recipient: str) -> bytes:
     return (
         "From: MAILER-DAEMON@mx.example.cn\r\nTo: billing@example.cn\r\nSubject: Undelivered Mail Returned to Sender\r\n"
