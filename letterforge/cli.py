@@ -87,7 +87,8 @@ class LetterforgeGroup(click.Group):
 
 @click.group(cls=LetterforgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-w", "--workspace", type=click.Path(path_type=Path, file_okay=False), default=None,
-              envvar="LETTERFORGE_WORKSPACE", help="The creditor's workspace folder (default: the current folder).")
+              envvar="LETTERFORGE_WORKSPACE",
+              help="The creditor's workspace folder (default: LETTERFORGE_WORKSPACE or the current folder).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.version_option(__version__, prog_name="letterforge")
 def cli(workspace: Path | None, debug: bool) -> None:
