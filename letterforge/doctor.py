@@ -14,7 +14,7 @@ from letterforge.fonts import cjk_families, harfbuzz_subset_library
 
 APT_PACKAGES = "fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils"
 PYTHON_PACKAGES = ("docxtpl", "jinja2", "weasyprint", "click", "pydantic", "pypdf", "babel",
-                   "openpyxl", "chinesecalendar", "holidays", "segno", "pyyaml", "dask", "distributed")
+                   "openpyxl", "chinesecalendar", "holidays", "segno", "pyyaml", "pyhanko", "dask", "distributed")
 
 
 @dataclass(frozen=True)

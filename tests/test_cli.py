@@ -153,6 +153,17 @@ def test_doctor_reports_each_check(runner, tmp_path):
     assert result.exit_code == (0 if all(c["ok"] for c in checks.values()) else 1)
 
 
+
+def test_doctor_checks_every_package_letterforge_depends_on():
+    import re
+    import tomllib
+
+    from letterforge.doctor import PYTHON_PACKAGES
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    needed = {re.match(r"[A-Za-z0-9_.-]+", spec).group(0).lower() for spec in project["project"]["dependencies"]}
+    assert needed == set(PYTHON_PACKAGES)
+
 def test_python_dash_m(tmp_path):
     import subprocess
     import sys
