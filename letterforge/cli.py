@@ -145,9 +145,10 @@ def validate(workspace: Path | None, output_format: str, rejects: Path | None) -
     if output_format == "json":
         click.echo(diagnostics_json(report.diagnostics, **counts,
                                     rejects_files=[str(p) for p in report.rejects_files],
-                                    warnings=[w.as_dict() for w in data.warnings]))
+                                    warnings=[w.as_dict() for w in data.warnings + report.settings_warnings]))
     else:
         _echo_problems(report.diagnostics)
+        _echo_problems(report.settings_warnings)
         click.echo(f"{counts['accounts']} accounts, {counts['arrears']} arrears items, "
                    f"{counts['history']} earlier letters read; {len(report.diagnostics)} problem(s), "
                    f"{counts['rejected_rows']} row(s) rejected")
@@ -202,7 +203,7 @@ def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | N
 def render(accounts: tuple[str, ...], all_accounts: bool, kind: str, workspace: Path | None, as_of: datetime | None,
            output_format: str, output: Path | None, draft: bool, force: bool, reason: str) -> None:
     """Issue the KIND letter to ACCOUNTS now, numbered and recorded as the batch does (or --draft)."""
-    from letterforge.pipeline import LetterKind, draft_letters, issue_letters, letter_paths, write_atomic
+    from letterforge.pipeline import LetterKind, draft_letters, issue_letters, letter_paths, unsealed_note, write_atomic
 
     if bool(accounts) == all_accounts:
         raise click.UsageError("give one or more ACCOUNTS, or --all")
@@ -227,6 +228,9 @@ def render(accounts: tuple[str, ...], all_accounts: bool, kind: str, workspace: 
             forced = f"; forced: {item.forced}" if item.forced else ""
             click.echo(f"wrote {path}  ({letter.reference}, deadline {letter.deadline.isoformat()}, recorded in the "
                        f"ledger{forced})")
+    note = "" if draft or output_format != "pdf" else unsealed_note(opened.config.signing, {kind})
+    if note:
+        click.echo(f"note: {note}")
 
 
 @cli.group()

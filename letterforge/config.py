@@ -463,8 +463,8 @@ class Signing(_Settings):
     certificate: str = Field(default="", description="the creditor's PKCS#12 file (.p12/.pfx), relative to "
                                                       "the workspace; signs every issued PDF")
     password_env: str = "LETTERFORGE_SIGNING_PASSWORD"
-    law_firm_certificate: str = Field(default="", description="the law firm's PKCS#12 file; signs lawyer's "
-                                                               "letters (otherwise the creditor's does)")
+    law_firm_certificate: str = Field(default="", description="the law firm's PKCS#12 file; the only one that "
+                                                               "signs lawyer's letters (without it they go unsealed)")
     law_firm_password_env: str = "LETTERFORGE_LAW_FIRM_SIGNING_PASSWORD"
     timestamp_url: str = Field(default="", description="an RFC 3161 time-stamping authority (http or https)")
     trust: list[str] = Field(default_factory=list, description="CA certificates (PEM or DER files, relative to "
@@ -490,10 +490,18 @@ class Signing(_Settings):
         return bool(self.certificate or self.law_firm_certificate)
 
     def key_for(self, kind: str) -> tuple[str, str] | None:
-        """The certificate file and password variable that sign a letter of this kind, if any."""
-        if kind == LetterKind.LAWYER and self.law_firm_certificate:
-            return self.law_firm_certificate, self.law_firm_password_env
+        """The certificate file and password variable that sign a letter of this kind, if any. A
+        lawyer's letter is issued by the law firm (Lawyers' Law art. 25): only the firm's certificate
+        seals it, never the creditor's, whose seal would sit where the firm's 公章 goes."""
+        if kind == LetterKind.LAWYER:
+            return (self.law_firm_certificate, self.law_firm_password_env) if self.law_firm_certificate else None
         return (self.certificate, self.password_env) if self.certificate else None
+
+    @property
+    def lawyer_unsealed(self) -> bool:
+        """Letters are sealed, but lawyer's letters are not: the creditor's certificate is set and the
+        law firm's is not."""
+        return bool(self.certificate) and not self.law_firm_certificate
 
 
 class PrintPack(_Settings):

@@ -34,6 +34,7 @@ from letterforge.permissions import write_atomic
 from letterforge.planning import PlannedLetter
 from letterforge.proof import ProofReport, format_of, proof_file
 from letterforge.records import LetterKind, LetterStatus
+from letterforge.sealing import LAWYER_UNSEALED, unsealed_note
 from letterforge.recovery import refuse_unsafe_day, workspace_lock
 from letterforge.rendering import PROJECT_TEMPLATES, RENDERERS, LetterRenderer
 from letterforge.statements import (LimitationFlag, Statement, compute_statements, limitation_flags, limitation_years,
@@ -51,7 +52,7 @@ __all__ = [
     "draft_letters", "issue_letters", "check_clause_library", "index_clause_library", "preview_clause",
     "diff_clause", "proofread_letter", "reprint", "check_ledger", "rebuild_ledger", "run_checks",
     "run_worker_checks", "init_workspace", "verify_file", "send_day", "confirm_sent", "evidence_bundle",
-    "workspace_lock", "run_sms",
+    "workspace_lock", "run_sms", "unsealed_note",
     # what they take and give
     "Workspace", "DayPlan", "BatchReport", "SendReport", "ValidationReport", "ClausePreview", "LetterFactory", "RenderedLetter",
     "Executor", "LocalExecutor", "Renderer", "render_pdf", "default_jobs", "choose_executor", "scheduler_address",
@@ -92,6 +93,7 @@ class ValidationReport:
     data: DebtorData
     rejects_files: tuple[Path, ...]
     settings: tuple[Diagnostic, ...] = ()  # settings that break a rule the law sets
+    settings_warnings: tuple[Diagnostic, ...] = ()  # settings that work but are likely not what was meant
 
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
@@ -107,7 +109,16 @@ def validate_workspace(workspace: Workspace, rejects_dir: Path | None = None) ->
     if any(channel != POST for chosen in workspace.config.delivery.channels.values() for channel in chosen):
         settings = delivery_problems(workspace.config, load_clause_library(clause_folders(workspace)),
                                      str(workspace.path / "letterforge.toml"))
-    return ValidationReport(data, tuple(written), tuple(settings))
+    return ValidationReport(data, tuple(written), tuple(settings), settings_warnings(workspace))
+
+
+def settings_warnings(workspace: Workspace) -> tuple[Diagnostic, ...]:
+    """Settings that are allowed but likely not what was meant: letters sealed with the creditor's
+    certificate while lawyer's letters, which only the law firm's certificate seals, go unsealed."""
+    if workspace.config.signing.lawyer_unsealed:
+        return (Diagnostic(str(workspace.path / CONFIG_FILE), None, "signing.law_firm_certificate", "unsealed-lawyer",
+                           f"warning: {LAWYER_UNSEALED}"),)
+    return ()
 
 
 def letter_dates(workspace: Workspace, data: DebtorData) -> dict[str, list[date]]:
@@ -279,6 +290,7 @@ class BatchReport:
     stopped_by: str = ""  # an environment failure that stopped the run (full disk, unwritable folder)
     problems: list[str] = field(default_factory=list)  # found on the way, for a person to look at
     emails: SendReport | None = None  # the e-mails sent after the day ([delivery] send_after_batch)
+    notes: list[str] = field(default_factory=list)  # said once, not a problem (lawyer's letters unsealed)
 
     def counts(self) -> dict[str, Counter[str]]:
         return {
@@ -380,6 +392,9 @@ def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: da
     pack = DayPrintPack.for_day(workspace, ledger, data, as_of, out, list(recheck.reserved))
     _issue_letters(workspace, ledger, list(recheck.reserved), as_of, out / as_of.isoformat(), report, progress,
                    executor, stop, pack)
+    note = unsealed_note(workspace.config.signing, {l.kind.value for l in report.issued})
+    if note:
+        report.notes.append(note)
     report.interrupted = stop.signal
     report.stopped_by = stop.reason
     return pack.finish()

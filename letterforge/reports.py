@@ -186,7 +186,16 @@ def batch_dict(report: BatchReport) -> dict[str, Any]:
         "interrupted": signal.Signals(report.interrupted).name if report.interrupted is not None else None,
         "stopped_by": report.stopped_by, "problems": report.problems, "exit_code": report.exit_code,
         "emails": send_dict(report.emails) if report.emails is not None else None,
+        "notes": report.notes,
     }
+
+
+def _after_day(report: BatchReport) -> list[str]:
+    """What the batch did after the day's letters: notes said once, the e-mails sent."""
+    lines = [f"NOTE: {note}" for note in report.notes]
+    if report.emails is not None:
+        lines.append("e-mail: " + send_text(report.emails).replace("\n", "\n  "))
+    return lines
 
 
 def batch_text(report: BatchReport) -> str:
@@ -201,6 +210,8 @@ def batch_text(report: BatchReport) -> str:
     if report.already_complete:
         lines = [f"{report.as_of.isoformat()}: this day was issued in full by an earlier run; nothing new to issue "
                  "today", f"{report.planned_later} letter(s) planned for later days"]
+        lines.extend(f"PROBLEM: {problem}" for problem in report.problems)
+        lines.extend(_after_day(report))
         if report.files:
             lines.append(f"written to {report.folder.parent}: " + ", ".join(_under(p, report.folder.parent)
                                                                           for p in report.files))
@@ -224,8 +235,7 @@ def batch_text(report: BatchReport) -> str:
     if report.stopped_by:
         lines.append(f"STOPPED: {report.stopped_by}; {report.left} letter(s) left for the next run")
     lines.extend(f"PROBLEM: {problem}" for problem in report.problems)
-    if report.emails is not None:
-        lines.append("e-mail: " + send_text(report.emails).replace("\n", "\n  "))
+    lines.extend(_after_day(report))
     if report.rejected_rows:
         lines.append(f"{report.rejected_rows} data row(s) rejected: see {report.folder / 'rejects'}")
     lines.append(f"{report.planned_later} letter(s) planned for later days")

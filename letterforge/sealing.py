@@ -106,6 +106,17 @@ def key_for_kind(workspace: Path, settings: Signing, kind: str, day: date | None
     return key
 
 
+LAWYER_UNSEALED = ("lawyer's letters are issued unsealed: a lawyer's letter is issued by the law firm, so only "
+                   "the firm's certificate seals it ([signing] law_firm_certificate, not set); the creditor's "
+                   "certificate seals reminders and demands only")
+
+
+def unsealed_note(settings: Signing, kinds: set[str]) -> str:
+    """What a run says once when it issued lawyer's letters (PDF) unsealed although letters are sealed:
+    the creditor's certificate is set, the law firm's is not. Empty otherwise."""
+    return LAWYER_UNSEALED if settings.lawyer_unsealed and "lawyer" in kinds else ""
+
+
 def _clip(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"

@@ -116,7 +116,8 @@ def test_the_batch_signs_every_letter_once_and_archives_the_signed_bytes(signed_
     assert report.issued
     ledger = read_ledger(signed_workspace)
     trust = roots(certificates)
-    for letter in report.issued:
+    # (a lawyer's letter only with the law firm's certificate: below)
+    for letter in [l for l in report.issued if l.kind.value != "lawyer"]:
         day_file = signed_workspace / letter.pdf_file
         archived = (signed_workspace / "archive" / letter.pdf_sha256[:2] / f"{letter.pdf_sha256}.pdf").read_bytes()
         assert day_file.read_bytes() == archived  # the day file, the archive and the ledger: the signed bytes
@@ -305,13 +306,123 @@ def test_a_password_written_into_the_settings_is_refused(copy_sample):
     assert "signing.password_env" in result.output and "NAME of an environment variable" in result.output
 
 
-def test_lawyers_letters_use_the_law_firms_certificate_when_given():
+def test_lawyers_letters_are_sealed_only_with_the_law_firms_certificate():
     from letterforge.config import Signing
 
     settings = Signing(certificate="creditor.p12", law_firm_certificate="firm.p12", law_firm_password_env="FIRM")
     assert settings.key_for("lawyer") == ("firm.p12", "FIRM")
     assert settings.key_for("demand") == ("creditor.p12", "LETTERFORGE_SIGNING_PASSWORD")
-    assert Signing().key_for("demand") is None and not Signing().enabled
+    assert not settings.lawyer_unsealed
+    creditor_only = Signing(certificate="creditor.p12")
+    assert creditor_only.key_for("lawyer") is None and creditor_only.lawyer_unsealed  # never the creditor's seal
+    assert creditor_only.key_for("reminder") == ("creditor.p12", "LETTERFORGE_SIGNING_PASSWORD")
+    firm_only = Signing(law_firm_certificate="firm.p12")
+    assert firm_only.key_for("lawyer") == ("firm.p12", "LETTERFORGE_LAW_FIRM_SIGNING_PASSWORD")
+    assert firm_only.key_for("demand") is None and not firm_only.lawyer_unsealed
+    assert Signing().key_for("demand") is None and not Signing().enabled and not Signing().lawyer_unsealed
+
+
+FIRM = "浙江衡嘉律师事务所"
+
+
+@pytest.fixture(scope="module")
+def firm_certificates(tmp_path_factory) -> dict[str, Path]:
+    return make_certificates(tmp_path_factory.mktemp("firm"), signer_name=FIRM)
+
+
+def _signer(content: bytes, trust: list) -> str | None:
+    checks = sealing.check_signatures(content, trust)
+    assert all(c.intact and c.whole_file and c.trusted for c in checks), checks
+    return checks[0].signer if checks else None
+
+
+def test_with_only_the_creditors_certificate_a_lawyers_letter_goes_unsealed_and_the_batch_says_so(
+        signed_workspace, certificates, fake_renderer):
+    from letterforge.reports import batch_dict, batch_text
+
+    report = batch(signed_workspace)
+    assert report.exit_code == 0 and not report.problems
+    kinds = {l.kind.value for l in report.issued}
+    assert {"reminder", "demand", "lawyer"} <= kinds
+    trust = roots(certificates)
+    for letter in report.issued:
+        content = (signed_workspace / letter.pdf_file).read_bytes()
+        if letter.kind.value == "lawyer":
+            assert _signer(content, trust) is None  # no seal where the firm's 公章 goes
+            assert b"/Sig" not in content
+        else:
+            assert _signer(content, trust) == "Common Name: 杭州锦绣物业服务有限公司"
+    assert report.notes == [sealing.LAWYER_UNSEALED]
+    text = batch_text(report)
+    assert text.count("NOTE: ") == 1 and "law_firm_certificate" in text
+    assert batch_dict(report)["notes"] == [sealing.LAWYER_UNSEALED]
+    # The lawyer's letter is reprinted as issued: unsealed, the bytes the ledger holds.
+    lawyer = next(l for l in report.issued if l.kind.value == "lawyer")
+    ledger = read_ledger(signed_workspace)
+    again = reprint(Workspace.open(signed_workspace), ledger, lawyer.reference, rerender=True)
+    ledger.close()
+    assert again.rerendered is True and hashlib.sha256(again.content).hexdigest() == lawyer.pdf_sha256
+    assert not sealing.check_signatures(again.content, trust)
+    # A rerun of the finished day issues nothing and has nothing to note.
+    assert batch(signed_workspace).notes == []
+
+
+def test_a_day_without_lawyers_letters_has_nothing_to_note(signed_workspace):
+    config = signed_workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("lawyer = 1 }", "lawyer = 0 }"), encoding="utf-8")
+    report = batch(signed_workspace)
+    assert report.issued and {l.kind.value for l in report.issued} <= {"reminder", "demand"}
+    assert report.notes == []
+
+
+def _with_law_firm(root: Path, firm_certificates, monkeypatch) -> None:
+    (root / "firm.p12").write_bytes(firm_certificates["p12"].read_bytes())
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'password_env = "LF_TEST_SEAL_PASSWORD"\n',
+        'password_env = "LF_TEST_SEAL_PASSWORD"\nlaw_firm_certificate = "firm.p12"\n'
+        'law_firm_password_env = "LF_TEST_FIRM_PASSWORD"\n'), encoding="utf-8")
+    monkeypatch.setenv("LF_TEST_FIRM_PASSWORD", PASSWORD)
+
+
+def test_with_both_certificates_the_law_firm_seals_its_letters(signed_workspace, certificates, firm_certificates,
+                                                               monkeypatch):
+    _with_law_firm(signed_workspace, firm_certificates, monkeypatch)
+    report = batch(signed_workspace)
+    assert report.exit_code == 0 and report.notes == []
+    trust = roots(certificates) + sealing.load_trust_roots([firm_certificates["ca"]], [])
+    signers = {l.kind.value: _signer((signed_workspace / l.pdf_file).read_bytes(), trust) for l in report.issued}
+    assert signers["lawyer"] == f"Common Name: {FIRM}"
+    assert signers["demand"] == signers["reminder"] == "Common Name: 杭州锦绣物业服务有限公司"
+    result = CliRunner().invoke(cli, ["-w", str(signed_workspace), "validate"])
+    assert result.exit_code == 0 and "law_firm_certificate" not in result.output
+
+
+def test_validate_warns_that_lawyers_letters_would_go_unsealed(signed_workspace):
+    import json
+
+    result = CliRunner().invoke(cli, ["-w", str(signed_workspace), "validate"])
+    assert result.exit_code == 0, result.output  # signing is optional: a warning, not a problem
+    assert "signing.law_firm_certificate" in result.output and "unsealed" in result.output
+    assert "0 problem(s)" in result.output
+    result = CliRunner().invoke(cli, ["-w", str(signed_workspace), "validate", "--format", "json"])
+    answer = json.loads(result.stdout)
+    assert result.exit_code == 0 and answer["problems"] == []
+    assert [w["column"] for w in answer["warnings"]] == ["signing.law_firm_certificate"]
+
+
+def test_a_clerks_lawyers_letter_with_only_the_creditors_certificate(signed_workspace, certificates, fake_renderer,
+                                                                      tmp_path):
+    runner = CliRunner()
+    args = ["-w", str(signed_workspace), "render", "JX-1-0201", "--as-of", "2026-11-25",
+            "--force", "--reason", "asked for by the owner"]
+    result = runner.invoke(cli, args + ["--kind", "lawyer", "-o", str(tmp_path / "lawyer.pdf")])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("note: ") == 1 and "law_firm_certificate" in result.output
+    assert not sealing.check_signatures((tmp_path / "lawyer.pdf").read_bytes(), roots(certificates))
+    result = runner.invoke(cli, args + ["--kind", "demand", "-o", str(tmp_path / "demand.pdf")])
+    assert result.exit_code == 0 and "note: " not in result.output, result.output
+    assert _signer((tmp_path / "demand.pdf").read_bytes(), roots(certificates)) == "Common Name: 杭州锦绣物业服务有限公司"
 
 
 # -- letterforge verify ----------------------------------------------------------------------------------
@@ -436,9 +547,12 @@ def test_a_configured_timestamp_url_stamps_every_issued_letter(signed_workspace,
     config.write_text(config.read_text(encoding="utf-8") + f'timestamp_url = "{url}"\n', encoding="utf-8")
     report = batch(signed_workspace)
     assert report.issued and not report.failed
-    # one stamp a letter, and one sample stamp pyHanko asks for to size the signatures of the day
-    assert len(requests) == len(report.issued) + 1 and set(requests) == {"application/timestamp-query"}
-    for letter in report.issued:
+    # one stamp a sealed letter (not the lawyer's letter: no law firm certificate here), and one sample
+    # stamp pyHanko asks for to size the signatures of the day
+    sealed = [l for l in report.issued if l.kind.value != "lawyer"]
+    assert len(sealed) < len(report.issued)
+    assert len(requests) == len(sealed) + 1 and set(requests) == {"application/timestamp-query"}
+    for letter in sealed:
         (check,) = sealing.check_signatures((signed_workspace / letter.pdf_file).read_bytes(), roots(certificates))
         assert check.intact and check.trusted and check.whole_file
         assert check.timestamp == stamped_at.isoformat()  # the authority's time, beside the issue date
