@@ -136,6 +136,14 @@ def _suspension_clauses(library: ClauseLibrary, kind: LetterKind, config: Worksp
             and config.creditor.type in c.creditor_types and c.slot in KINDS[kind].slots]
 
 
+def _paper_only_fix(key: str, kind: str) -> str:
+    """What to write: the kind's own key when the channels came from "default" (setting default to
+    post only would take e-mail and SMS from every other kind too)."""
+    if key == "default":
+        return f"add {kind} = [\"post\"] to [delivery] channels"
+    return f"set {key} = [\"post\"]"
+
+
 def delivery_problems(config: WorkspaceConfig, library: ClauseLibrary, file: str = "letterforge.toml") -> list[Diagnostic]:
     """The settings' channels against the rules the law sets, for this workspace's clauses: a kind
     whose letters can give notice of suspending supply must not be set to go by e-mail or SMS."""
@@ -155,7 +163,7 @@ def delivery_problems(config: WorkspaceConfig, library: ClauseLibrary, file: str
             problems.append(Diagnostic(file, None, f"delivery.channels.{key}", "paper-only",
                                        f"{kind.value} letters of this workspace can give notice of suspending "
                                        f"supply ({labels}), yet the settings send them by {' and '.join(electronic)}: "
-                                       f"{SUSPENSION_RULE}; set {key} = [\"post\"]"))
+                                       f"{SUSPENSION_RULE}; {_paper_only_fix(key, kind.value)}"))
     unique: dict[str, Diagnostic] = {}
     for problem in problems:
         unique.setdefault(problem.message, problem)

@@ -92,6 +92,9 @@ def test_a_suspension_notice_goes_on_paper_whatever_the_settings_say(copy_sample
     assert {p.column for p in paper} == {"delivery.channels.default"}
     assert "Electronic Signature Law" in paper[0].message and "art. 3" in paper[0].message
     assert "zh-CN.water.demand.consequence@1.0.0" in paper[0].message
+    # The fix names the kind's own key: default = ["post"] would take e-mail from reminders too.
+    assert {p.message.rpartition("; ")[2] for p in paper} == {'add demand = ["post"] to [delivery] channels',
+                                                            'add lawyer = ["post"] to [delivery] channels'}
 
 
 def test_water_reminders_may_go_by_email_but_demands_not(copy_sample):
