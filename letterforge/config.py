@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -346,7 +347,8 @@ class Delivery(_Settings):
     channels: dict[str, tuple[Literal["post", "email", "sms"], ...]] = Field(
         default_factory=lambda: {"default": ("post",)})
     send_after_batch: bool = Field(default=False, description="e-mail the day's letters when the batch completes")
-    email: EmailSettings | None = None
+    # validate_default: a missing [delivery.email] is checked (and named) at load, not at `send`
+    email: EmailSettings | None = Field(default=None, validate_default=True)
 
     @field_validator("channels")
     @classmethod
@@ -361,6 +363,22 @@ class Delivery(_Settings):
             if len(set(chosen)) < len(chosen):
                 raise ValueError(f"{key}: a channel is named twice")
         return channels
+
+    @field_validator("email")
+    @classmethod
+    def _email_when_chosen(cls, email: EmailSettings | None, info: ValidationInfo) -> EmailSettings | None:
+        if email is not None:
+            return email
+        channels = info.data.get("channels") or {}
+        chosen = [key for key, names in channels.items() if "email" in names]
+        if chosen:
+            listed = ", ".join(f"delivery.channels.{key}" for key in chosen)
+            raise ValueError(f"not set, yet {listed} send{'s' if len(chosen) == 1 else ''} letters by email: add a "
+                             "[delivery.email] section (host, port, sender, ...) or take \"email\" out of those channels")
+        if info.data.get("send_after_batch"):
+            raise ValueError("not set, yet delivery.send_after_batch = true e-mails the day's letters: add a "
+                             "[delivery.email] section (host, port, sender, ...) or set send_after_batch = false")
+        return None
 
     def channels_for(self, kind: str, debtor_type: str) -> tuple[str, ...]:
         """The channels the settings choose for a letter of this kind to this type of debtor."""
@@ -593,9 +611,6 @@ class WorkspaceConfig(_Settings):
     @model_validator(mode="after")
     def _delivery_rules(self) -> Self:
         delivery = self.delivery
-        chosen = {channel for channels in delivery.channels.values() for channel in channels}
-        if ("email" in chosen or delivery.send_after_batch) and delivery.email is None:
-            raise ValueError("delivery: letters go by email but [delivery.email] is not set (host, port, sender, ...)")
         if self.locale == "en-GB":
             for debtor_type in PROTOCOL_DEBTOR_TYPES:
                 channels = delivery.channels_for(LetterKind.LAWYER, debtor_type)

@@ -33,7 +33,7 @@ from letterforge.config import EmailSettings
 from letterforge.delivery import EMAIL, POST, Route, outgoing_letter, route_letter
 from letterforge.diagnostics import UserError
 from letterforge.drafts import letter_facts
-from letterforge.ledger import SENT, Ledger, LedgerLetter, Send
+from letterforge.ledger import SENT, Ledger, LedgerError, LedgerLetter, Send
 from letterforge.letters import clause_folders
 from letterforge.permissions import write_atomic
 from letterforge.records import LetterKind
@@ -66,6 +66,11 @@ class ServerUnreachable(Exception):
     """No conversation with the server at all (refused connection, TLS or login failure)."""
 
 
+class NotSendable(Exception):
+    """This letter's message cannot be made (its archived PDF missing or altered, its e-mail clauses
+    gone): the letter's own failure, recorded against it; the other letters still go."""
+
+
 def _answer(code: int, text: bytes | str) -> str:
     text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     return f"{code} {' '.join(text.split())}".strip()
@@ -78,20 +83,37 @@ class SmtpTransport:
     def __init__(self, settings: EmailSettings, environ: Mapping[str, str] | None = None,
                  tls_context: ssl.SSLContext | None = None) -> None:
         self.settings = settings
-        environ = os.environ if environ is None else environ
+        self._environ = environ
         self._login: tuple[str, str] | None = None
+        self._checked = False
+        self._tls_context = tls_context
+        self._connection: smtplib.SMTP | None = None
+
+    def check_credentials(self) -> None:
+        """Read the credential variables: only once there is a message to send (a day with nothing to
+        send needs none of them). A missing one is an error naming it (never its value)."""
+        if self._checked:
+            return
+        settings = self.settings
+        environ = os.environ if self._environ is None else self._environ
         if settings.username_env:
             missing = [name for name in (settings.username_env, settings.password_env) if not environ.get(name)]
             if missing:
                 raise UserError(f"the environment variable(s) {', '.join(missing)} named in [delivery.email] "
                                 "(username_env, password_env) are not set: set them where letterforge runs")
             self._login = (environ[settings.username_env], environ[settings.password_env])
-        self.tls_context = tls_context or ssl.create_default_context()
-        self._connection: smtplib.SMTP | None = None
+        self._checked = True
+
+    @property
+    def tls_context(self) -> ssl.SSLContext:
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context()
+        return self._tls_context
 
     def _connect(self) -> smtplib.SMTP:
         if self._connection is not None:
             return self._connection
+        self.check_credentials()
         settings = self.settings
         try:
             if settings.security == "tls":
@@ -311,10 +333,22 @@ class _Sender:
             return outcome
         raise AssertionError("unreachable")
 
+    def ready(self) -> None:
+        """Before the first message of the run is recorded: the transport's credentials."""
+        check = getattr(self.transport, "check_credentials", None)
+        if check is not None:
+            check()
+
     def new_message(self, letter: LedgerLetter, route: Route, by_post_too: bool, generation: int) -> tuple[Send, bytes]:
         reference = letter.reference or ""
-        text = email_text(self.workspace, self.ledger, letter)
-        issued = reprint(self.workspace, self.ledger, reference)  # the archived bytes, checked against the ledger
+        try:
+            text = email_text(self.workspace, self.ledger, letter)
+            # The archived bytes, checked against the ledger's SHA-256: a missing or altered file is never sent.
+            issued = reprint(self.workspace, self.ledger, reference)
+        except LedgerError:
+            raise
+        except UserError as problem:
+            raise NotSendable(str(problem)) from None
         file_name = Path(letter.pdf_file or archived_file(self.workspace.path, letter).name).name
         identifier = message_id(reference, generation, self.settings.sender)
         at = self.ledger.now()  # the message's Date is the time the ledger records it as sending
@@ -334,7 +368,7 @@ class _Sender:
         path = self.workspace.path / send.file
         content = path.read_bytes() if path.is_file() else b""
         if sha256_of(content) != send.sha256:
-            raise UserError(f"{send.reference}: the archived e-mail {send.file} is missing or altered "
+            raise NotSendable(f"{send.reference}: the archived e-mail {send.file} is missing or altered "
                             f"(SHA-256 {send.sha256}); run `letterforge ledger check`")
         return content
 
@@ -407,8 +441,13 @@ def _send_one(sender: _Sender, letter: LedgerLetter, resend: bool) -> SendOutcom
             ledger.finish_send(last.message_id, "unknown", "no outcome recorded: the run stopped while sending")
             return SendOutcome(reference, letter.account_id, "unknown", unknown_advice(last), last.message_id)
         if last.status == "deferred":
+            try:
+                content = sender.archived_message(last)
+            except NotSendable as problem:
+                return _not_sendable(ledger, letter, str(problem))
+            sender.ready()
             ledger.resend(last.message_id, "tried again after a temporary refusal")
-            return sender.transmit(ledger.send_by_message_id(last.message_id) or last, sender.archived_message(last))
+            return sender.transmit(ledger.send_by_message_id(last.message_id) or last, content)
         status = {"unknown": "unknown", "failed": "failed"}.get(last.status, "skipped")
         detail = unknown_advice(last) if last.status == "unknown" else f"already {last.status}: {last.answer}"
         return SendOutcome(reference, letter.account_id, status, detail, last.message_id)
@@ -418,10 +457,28 @@ def _send_one(sender: _Sender, letter: LedgerLetter, resend: bool) -> SendOutcom
                             "a letter is not e-mailed twice")
         if last.status in ("sending", "unknown", "deferred") and last.address == route.address:
             # The same message again, same Message-ID: a copy that did arrive is recognisably the same.
+            try:
+                content = sender.archived_message(last)
+            except NotSendable as problem:
+                return _not_sendable(ledger, letter, str(problem))
+            sender.ready()
             send = ledger.resend(last.message_id, "--resend")
-            return sender.transmit(send, sender.archived_message(last))
-    send, content = sender.new_message(letter, route, by_post_too, generation=len(previous) + 1)
+            return sender.transmit(send, content)
+    sender.ready()
+    try:
+        send, content = sender.new_message(letter, route, by_post_too, generation=len(previous) + 1)
+    except NotSendable as problem:
+        return _not_sendable(ledger, letter, str(problem))
     return sender.transmit(send, content)
+
+
+def _not_sendable(ledger: Ledger, letter: LedgerLetter, reason: str) -> SendOutcome:
+    """The letter's own failure: recorded against it (nothing was handed over, so the next run tries
+    again once the cause is put right); the run goes on with the other letters."""
+    ledger.note(letter, "email not sent", reason)
+    log.warning("letter %s of account %s: not e-mailed: its message cannot be made", letter.reference,
+                letter.account_id)
+    return SendOutcome(letter.reference or "", letter.account_id, "failed", f"not sent: {reason}")
 
 
 def unknown_advice(send: Send) -> str:

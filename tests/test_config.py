@@ -140,3 +140,19 @@ def test_print_pack_volumes_hold_500_letters_unless_set():
 def test_letters_per_volume_that_is_not_a_positive_whole_number_is_named(value, says):
     found = problems(MINIMAL + f"\n[print_pack]\nletters_per_volume = {value}\n")
     assert found == [f"ws/letterforge.toml: print_pack.letters_per_volume: {says}"], found
+
+
+@pytest.mark.parametrize("delivery, named", [
+    ('channels = { default = ["post"], "lawyer.individual" = ["email"] }', "delivery.channels.lawyer.individual"),
+    ("send_after_batch = true", "delivery.send_after_batch"),
+])
+def test_email_chosen_without_its_settings_is_an_error_at_load_naming_the_keys(delivery, named):
+    with pytest.raises(UserError) as raised:
+        parse_config(MINIMAL + f"[delivery]\n{delivery}\n")
+    (problem,) = raised.value.diagnostics
+    assert problem.column == "delivery.email" and named in problem.message and "[delivery.email]" in problem.message
+
+
+def test_post_and_sms_need_no_email_settings():
+    config = parse_config(MINIMAL + '[delivery]\nchannels = { default = ["post", "sms"] }\n')
+    assert config.delivery.email is None

@@ -389,9 +389,7 @@ def test_a_wrong_password_is_a_clear_error_naming_the_variables(copy_sample, smt
     monkeypatch.setenv("LF_SMTP_PASSWORD", PASSWORD)
     right = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
     assert right.exit_code == 0 and len(recorder.accepted) == right.output.count("sent ") >= 1
-    monkeypatch.delenv("LF_SMTP_PASSWORD")
-    missing = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
-    assert missing.exit_code == 1 and "LF_SMTP_PASSWORD" in missing.output and "not set" in missing.output
+    # (a missing variable with something to send: test_a_day_with_nothing_to_send_reads_no_credential_variables)
 
 
 def test_a_suspension_notice_is_never_emailed(copy_sample, smtp_server, environ):
@@ -830,3 +828,92 @@ def test_header_settings_are_one_plain_line(copy_sample, setting, value):
     result = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
     assert result.exit_code == 1 and f"delivery.email.{setting}" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def flip_one_byte(path: Path) -> None:
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 0x01
+    path.write_bytes(bytes(content))
+
+
+def test_a_letter_whose_issued_pdf_is_altered_or_missing_fails_alone_and_is_never_sent(copy_sample, smtp_server,
+                                                                                         environ):
+    from letterforge.archive import archived_file, workspace_file
+
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    issue_day(root)
+    ledger = open_ledger(root, CLOCK)
+    consenting = [l for l in ledger.letters() if l.issued_on == DAY
+                  and letter_from_snapshot(ledger.snapshot(l.reference)).debtor.email_consent]
+    ledger.close()
+    assert len(consenting) >= 4
+    tampered, missing, archive_only = consenting[:3]
+    # One byte changed in the archived PDF (and in the day folder's copy, the other place reprint looks).
+    for path in (archived_file(root, tampered), workspace_file(root, tampered.pdf_file)):
+        flip_one_byte(path)
+    altered = hashlib.sha256(archived_file(root, tampered).read_bytes()).hexdigest()
+    kept = archived_file(root, missing).read_bytes()
+    for path in (archived_file(root, missing), workspace_file(root, missing.pdf_file)):
+        path.unlink()
+    # Only the archive's copy altered: the day folder still holds the issued bytes, and those go.
+    flip_one_byte(archived_file(root, archive_only))
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.output.splitlines() if line.strip().startswith("failed")]
+    assert len(failed) == 2 and all("not sent:" in line and "missing or altered" in line for line in failed)
+    assert {tampered.reference, missing.reference} == {line.split()[1] for line in failed}
+    assert len(recorder.accepted) == len(consenting) - 2
+    sent_pdfs = set()
+    for envelope in recorder.accepted:
+        (attachment,) = email.message_from_bytes(envelope.original_content, policy=policy.default).iter_attachments()
+        sent_pdfs.add(hashlib.sha256(attachment.get_content()).hexdigest())
+    assert altered not in sent_pdfs and archive_only.pdf_sha256 in sent_pdfs
+    ledger = open_ledger(root, CLOCK)
+    for letter in (tampered, missing):
+        assert ledger.sends(letter.reference) == []
+        (note,) = [e for e in ledger.events(letter.reference) if e.event == "email not sent"]
+        assert "missing or altered" in note.detail
+    ledger.close()
+    # Put right (the issued bytes back), the next run sends that letter once; the altered one stays unsent.
+    archived_file(root, missing).write_bytes(kept)
+    again = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
+    assert again.exit_code == 1 and len(recorder.accepted) == len(consenting) - 1, again.output
+    assert f"failed    {tampered.reference}" in again.output and f"sent      {missing.reference}" in again.output
+
+
+def test_a_day_with_nothing_to_send_reads_no_credential_variables(copy_sample, smtp_server, monkeypatch):
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    issue_day(root)
+    monkeypatch.delenv("LF_SMTP_USER", raising=False)
+    monkeypatch.delenv("LF_SMTP_PASSWORD", raising=False)
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-26"])
+    assert result.exit_code == 0 and "2026-11-26: nothing to send" in result.output, result.output
+    # With something to send, the variables are needed: the error names them, and nothing is recorded.
+    due = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
+    assert due.exit_code == 1 and "LF_SMTP_USER, LF_SMTP_PASSWORD" in due.output and "not set" in due.output
+    ledger = open_ledger(root, CLOCK)
+    assert ledger.sends() == [] and recorder.logins == []
+    ledger.close()
+    # Once every letter of the day went, a rerun has nothing to send and needs no variables either.
+    monkeypatch.setenv("LF_SMTP_USER", USER)
+    monkeypatch.setenv("LF_SMTP_PASSWORD", PASSWORD)
+    assert CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"]).exit_code == 0
+    monkeypatch.delenv("LF_SMTP_USER")
+    monkeypatch.delenv("LF_SMTP_PASSWORD")
+    rerun = CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"])
+    assert rerun.exit_code == 0 and "skipped" in rerun.output and "sent " not in rerun.output, rerun.output
+
+
+@pytest.mark.parametrize("command", [["validate"], ["batch", "--as-of", "2026-11-25"],
+                                     ["send", "--as-of", "2026-11-25"]])
+def test_email_channels_without_email_settings_stop_every_command_at_load(copy_sample, command):
+    root = copy_sample("property-zh")
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[delivery]\nchannels = { demand = ["post", "email"] }\n',
+                      encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-w", str(root), *command])
+    assert result.exit_code == 1, result.output
+    assert "delivery.email: not set, yet delivery.channels.demand sends letters by email" in result.output
+    assert "Traceback" not in result.output and not (root / "out").exists()
