@@ -156,7 +156,7 @@ def _config_text(extra: str) -> str:
     ('[delivery]\nchannels = { invoice = ["post"] }', "is not \"default\""),
     ('[delivery]\nchannels = { "demand.robot" = ["post"] }', "is not \"default\""),
     ('[delivery]\nchannels = { reminder = [] }', "at least one channel"),
-    ('[delivery]\nchannels = { reminder = ["email"] }', "[delivery.email] is not set"),
+    ('[delivery]\nchannels = { reminder = ["email"] }', "delivery.email: not set, yet delivery.channels.reminder sends letters by email"),
     (EMAIL_SETTINGS.replace("127.0.0.1", "smtp.example.cn"), "unencrypted"),
     (EMAIL_SETTINGS + 'password = "hunter2"\n', "must not be written in letterforge.toml"),
     (EMAIL_SETTINGS + 'username_env = "U"\npassword_env = "hunter2 secret"\n', "not an environment variable name"),
