@@ -347,6 +347,8 @@ class Delivery(_Settings):
     channels: dict[str, tuple[Literal["post", "email", "sms"], ...]] = Field(
         default_factory=lambda: {"default": ("post",)})
     send_after_batch: bool = Field(default=False, description="e-mail the day's letters when the batch completes")
+    sms_after_batch: bool = Field(default=False, description="send (or write the day file of) the day's SMS "
+                                                             "notices when the batch completes")
     # validate_default: a missing [delivery.email] is checked (and named) at load, not at `send`
     email: EmailSettings | None = Field(default=None, validate_default=True)
 

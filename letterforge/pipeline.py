@@ -290,6 +290,7 @@ class BatchReport:
     stopped_by: str = ""  # an environment failure that stopped the run (full disk, unwritable folder)
     problems: list[str] = field(default_factory=list)  # found on the way, for a person to look at
     emails: SendReport | None = None  # the e-mails sent after the day ([delivery] send_after_batch)
+    sms: SmsReport | None = None  # the SMS notices after the day ([delivery] sms_after_batch)
     notes: list[str] = field(default_factory=list)  # said once, not a problem (lawyer's letters unsealed)
 
     def counts(self) -> dict[str, Counter[str]]:
@@ -365,6 +366,10 @@ def run_batch(
                 from letterforge.emailing import send_after_batch
 
                 report.emails = send_after_batch(workspace, ledger, as_of, report.problems)
+            if report.ok and workspace.config.delivery.sms_after_batch:
+                from letterforge.sms_notices import sms_after_batch
+
+                report.sms = sms_after_batch(workspace, ledger, data, as_of, out, report.problems)
         finally:
             ledger.close()
     return report

@@ -186,15 +186,18 @@ def batch_dict(report: BatchReport) -> dict[str, Any]:
         "interrupted": signal.Signals(report.interrupted).name if report.interrupted is not None else None,
         "stopped_by": report.stopped_by, "problems": report.problems, "exit_code": report.exit_code,
         "emails": send_dict(report.emails) if report.emails is not None else None,
+        "sms": sms_dict(report.sms) if report.sms is not None else None,
         "notes": report.notes,
     }
 
 
 def _after_day(report: BatchReport) -> list[str]:
-    """What the batch did after the day's letters: notes said once, the e-mails sent."""
+    """What the batch did after the day's letters: notes said once, the e-mails and SMS notices sent."""
     lines = [f"NOTE: {note}" for note in report.notes]
     if report.emails is not None:
         lines.append("e-mail: " + send_text(report.emails).replace("\n", "\n  "))
+    if report.sms is not None:
+        lines.append("sms: " + sms_text(report.sms).replace("\n", "\n  "))
     return lines
 
 

@@ -315,22 +315,29 @@ def _check_resend(ledger: Any, due: list[tuple[Any, SmsNotice]], resend: tuple[s
                             "is sent again on purpose. Nothing was sent.")
 
 
-def run_sms(workspace: Any, as_of: date, out: Path, now: Callable[[], datetime],
-            resend: tuple[str, ...] = ()) -> SmsReport:
-    """`letterforge sms --as-of D`: the SMS notices of the letters issued on D. The settings' channels
-    are checked against the rules the law sets first (as `send` does): a breach stops the run. Not
-    beside a batch, a `send` or another `sms` (the workspace lock): each notice goes once."""
+def refuse_unlawful_settings(workspace: Any) -> None:
+    """The settings' channels checked against the rules the law sets (a suspension notice goes on
+    paper only): a breach stops the SMS run before anything is sent, naming the setting and the rule."""
     from letterforge.clauses import load_clause_library
     from letterforge.delivery import delivery_problems
-    from letterforge.ledger import open_ledger
     from letterforge.letters import clause_folders
-    from letterforge.recovery import workspace_lock
 
     problems = delivery_problems(workspace.config, load_clause_library(clause_folders(workspace)),
                                  str(workspace.path / "letterforge.toml"))
     if problems:
         raise UserError("the delivery settings break a rule the law sets:\n" + "\n".join(str(p) for p in problems),
                         tuple(problems))
+
+
+def run_sms(workspace: Any, as_of: date, out: Path, now: Callable[[], datetime],
+            resend: tuple[str, ...] = ()) -> SmsReport:
+    """`letterforge sms --as-of D`: the SMS notices of the letters issued on D. The settings' channels
+    are checked against the rules the law sets first (as `send` does): a breach stops the run. Not
+    beside a batch, a `send` or another `sms` (the workspace lock): each notice goes once."""
+    from letterforge.ledger import open_ledger
+    from letterforge.recovery import workspace_lock
+
+    refuse_unlawful_settings(workspace)
     gateway = gateway_from_settings(workspace.config.sms)
     with workspace_lock(workspace):
         data = workspace.load_data()
@@ -339,3 +346,24 @@ def run_sms(workspace: Any, as_of: date, out: Path, now: Callable[[], datetime],
             return send_notices(workspace, ledger, data, as_of, out, gateway, resend)
         finally:
             ledger.close()
+
+
+def sms_after_batch(workspace: Any, ledger: Any, data: Any, as_of: date, out: Path,
+                    problems: list[str]) -> SmsReport | None:
+    """`[delivery] sms_after_batch`: the SMS notices of the day's letters once the day is complete, as
+    `letterforge sms` makes them, inside the batch's lock and ledger. Only letters the ledger records
+    as issued get one; what goes wrong is a problem of the run (exit 1), not a reason to undo the day."""
+    try:
+        refuse_unlawful_settings(workspace)
+        report = send_notices(workspace, ledger, data, as_of, out, gateway_from_settings(workspace.config.sms))
+    except UserError as error:
+        problems.append(f"sms: {error}")
+        return None
+    if not report.ok:
+        bad = ("failed", "deferred", "unknown") if report.gateway else ("failed", "deferred")
+        counts = [f"{n} {status}" for status in bad
+                  if (n := sum(1 for _, answered, _ in report.recorded if answered == status))]
+        if report.unresolved:
+            counts.append(f"{len(report.unresolved)} left unresolved by a crashed run")
+        problems.append(f"sms: {', '.join(counts)} (see `letterforge sms`)")
+    return report

@@ -507,3 +507,101 @@ def test_the_evidence_bundle_and_ledger_show_carry_the_sms(sms_workspace):
         assert f"{send.sha256}  {member}" in archive.read("SHA256SUMS").decode()
         summary = archive.read("summary-摘要.txt").decode("utf-8")
     assert "短信" in summary and f"（{member}）的 SHA-256：{send.sha256}" in summary and send.address in summary
+
+
+# -- [delivery] sms_after_batch ----------------------------------------------------------------------
+
+def _after_batch_workspace(copy_sample) -> Path:
+    root = copy_sample("property-zh")
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + SMALL_CAPS + SMS_CHANNELS + "sms_after_batch = true\n",
+                      encoding="utf-8")
+    _consenting(root)
+    return root
+
+
+def test_the_batch_texts_the_days_letters_when_configured(copy_sample):
+    from conftest import fake_pdf
+    from letterforge.reports import batch_dict, batch_text
+
+    root = _after_batch_workspace(copy_sample)
+    report = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert report.exit_code == 0, report.problems
+    ledger = read_ledger(root)
+    issued = {l.reference for l in ledger.letters() if l.status == "issued"}
+    texted = {s.reference for r in issued for s in ledger.sends(r, channel="sms")}
+    ledger.close()
+    assert issued and texted == issued == {n.reference for n, _, _ in report.sms.recorded}
+    day_file = root / "out" / "2026-11-25" / "sms" / "sms-2026-11-25.csv"
+    assert report.sms.files[0] == day_file and day_file.is_file() and day_file in report.sms.files
+    assert "sms: " in batch_text(report) and batch_dict(report)["sms"]["recorded"]
+    # A rerun of the completed day texts nothing again, and says so.
+    again = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert again.already_complete and again.exit_code == 0
+    assert not again.sms.recorded and set(again.sms.already) == issued
+    assert "recorded by an earlier run" in batch_text(again)
+
+
+def test_a_batch_stopped_halfway_texts_nobody_and_the_run_that_completes_the_day_texts_the_issued(copy_sample):
+    import os
+    import signal
+
+    from conftest import fake_pdf
+
+    root = _after_batch_workspace(copy_sample)
+    made = {"n": 0}
+
+    def stopped_at_the_third(factory, draft):
+        made["n"] += 1
+        if made["n"] == 3:
+            os.kill(os.getpid(), signal.SIGTERM)  # the batch finishes the letter in hand, then stops
+        return fake_pdf(factory, draft)
+
+    stopped = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=stopped_at_the_third)
+    assert stopped.interrupted == signal.SIGTERM and stopped.left > 0 and stopped.sms is None
+    ledger = read_ledger(root)
+    assert not [s for l in ledger.letters() if l.reference for s in ledger.sends(l.reference, channel="sms")]
+    ledger.close()
+    assert not (root / "out" / "2026-11-25" / "sms").exists()
+    done = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert done.exit_code == 0, done.problems
+    ledger = read_ledger(root)
+    letters = ledger.letters()
+    issued = {l.reference for l in letters if l.status == "issued"}
+    texted = [s.reference for l in letters if l.reference for s in ledger.sends(l.reference, channel="sms")]
+    ledger.close()
+    assert sorted(texted) == sorted(issued)  # every issued letter once, none that was not issued
+    assert {n.reference for n, _, _ in done.sms.recorded} == issued
+
+
+def test_sms_after_batch_with_settings_that_break_the_law_is_a_problem_of_the_run(copy_sample):
+    # A water utility's demand can give notice of suspending supply: never texted, whatever the
+    # settings say. The day's letters are issued (on paper); the batch says why nothing was texted.
+    from conftest import fake_pdf
+
+    root = copy_sample("water-zh")
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + SMS_CHANNELS + "sms_after_batch = true\n", encoding="utf-8")
+    report = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert report.issued and report.sms is None and report.exit_code == 1
+    assert any(p.startswith("sms: ") and "Electronic Signature Law" in p for p in report.problems), report.problems
+    ledger = read_ledger(root)
+    assert ledger.sends(channel="sms") == []
+    ledger.close()
+
+
+def test_sms_after_batch_with_a_gateway_without_its_url_leaves_the_day_issued_and_says_why(copy_sample, monkeypatch):
+    from conftest import fake_pdf
+    from letterforge.reports import batch_text
+
+    root = _after_batch_workspace(copy_sample)
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[sms]\ngateway = "json-http"\nurl_env = "LF_TEST_NO_URL"\n',
+                      encoding="utf-8")
+    monkeypatch.delenv("LF_TEST_NO_URL", raising=False)
+    report = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert report.issued and report.sms is None and report.exit_code == 1
+    assert "PROBLEM: sms: " in batch_text(report) and "LF_TEST_NO_URL" in batch_text(report)
+    ledger = read_ledger(root)
+    assert ledger.sends(channel="sms") == [] and all(d.completed_at for d in ledger.days())
+    ledger.close()
