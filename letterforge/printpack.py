@@ -17,6 +17,9 @@ file at once, and only what the end of the file needs stays in memory (page and 
 numbers, destination names, the fonts' widths and Unicode maps, a digest of each glyph seen),
 so memory does not grow with the letters. Same letters in, same bytes out: nothing depends on
 the clock.
+
+A sealed letter's signature field is not copied (in the pack it would cover other bytes, and a
+viewer would call it invalid); the seal its widget showed is drawn into the page instead.
 """
 
 from __future__ import annotations
@@ -122,6 +125,7 @@ class PrintPackWriter:
         _namespace_destinations(reader, f"{number}/")
         pages = list(reader.pages)
         self._share_fonts(pages)
+        self._flatten_widgets(pages)
 
         bookmark = _Bookmark(self._allocate(), str(title), 0)
         fixed: dict[int, int] = {}  # the letter's objects that the pack replaces with its own
@@ -195,6 +199,50 @@ class PrintPackWriter:
             for resources, key in slots:
                 resources[key] = _PackReference(group.number)
 
+    def _flatten_widgets(self, pages: list[Any]) -> None:
+        """Take the letter's form widgets (a sealed letter's signature field) off its pages: in the
+        pack the signature would cover other bytes, and a viewer would call it invalid. What a
+        printable widget shows (the seal's box and words) is drawn into the page instead, as the
+        printed letter showed it. A page without widgets is left as it is, byte for byte."""
+        for page in pages:
+            annotations = page.get("/Annots")
+            if annotations is None:
+                continue
+            annotations = annotations.get_object()
+            widgets = [a for a in annotations if a.get_object().get("/Subtype") == "/Widget"]
+            if not widgets:
+                continue
+            kept = ArrayObject(a for a in annotations if a.get_object().get("/Subtype") != "/Widget")
+            if kept:
+                page[NameObject("/Annots")] = kept
+            else:
+                del page["/Annots"]
+            drawn = [(name, placement) for name, placement in
+                     ((f"/LetterforgeWidget{index}", _placement(widget.get_object()))
+                      for index, widget in enumerate(widgets, 1)) if placement is not None]
+            if not drawn:
+                continue
+            resources = page.get("/Resources")
+            resources = DictionaryObject(resources.get_object()) if resources is not None else DictionaryObject()
+            forms = resources.get("/XObject")
+            forms = DictionaryObject(forms.get_object()) if forms is not None else DictionaryObject()
+            operators = []
+            for name, (appearance, matrix) in drawn:
+                while name in forms:
+                    name += "_"
+                forms[NameObject(name)] = appearance
+                operators.append(f"q {' '.join(_number(v) for v in matrix)} cm {name} Do Q")
+            resources[NameObject("/XObject")] = forms
+            page[NameObject("/Resources")] = resources
+            contents = page.raw_get("/Contents") if "/Contents" in page else None
+            parts = contents.get_object() if contents is not None else ArrayObject()
+            parts = list(parts) if isinstance(parts, ArrayObject) else [contents]
+            before, after = self._allocate(), self._allocate()
+            self._write(before, _content_stream(b"q\n"))
+            # The page's own drawing ends in the state it began with, then the widgets are drawn over it.
+            self._write(after, _content_stream(("\nQ\n" + "\n".join(operators) + "\n").encode()))
+            page[NameObject("/Contents")] = ArrayObject([_PackReference(before), *parts, _PackReference(after)])
+
     def close(self) -> None:
         """Write the shared fonts, page tree, bookmarks, catalog and cross-reference table."""
 
@@ -262,6 +310,44 @@ class PrintPackWriter:
         self._output.write(b"\n".join(lines) + b"\n")
         self._output.write(f"trailer\n<< /Size {self._allocated + 1} /Root {catalog_number} 0 R "
                            f"/Info {info_number} 0 R >>\nstartxref\n{start}\n%%EOF\n".encode())
+
+
+def _placement(widget: Any) -> tuple[Any, list[float]] | None:
+    """A widget's normal appearance and the matrix that puts it on the page where a viewer draws it
+    (the form's box, through its own matrix, fitted to the widget's rectangle), or None where it
+    shows nothing on paper (hidden, not printed, no appearance, no area)."""
+    flags = int(widget.get("/F", 0))
+    if flags & 2 or flags & 32 or not flags & 4:  # Hidden, NoView, not Print
+        return None
+    appearances = widget.get("/AP")
+    appearance = appearances.get_object().get("/N") if appearances is not None else None
+    if appearance is None or not isinstance(appearance.get_object(), StreamObject) or "/Rect" not in widget:
+        return None
+    form = appearance.get_object()
+    x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+    left, right, bottom, top = min(x1, x2), max(x1, x2), min(y1, y2), max(y1, y2)
+    try:
+        a, b, c, d, e, f = (float(v) for v in form.get("/Matrix", (1, 0, 0, 1, 0, 0)))
+        bx1, by1, bx2, by2 = (float(v) for v in form["/BBox"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    corners = [(a * x + c * y + e, b * x + d * y + f) for x in (bx1, bx2) for y in (by1, by2)]
+    xs, ys = [x for x, _ in corners], [y for _, y in corners]
+    width, height = max(xs) - min(xs), max(ys) - min(ys)
+    if right - left <= 0 or top - bottom <= 0 or width <= 0 or height <= 0:
+        return None
+    sx, sy = (right - left) / width, (top - bottom) / height
+    return appearance, [sx, 0.0, 0.0, sy, left - min(xs) * sx, bottom - min(ys) * sy]
+
+
+def _number(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def _content_stream(data: bytes) -> StreamObject:
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    return stream
 
 
 def _reference(number: int) -> IndirectObject:

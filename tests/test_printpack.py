@@ -259,3 +259,114 @@ def test_system_font_subset_is_the_program_weasyprint_embedded(letters):
 def test_no_letters_is_an_error():
     with pytest.raises(ValueError):
         make_print_pack([])
+
+
+# Sealed letters ------------------------------------------------------------------------------
+# A sealed letter's signature covers the letter's bytes; copied into a pack it would cover other
+# bytes and a viewer would call it invalid. The pack carries no signature field or widget; the
+# seal as printed (drawn by the widget's appearance) is drawn into the page instead.
+
+@pytest.fixture(scope="module")
+def seal_key(tmp_path_factory):
+    from test_sealing import PASSWORD, make_certificates
+
+    from letterforge import sealing
+
+    certificates = make_certificates(tmp_path_factory.mktemp("certificates"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LF_TEST_SEAL_PASSWORD", PASSWORD)
+        return sealing.load_key(certificates["p12"].parent, certificates["p12"].name, "LF_TEST_SEAL_PASSWORD")
+
+
+def seal(content: bytes, key) -> bytes:
+    from letterforge import sealing
+
+    return sealing.seal_pdf(content, key, sealing.signing_time(AS_OF))
+
+
+def assert_no_signature(pack: bytes) -> None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfReader(io.BytesIO(pack))
+    assert "/AcroForm" not in reader.trailer["/Root"]
+    assert "/Perms" not in reader.trailer["/Root"]
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or ():
+            assert annotation.get_object().get("/Subtype") != "/Widget"
+    for number in range(1, int(reader.trailer["/Size"])):
+        try:
+            obj = reader.get_object(number)
+        except Exception:  # a free entry
+            continue
+        if hasattr(obj, "get"):
+            assert obj.get("/FT") != "/Sig" and obj.get("/Type") != "/Sig" and obj.get("/Subtype") != "/Widget", obj
+    assert b"/ByteRange" not in pack and b"letterforge-seal" not in pack  # the pack's objects are not compressed
+    assert PdfFileReader(io.BytesIO(pack), strict=False).embedded_signatures == []
+
+
+def test_a_sealed_letter_without_a_seal_anchor_brings_no_signature_into_the_pack(seal_key):
+    from conftest import fake_pdf
+
+    class Draft:
+        reference, kind = "X-1", type("K", (), {"value": "demand"})
+        account_id = "A-1"
+
+    plain = fake_pdf(None, Draft)
+    sealed = seal(plain, seal_key)
+    assert b"/ByteRange" in sealed and PdfReader(io.BytesIO(sealed)).pages[0]["/Annots"]  # an invisible seal
+    pack = make_print_pack([sealed, plain])
+    assert_no_signature(pack)
+    reader = PdfReader(io.BytesIO(pack))
+    assert len(reader.pages) == 2
+    assert "/Annots" not in reader.pages[0]  # its only annotation was the seal's widget
+    # nothing drawn for an invisible seal: the page (a blank one) is as it was, with no content added
+    assert "/Contents" not in reader.pages[0] and "/Contents" not in PdfReader(io.BytesIO(plain)).pages[0]
+    assert "/XObject" not in reader.pages[0]["/Resources"]
+
+
+@pytest.mark.slow
+def test_sealed_letters_pack_has_no_signature_and_the_seal_is_printed(letters, seal_key, tmp_path):
+    chosen = [letters[0], letters[1], letters[2]]
+    sealed = [seal(letter, seal_key) for letter in chosen[:2]] + [chosen[2]]  # the third one unsealed
+    pack = make_print_pack(sealed)
+    assert_no_signature(pack)
+    # the seal's words are on the page of each sealed letter that bears it, in the page's content
+    counts = page_counts(sealed)
+    texts = page_texts(pack)
+    with_seal = [index for index, text in enumerate(texts) if "ELECTRONIC SEAL" in text]
+    assert len(with_seal) == 2
+    assert with_seal[0] < counts[0] <= with_seal[1] < counts[0] + counts[1]
+    words = lambda text: "".join(text.split())  # noqa: E731 (the seal moves the layout's spaces)
+    assert [words(text.replace("ELECTRONIC SEAL", "")) for text in texts] == \
+        [words(text) for letter in chosen for text in page_texts(letter)]
+    # the printed page is the sealed letter's page as a viewer shows it, seal and all
+    for index, first in ((0, 1), (1, counts[0] + 1), (2, counts[0] + counts[1] + 1)):
+        in_pack = page_images(pack, first, first + counts[index] - 1, tmp_path, f"pack{index}")
+        alone = page_images(sealed[index], 1, counts[index], tmp_path, f"letter{index}")
+        assert in_pack == alone
+    assert page_images(pack, with_seal[0] + 1, with_seal[0] + 1, tmp_path, "seal") != \
+        page_images(chosen[0], with_seal[0] + 1, with_seal[0] + 1, tmp_path, "unsealed")
+    # the fonts are still shared: each face once, whether its letters were sealed or not
+    assert len(font_programs(pack)) == len(faces(make_print_pack(chosen)))
+
+
+def test_a_widget_is_drawn_where_a_viewer_draws_it():
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
+
+    form = printpack._content_stream(b"0 0 10 20 re f")
+    form.update({NameObject("/BBox"): ArrayObject(map(NumberObject, (0, 0, 10, 20))),
+                 NameObject("/Matrix"): ArrayObject(map(NumberObject, (0, 1, -1, 0, 0, 0)))})  # a quarter turn
+
+    def widget(flags: int, rect=(100, 100, 120, 110)):
+        return DictionaryObject({NameObject("/Subtype"): NameObject("/Widget"), NameObject("/F"): NumberObject(flags),
+                                 NameObject("/Rect"): ArrayObject(map(NumberObject, rect)),
+                                 NameObject("/AP"): DictionaryObject({NameObject("/N"): form})})
+
+    appearance, matrix = printpack._placement(widget(4))
+    assert appearance is form
+    assert matrix == [1.0, 0.0, 0.0, 1.0, 120.0, 100.0]  # the turned box, (-20..0, 0..10), moved onto the rectangle
+    assert printpack._placement(widget(4, (120, 110, 100, 100)))[1] == matrix  # corners in either order
+    assert printpack._placement(widget(4, (100, 100, 140, 105)))[1] == [2.0, 0.0, 0.0, 0.5, 140.0, 100.0]
+    assert printpack._placement(widget(4 | 2)) is None  # hidden
+    assert printpack._placement(widget(0)) is None  # not printed
+    assert printpack._placement(widget(4, (0, 0, 0, 0))) is None  # an invisible signature
