@@ -17,6 +17,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+def months_before(day: date, months: int) -> date:
+    """The same day `months` months earlier (the last day of a shorter month)."""
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
 REGIONS: dict[str, Callable[[date], bool]] = {}
 
 

@@ -105,3 +105,37 @@ def test_letters_about_debts_since_paid_do_not_count():
     (date(2028, 5, 31), 3, date(2028, 2, 29)), (date(2026, 1, 15), 3, date(2025, 10, 15))])
 def test_months_before(day, months, expected):
     assert months_before(day, months) == expected
+
+
+def test_the_registry_rules_decide_the_ladder(monkeypatch):
+    """decide_letter names no kind: it asks each KindSpec's waits, then calls_for, top rung first."""
+    from dataclasses import replace
+
+    from letterforge.kinds import KINDS, Verdict
+
+    s = statement(date(2026, 11, 26), [date(2026, 10, 5)])
+    reminders = [sent(LetterKind.REMINDER, date(2026, 10, 15)), sent(LetterKind.REMINDER, date(2026, 10, 25))]
+    assert decide_letter(s, reminders, CONFIG, date(2026, 11, 26)).kind is LetterKind.DEMAND
+    asked: list[str] = []
+
+    def never(ladder):
+        asked.append(ladder.as_of.isoformat())
+        return None
+
+    # A demand whose rule never calls for it: the ladder falls to the next rung down, a reminder.
+    monkeypatch.setitem(KINDS, LetterKind.DEMAND, replace(KINDS[LetterKind.DEMAND], calls_for=never))
+    assert decide_letter(s, reminders, CONFIG, date(2026, 11, 26)).kind is LetterKind.REMINDER
+    assert asked == ["2026-11-26"]
+    # A top rung that waits (its verdict in its own words) stops the ladder before any rung is called for.
+    monkeypatch.setitem(KINDS, LetterKind.LAWYER, replace(
+        KINDS[LetterKind.LAWYER], waits=lambda ladder: Verdict(None, (f"waits: {len(ladder.sent[LetterKind.REMINDER])} reminders",))))
+    decision = decide_letter(s, reminders, CONFIG, date(2026, 11, 26))
+    assert decision.kind is None and decision.reasons[-1] == "waits: 2 reminders"
+    assert asked == ["2026-11-26"]
+
+
+def test_each_kind_states_its_rule_in_the_registry():
+    from letterforge.kinds import KINDS, _no_say
+
+    assert all(spec.calls_for is not _no_say for spec in KINDS.values())
+    assert list(KINDS) == [LetterKind.REMINDER, LetterKind.DEMAND, LetterKind.LAWYER]  # lowest rung first
