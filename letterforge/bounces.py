@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import mailbox
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -64,6 +65,13 @@ def _original_message_id(report: Message) -> str:
     return ""
 
 
+def _from_envelope_id(value: str) -> str:
+    """The Message-ID a report's Original-Envelope-Id names (letterforge's ENVID is the Message-ID
+    without brackets, as xtext); empty when there is none."""
+    text = re.sub(r"\+([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), " ".join(value.split()))
+    return f"<{text}>" if text and "@" in text and not any(ch in text for ch in " <>") else ""
+
+
 def read_reports(path: Path) -> tuple[list[DeliveryReport], list[str]]:
     """Every per-recipient report in the DSNs at `path`, and the files that are not DSNs (by name)."""
     if not path.exists():
@@ -83,6 +91,9 @@ def read_reports(path: Path) -> tuple[list[DeliveryReport], list[str]]:
             if part.get_content_type() not in ("message/delivery-status", "message/global-delivery-status"):
                 continue
             blocks = part.get_payload()
+            if not message_id and isinstance(blocks, list) and blocks:
+                # No headers returned: the envelope id letterforge asked for (ENVID) names the message.
+                message_id = _from_envelope_id(str(blocks[0].get("Original-Envelope-Id", "")))
             for block in (blocks[1:] if isinstance(blocks, list) else []):  # the first block is per message
                 action = str(block.get("Action", "")).strip().lower()
                 if not action:

@@ -140,11 +140,19 @@ class SmtpTransport:
         self._connection = connection
         return connection
 
-    def send(self, sender: str, recipient: str, message: bytes) -> str:
-        """Hand one message over; return the server's answer to it (with its queue id)."""
+    def send(self, sender: str, recipient: str, message: bytes, envelope_id: str = "") -> str:
+        """Hand one message over; return the server's answer to it (with its queue id). When the
+        server offers DSN (RFC 3461) and `envelope_id` names the letter's message, delivery status
+        notifications are asked for on success and failure, with the headers returned, the
+        envelope id and the original recipient: a "delivered" report is evidence of arrival."""
         connection = self._connect()
+        mail_options: list[str] = []
+        rcpt_options: list[str] = []
+        if envelope_id and connection.has_extn("dsn"):
+            mail_options = ["RET=HDRS", f"ENVID={xtext(envelope_id)}"]
+            rcpt_options = ["NOTIFY=SUCCESS,FAILURE", f"ORCPT=rfc822;{xtext(recipient)}"]
         try:
-            for step in (lambda: connection.mail(sender), lambda: connection.rcpt(recipient)):
+            for step in (lambda: connection.mail(sender, mail_options), lambda: connection.rcpt(recipient, rcpt_options)):
                 code, text = step()
                 if code not in (250, 251):
                     connection.rset()
@@ -179,6 +187,18 @@ class SmtpTransport:
             except (OSError, smtplib.SMTPException):
                 self._connection.close()
             self._connection = None
+
+
+def xtext(text: str) -> str:
+    """RFC 3461's xtext: printable ASCII as is, except "+" and "=", which (like anything else) go as +XX."""
+    return "".join(ch if 33 <= ord(ch) <= 126 and ch not in "+=" else "".join(f"+{b:02X}" for b in ch.encode())
+                   for ch in text)
+
+
+def envelope_id(message_id_text: str) -> str:
+    """The DSN envelope id (ENVID) of a letter's message: its Message-ID without the brackets, so
+    that a report which returns no headers still names the letter."""
+    return message_id_text.strip().strip("<>")
 
 
 @dataclass(frozen=True)
@@ -301,7 +321,8 @@ class _Sender:
         for attempt in range(self.settings.retries + 1):
             self.pacer.wait()
             try:
-                answer = self.transport.send(self.settings.sender, send.address, content)
+                answer = self.transport.send(self.settings.sender, send.address, content,
+                                             envelope_id=envelope_id(send.message_id))
             except SendRefused as refused:
                 if refused.permanent:
                     self.ledger.finish_send(send.message_id, "failed", refused.answer)

@@ -112,6 +112,8 @@ def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send]
         mine = [e for e in events if isinstance(_detail(e), dict) and _detail(e).get("message_id") == send.message_id]
         accepted = next((e.at for e in mine if e.event == "sent"), "")
         returned = [_detail(e) for e in mine if e.event == "returned"]
+        # A "delivered" delivery status notification (asked for with NOTIFY=SUCCESS): evidence of arrival.
+        delivered = [_detail(e) for e in mine if e.event == "delivery_report" and _detail(e).get("action") == "delivered"]
         channel = CHANNEL_NAMES[locale].get(send.channel, send.channel)
         status = STATUS_NAMES[locale].get(send.status, send.status)
         consent = CONSENT[locale].get(str(getattr(account, f"{send.channel}_consent", "")), "-")
@@ -126,6 +128,8 @@ def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send]
                       f"  所发送内容（{message_member(number, send)}）的 SHA-256：{send.sha256}"]
             lines += [f"  退信：{r.get('on', '')} {r.get('reason', '')}".rstrip() for r in returned] or \
                      ["  退信：台账中无退信记录"]
+            lines += [f"  送达回执（投递状态通知，{d.get('on', '')} 读取）：{d.get('status', '')} {d.get('diagnostic', '')}".rstrip()
+                      for d in delivered]
         else:
             lines += [f"{number}. By {channel}{' (a copy: the letter itself is delivered by post)' if send.copy else ''}",
                       f"  to: {send.address}   the debtor agreed to this channel: {consent} (account data as issued)",
@@ -137,6 +141,8 @@ def _summary(locale: str, letter: LedgerLetter, pdf_name: str, sends: list[Send]
                       f"  SHA-256 of the bytes sent ({message_member(number, send)}): {send.sha256}"]
             lines += [f"  returned: {r.get('on', '')} {r.get('reason', '')}".rstrip() for r in returned] or \
                      ["  returned: no delivery failure report in the ledger"]
+            lines += [f"  delivered: a delivery status notification read on {d.get('on', '')} reports it delivered "
+                      f"({d.get('status', '')} {d.get('diagnostic', '')})".replace(" )", ")") for d in delivered]
     if not sends:
         lines.append("本函未以电子方式发送。" if zh else "This letter was not sent electronically.")
     lines.append("")

@@ -275,19 +275,22 @@ def verification_text(result: Verification) -> str:
     return "\n".join(lines)
 
 
+# What `send` (and `send --bounces`) can say of a letter; a delivery report's own action (delivered,
+# relayed, delayed, expanded) is its outcome when it is kept as an event.
+SEND_OUTCOMES = ("sent", "deferred", "failed", "unknown", "skipped", "withheld", "returned", "confirmed", "delivered",
+                 "relayed", "expanded", "delayed", "unmatched")
+
+
 def send_dict(report: Any) -> dict[str, Any]:
     """`letterforge send` as data: each letter's outcome, and the bounces recorded."""
     return {"day": report.day.isoformat(), "stopped": report.stopped,
-            "counts": {status: report.count(status) for status in
-                       ("sent", "deferred", "failed", "unknown", "skipped", "withheld", "returned", "confirmed",
-                        "unmatched")},
+            "counts": {status: report.count(status) for status in SEND_OUTCOMES},
             "letters": [outcome.__dict__ for outcome in report.outcomes]}
 
 
 def send_text(report: Any) -> str:
     lines = [f"    {o.status:9} {o.reference}  {o.account_id}  {o.detail}".rstrip() for o in report.outcomes]
-    counts = ", ".join(f"{report.count(s)} {s}" for s in ("sent", "deferred", "failed", "unknown", "skipped", "withheld",
-                                                          "returned", "confirmed", "unmatched") if report.count(s))
+    counts = ", ".join(f"{report.count(s)} {s}" for s in SEND_OUTCOMES if report.count(s))
     lines.append(f"{report.day.isoformat()}: {counts or report.nothing}")
     if report.stopped:
         lines.append(f"stopped: {report.stopped}")

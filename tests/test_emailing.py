@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult
 from click.testing import CliRunner
 
 from letterforge.batch import run_batch
@@ -917,3 +917,131 @@ def test_email_channels_without_email_settings_stop_every_command_at_load(copy_s
     assert result.exit_code == 1, result.output
     assert "delivery.email: not set, yet delivery.channels.demand sends letters by email" in result.output
     assert "Traceback" not in result.output and not (root / "out").exists()
+
+
+class DsnSMTP(SMTP):
+    """aiosmtpd's server, taking the DSN parameters of RFC 3461 (it refuses unknown MAIL and RCPT
+    parameters with 555). It upper-cases the options it keeps, so the commands are also kept as sent."""
+
+    async def smtp_MAIL(self, arg):
+        self.event_handler.commands.append(f"MAIL {arg}")
+        await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg):
+        self.event_handler.commands.append(f"RCPT {arg}")
+        await super().smtp_RCPT(arg)
+
+    def _getparams(self, params):
+        parsed = super()._getparams(params)
+        if parsed is not None:
+            for name in ("RET", "ENVID", "NOTIFY", "ORCPT"):
+                parsed.pop(name, None)
+        return parsed
+
+
+class DsnController(Controller):
+    def factory(self):
+        return DsnSMTP(self.handler, **self.SMTP_kwargs)
+
+
+class DsnRecorder(Recorder):
+    """Advertises DSN in its EHLO answer and keeps each message's envelope options."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.options: list[tuple[list[str], list[str]]] = []
+        self.commands: list[str] = []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return responses[:1] + ["250-DSN"] + responses[1:]
+
+    async def handle_DATA(self, server, session, envelope):
+        self.options.append((list(envelope.mail_options), list(envelope.rcpt_options)))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def delivered_dsn(envelope_id: str, recipient: str, original_id: str = "") -> bytes:
+    """A "delivered" report (RFC 3464) naming the message by its ENVID, with its headers only if given."""
+    headers = (f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {original_id}\r\n\r\n"
+               if original_id else "")
+    return ("From: MAILER-DAEMON@mx.example.cn\r\nTo: billing@example.cn\r\nSubject: Successful Mail Delivery Report\r\n"
+            "MIME-Version: 1.0\r\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+            "--B\r\nContent-Type: text/plain\r\n\r\nYour message was successfully delivered.\r\n"
+            "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+            f"Reporting-MTA: dns; mx.example.cn\r\nOriginal-Envelope-Id: {envelope_id}\r\n\r\n"
+            f"Final-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\n"
+            "Action: delivered\r\nStatus: 2.0.0\r\nDiagnostic-Code: smtp; 250 2.0.0 Ok: delivered to mailbox\r\n\r\n"
+            + headers + "--B--\r\n").encode()
+
+
+def test_dsn_is_asked_for_when_offered_and_a_delivered_report_is_arrival_evidence(copy_sample, environ, tmp_path):
+
+    recorder = DsnRecorder()
+    port = free_port()
+    controller = DsnController(recorder, hostname="127.0.0.1", port=port, authenticator=authenticator(recorder),
+                               auth_require_tls=False, auth_required=True)
+    controller.start()
+    try:
+        root = make_workspace(copy_sample, port)
+        issue_day(root)
+        report = send(root)
+    finally:
+        controller.stop()
+    assert report.exit_code == 0 and report.count("sent") == len(recorder.options) >= 2
+    ledger = open_ledger(root, CLOCK)
+    sends = ledger.sends(channel="email")
+    ledger.close()
+    by_envid = {}
+    for (mail_options, _), envelope in zip(recorder.options, recorder.accepted):
+        message_id_text = email.message_from_bytes(envelope.original_content, policy=policy.default)["Message-ID"]
+        (sent,) = [s for s in sends if s.message_id == message_id_text]
+        envid = message_id_text.strip("<>")
+        assert mail_options == ["RET=HDRS", f"ENVID={envid}".upper()]  # as aiosmtpd keeps them
+        # as sent, in their own case (an ENVID is case-sensitive)
+        assert f"MAIL FROM:<billing@example.cn> RET=HDRS ENVID={envid}" in recorder.commands
+        assert f"RCPT TO:<{sent.address}> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;{sent.address}" in recorder.commands
+        by_envid[envid] = sent
+    # A "delivered" report read back: by its returned headers, or by the ENVID alone.
+    (first_envid, first), (second_envid, second) = list(by_envid.items())[:2]
+    (tmp_path / "1.eml").write_bytes(delivered_dsn(first_envid, first.address, first.message_id))
+    (tmp_path / "2.eml").write_bytes(delivered_dsn(second_envid, second.address))
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--bounces", str(tmp_path / "1.eml"), "--as-of",
+                                      "2026-11-26"])
+    assert result.exit_code == 0 and "1 delivered" in result.output, result.output
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--bounces", str(tmp_path / "2.eml"), "--as-of",
+                                      "2026-11-26"])
+    assert result.exit_code == 0 and "1 delivered" in result.output and "unmatched" not in result.output, result.output
+    ledger = open_ledger(root, CLOCK)
+    for sent in (first, second):
+        (arrival,) = [json.loads(e.detail) for e in ledger.events(sent.reference) if e.event == "delivery_report"]
+        assert arrival["action"] == "delivered" and arrival["message_id"] == sent.message_id
+        assert ledger.send_by_message_id(sent.message_id).status == "sent"
+    ledger.close()
+    bundle = tmp_path / "bundle.zip"
+    result = CliRunner().invoke(cli, ["-w", str(root), "evidence", first.reference, "-o", str(bundle)])
+    assert result.exit_code == 0, result.output
+    import zipfile
+    with zipfile.ZipFile(bundle) as archive:
+        summary = next(archive.read(n).decode() for n in archive.namelist() if "summary" in n.lower())
+    assert "送达回执" in summary and "2.0.0" in summary
+
+
+def test_no_dsn_parameters_to_a_server_that_does_not_offer_dsn(copy_sample, smtp_server, environ):
+    from letterforge.emailing import SmtpTransport, xtext
+
+    recorder, port = smtp_server
+    options = []
+    original = recorder.handle_DATA
+
+    async def keep(server, session, envelope):
+        options.append((list(envelope.mail_options), list(envelope.rcpt_options)))
+        return await original(server, session, envelope)
+
+    recorder.handle_DATA = keep
+    root = make_workspace(copy_sample, port)
+    issue_day(root)
+    assert send(root).count("sent") == len(options) >= 1
+    assert all(mail == [] and rcpt == [] for mail, rcpt in options)
+    assert xtext("a+b=c d") == "a+2Bb+3Dc+20d"
