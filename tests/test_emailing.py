@@ -77,17 +77,24 @@ def authenticator(recorder):
     return check
 
 
+@contextmanager
+def local_server(recorder, controller_class=Controller):
+    """A real SMTP server on 127.0.0.1 that asks for the login, for as long as the block runs: its port."""
+    port = free_port()
+    controller = controller_class(recorder, hostname="127.0.0.1", port=port, authenticator=authenticator(recorder),
+                                  auth_require_tls=False, auth_required=True)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
 def smtp_server():
     recorder = Recorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port, authenticator=authenticator(recorder),
-                            auth_require_tls=False, auth_required=True)
-    controller.start()
-    try:
+    with local_server(recorder) as port:
         yield recorder, port
-    finally:
-        controller.stop()
 
 
 def email_settings(port: int, **extra: str) -> str:
@@ -646,17 +653,11 @@ class DropsDuringData(Recorder):
 
 def test_a_connection_dropped_during_data_is_unknown_and_the_run_goes_on(copy_sample, environ):
     recorder = DropsDuringData()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port, authenticator=authenticator(recorder),
-                            auth_require_tls=False, auth_required=True)
-    controller.start()
-    try:
+    with local_server(recorder) as port:
         root = make_workspace(copy_sample, port)
         issue_day(root)
         report = send(root)
         again = send(root)
-    finally:
-        controller.stop()
     (unknown,) = [o for o in report.outcomes if o.status == "unknown"]
     assert email.message_from_bytes(recorder.dropped[0])["Message-ID"] == unknown.message_id
     assert unknown.detail.startswith("no answer after the message was handed over")
@@ -977,18 +978,11 @@ def delivered_dsn(envelope_id: str, recipient: str, original_id: str = "") -> by
 
 
 def test_dsn_is_asked_for_when_offered_and_a_delivered_report_is_arrival_evidence(copy_sample, environ, tmp_path):
-
     recorder = DsnRecorder()
-    port = free_port()
-    controller = DsnController(recorder, hostname="127.0.0.1", port=port, authenticator=authenticator(recorder),
-                               auth_require_tls=False, auth_required=True)
-    controller.start()
-    try:
+    with local_server(recorder, DsnController) as port:
         root = make_workspace(copy_sample, port)
         issue_day(root)
         report = send(root)
-    finally:
-        controller.stop()
     assert report.exit_code == 0 and report.count("sent") == len(recorder.options) >= 2
     ledger = open_ledger(root, CLOCK)
     sends = ledger.sends(channel="email")
