@@ -149,7 +149,10 @@ class SmtpTransport:
         mail_options: list[str] = []
         rcpt_options: list[str] = []
         if envelope_id and connection.has_extn("dsn"):
-            mail_options = ["RET=HDRS", f"ENVID={xtext(envelope_id)}"]
+            # ENVID is at most 100 characters (RFC 3461 4.4): a longer one (a long sender domain) is left
+            # out, and a report is then matched by the Message-ID of the headers it returns.
+            envid = xtext(envelope_id)
+            mail_options = ["RET=HDRS"] + ([f"ENVID={envid}"] if len(envid) <= MAX_ENVID else [])
             rcpt_options = ["NOTIFY=SUCCESS,FAILURE", f"ORCPT=rfc822;{xtext(recipient)}"]
         try:
             for step in (lambda: connection.mail(sender, mail_options), lambda: connection.rcpt(recipient, rcpt_options)):
@@ -187,6 +190,9 @@ class SmtpTransport:
             except (OSError, smtplib.SMTPException):
                 self._connection.close()
             self._connection = None
+
+
+MAX_ENVID = 100
 
 
 def xtext(text: str) -> str:

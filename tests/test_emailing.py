@@ -1039,3 +1039,15 @@ def test_no_dsn_parameters_to_a_server_that_does_not_offer_dsn(copy_sample, smtp
     assert send(root).count("sent") == len(options) >= 1
     assert all(mail == [] and rcpt == [] for mail, rcpt in options)
     assert xtext("a+b=c d") == "a+2Bb+3Dc+20d"
+
+
+def test_an_envelope_id_over_100_characters_is_left_out(copy_sample, environ):
+    long_domain = "billing@" + ".".join(["mail-department-of-the-creditor"] * 3) + ".example.cn"
+    recorder = DsnRecorder()
+    with local_server(recorder, DsnController) as port:
+        root = make_workspace(copy_sample, port, sender=f'"{long_domain}"')
+        issue_day(root)
+        report = send(root)
+    assert report.exit_code == 0 and report.count("sent") == len(recorder.options) >= 1
+    mails = [c for c in recorder.commands if c.startswith("MAIL ")]
+    assert mails and all(c == f"MAIL FROM:<{long_domain}> RET=HDRS" for c in mails), mails
