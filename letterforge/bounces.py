@@ -15,6 +15,7 @@ from pathlib import Path
 
 from letterforge.diagnostics import UserError
 from letterforge.ledger import Ledger
+from letterforge.records import SendStatus
 
 MAX_REPORT_BYTES = 10 * 2**20  # a DSN is small; a bigger file is not one
 
@@ -116,18 +117,18 @@ def record_reports(ledger: Ledger, reports: list[DeliveryReport], on: date) -> l
             done.append((report, "unmatched"))
             continue
         if report.action == "failed":
-            if send.status == "returned":
+            if send.status == SendStatus.RETURNED:
                 done.append((report, "skipped"))
                 continue
             ledger.send_returned(send.message_id, report.reason, on, report.sha256)
-            done.append((report, "returned"))
+            done.append((report, SendStatus.RETURNED))
             continue
         letter = ledger.letter(send.reference)
         ledger.note(letter, "delivery_report", _detail(send.channel, send.message_id, report, on))
-        if report.action in ("delivered", "relayed", "expanded") and send.status in ("unknown", "sending"):
+        if report.action in ("delivered", "relayed", "expanded") and send.status in (SendStatus.UNKNOWN, SendStatus.SENDING):
             # The run that sent it stopped before the server's answer was recorded: the report, matched
             # by Message-ID, shows the message was accepted. Resolved without sending it again.
-            ledger.finish_send(send.message_id, "sent", f"confirmed by a delivery status notification read on "
+            ledger.finish_send(send.message_id, SendStatus.SENT, f"confirmed by a delivery status notification read on "
                                f"{on.isoformat()}: {report.action} {report.status} {report.diagnostic}".strip())
             done.append((report, "confirmed"))
             continue

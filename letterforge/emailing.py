@@ -36,7 +36,7 @@ from letterforge.drafts import letter_facts
 from letterforge.ledger import SENT, Ledger, LedgerError, LedgerLetter, Send
 from letterforge.letters import clause_folders
 from letterforge.permissions import write_atomic
-from letterforge.records import LetterKind
+from letterforge.records import LetterKind, SendStatus
 from letterforge.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -273,7 +273,7 @@ def build_email(settings: EmailSettings, recipient: str, text: EmailText, attach
 class SendOutcome:
     reference: str
     account_id: str
-    status: str  # sent, deferred, failed, unknown, skipped, withheld
+    status: str  # a SendStatus (sent, deferred, failed, unknown), or skipped, withheld
     detail: str
     message_id: str = ""
 
@@ -291,7 +291,7 @@ class SendReport:
     @property
     def exit_code(self) -> int:
         """0 when every e-mail due went (or had gone) out; 1 when one needs a look."""
-        trouble = ("deferred", "failed", "unknown")
+        trouble = (SendStatus.DEFERRED, SendStatus.FAILED, SendStatus.UNKNOWN)
         return 1 if self.stopped or any(o.status in trouble for o in self.outcomes) else 0
 
 
@@ -331,31 +331,31 @@ class _Sender:
                                              envelope_id=envelope_id(send.message_id))
             except SendRefused as refused:
                 if refused.permanent:
-                    self.ledger.finish_send(send.message_id, "failed", refused.answer)
-                    outcome.status, outcome.detail = "failed", refused.answer
+                    self.ledger.finish_send(send.message_id, SendStatus.FAILED, refused.answer)
+                    outcome.status, outcome.detail = SendStatus.FAILED, refused.answer
                     return outcome
                 if attempt < self.settings.retries:
                     self.ledger.send_attempt(send.message_id, refused.answer)
                     self.sleep(self.settings.backoff_seconds * 2 ** attempt)
                     continue
-                self.ledger.finish_send(send.message_id, "deferred", refused.answer)
-                outcome.status, outcome.detail = "deferred", refused.answer
+                self.ledger.finish_send(send.message_id, SendStatus.DEFERRED, refused.answer)
+                outcome.status, outcome.detail = SendStatus.DEFERRED, refused.answer
                 return outcome
             except SendUncertain as uncertain:
-                self.ledger.finish_send(send.message_id, "unknown", uncertain.answer)
-                outcome.status, outcome.detail = "unknown", uncertain.answer
+                self.ledger.finish_send(send.message_id, SendStatus.UNKNOWN, uncertain.answer)
+                outcome.status, outcome.detail = SendStatus.UNKNOWN, uncertain.answer
                 return outcome
             except ServerUnreachable as down:
                 if attempt < self.settings.retries:
                     self.sleep(self.settings.backoff_seconds * 2 ** attempt)
                     continue
-                self.ledger.finish_send(send.message_id, "deferred", str(down))
+                self.ledger.finish_send(send.message_id, SendStatus.DEFERRED, str(down))
                 raise
             except UserError as refused_login:  # the login was refused: nothing was handed over
-                self.ledger.finish_send(send.message_id, "deferred", str(refused_login))
+                self.ledger.finish_send(send.message_id, SendStatus.DEFERRED, str(refused_login))
                 raise
-            self.ledger.finish_send(send.message_id, "sent", answer)
-            outcome.status, outcome.detail = "sent", answer
+            self.ledger.finish_send(send.message_id, SendStatus.SENT, answer)
+            outcome.status, outcome.detail = SendStatus.SENT, answer
             log.info("letter %s to account %s: e-mail accepted", send.reference, send.account_id)
             return outcome
         raise AssertionError("unreachable")
@@ -463,11 +463,11 @@ def _send_one(sender: _Sender, letter: LedgerLetter, resend: bool) -> SendOutcom
         # The settings chose e-mail for it, yet it may not go so: said, so that no one assumes it went.
         return SendOutcome(reference, letter.account_id, "withheld", why) if why else None
     if last is not None and not resend:
-        if last.status == "sending":
+        if last.status == SendStatus.SENDING:
             # The run that recorded it stopped with the server holding the message: do not guess.
-            ledger.finish_send(last.message_id, "unknown", "no outcome recorded: the run stopped while sending")
-            return SendOutcome(reference, letter.account_id, "unknown", unknown_advice(last), last.message_id)
-        if last.status == "deferred":
+            ledger.finish_send(last.message_id, SendStatus.UNKNOWN, "no outcome recorded: the run stopped while sending")
+            return SendOutcome(reference, letter.account_id, SendStatus.UNKNOWN, unknown_advice(last), last.message_id)
+        if last.status == SendStatus.DEFERRED:
             try:
                 content = sender.archived_message(last)
             except NotSendable as problem:
@@ -475,14 +475,14 @@ def _send_one(sender: _Sender, letter: LedgerLetter, resend: bool) -> SendOutcom
             sender.ready()
             ledger.resend(last.message_id, "tried again after a temporary refusal")
             return sender.transmit(ledger.send_by_message_id(last.message_id) or last, content)
-        status = {"unknown": "unknown", "failed": "failed"}.get(last.status, "skipped")
-        detail = unknown_advice(last) if last.status == "unknown" else f"already {last.status}: {last.answer}"
+        status = last.status if last.status in (SendStatus.UNKNOWN, SendStatus.FAILED) else "skipped"
+        detail = unknown_advice(last) if last.status == SendStatus.UNKNOWN else f"already {last.status}: {last.answer}"
         return SendOutcome(reference, letter.account_id, status, detail, last.message_id)
     if last is not None and resend:
-        if last.status == "sent":
+        if last.status == SendStatus.SENT:
             raise UserError(f"{reference}: its e-mail {last.message_id} was accepted ({last.answer}); "
                             "a letter is not e-mailed twice")
-        if last.status in ("sending", "unknown", "deferred") and last.address == route.address:
+        if last.status in (SendStatus.SENDING, SendStatus.UNKNOWN, SendStatus.DEFERRED) and last.address == route.address:
             # The same message again, same Message-ID: a copy that did arrive is recognisably the same.
             try:
                 content = sender.archived_message(last)
@@ -505,7 +505,7 @@ def _not_sendable(ledger: Ledger, letter: LedgerLetter, reason: str) -> SendOutc
     ledger.note(letter, "email not sent", reason)
     log.warning("letter %s of account %s: not e-mailed: its message cannot be made", letter.reference,
                 letter.account_id)
-    return SendOutcome(letter.reference or "", letter.account_id, "failed", f"not sent: {reason}")
+    return SendOutcome(letter.reference or "", letter.account_id, SendStatus.FAILED, f"not sent: {reason}")
 
 
 def unknown_advice(send: Send) -> str:
@@ -539,7 +539,7 @@ def confirm_sent(ledger: Ledger, day: date, reference: str, server_log: str) -> 
     if not sends:
         raise UserError(f"{reference}: no e-mail of this letter is in the ledger; nothing to confirm")
     last = sends[-1]
-    if last.status not in ("unknown", "sending"):
+    if last.status not in (SendStatus.UNKNOWN, SendStatus.SENDING):
         raise UserError(f"{reference}: its e-mail {last.message_id} is {last.status}, not unknown: only an unknown "
                         "outcome is confirmed from the server's log")
     line = " ".join(server_log.split())
@@ -547,9 +547,9 @@ def confirm_sent(ledger: Ledger, day: date, reference: str, server_log: str) -> 
         raise UserError(f"{reference}: the server log line given does not name the message's Message-ID "
                         f"{last.message_id}: give the line that shows this message accepted (e.g. Postfix's "
                         f"'message-id={last.message_id}' line with its queue id)")
-    ledger.finish_send(last.message_id, "sent", f"confirmed from the mail server's log: {line}")
+    ledger.finish_send(last.message_id, SendStatus.SENT, f"confirmed from the mail server's log: {line}")
     report = SendReport(day)
-    report.outcomes.append(SendOutcome(reference, last.account_id, "sent", f"confirmed from the mail server's "
+    report.outcomes.append(SendOutcome(reference, last.account_id, SendStatus.SENT, f"confirmed from the mail server's "
                                        f"log: {line}", last.message_id))
     return report
 
@@ -579,7 +579,8 @@ def send_after_batch(workspace: Workspace, ledger: Ledger, day: date, problems: 
         problems.append(f"e-mail: {error}")
         return None
     if sent.exit_code:
-        counts = ", ".join(f"{sent.count(s)} {s}" for s in ("deferred", "failed", "unknown") if sent.count(s))
+        counts = ", ".join(f"{sent.count(s)} {s}" for s in (SendStatus.DEFERRED, SendStatus.FAILED, SendStatus.UNKNOWN)
+                           if sent.count(s))
         problems.append(f"e-mail: {counts}" + (f"; stopped: {sent.stopped}" if sent.stopped else "")
                         + " (see `letterforge send`)")
     return sent

@@ -16,7 +16,7 @@ from letterforge.archive import issued_account, reprint, sha256_of
 from letterforge.diagnostics import UserError
 from letterforge.kinds import KINDS
 from letterforge.ledger import Event, Ledger, LedgerLetter, Send
-from letterforge.records import Account
+from letterforge.records import Account, SendStatus
 from letterforge.workspace import Workspace
 
 SUMMARY_FILE = {"zh-CN": "summary-摘要.txt", "en-GB": "summary.txt"}
@@ -44,14 +44,14 @@ CHANNEL_NAMES = {"zh-CN": {"email": "电子邮件", "sms": "短信"}, "en-GB": {
 # What each state of a send means, said as it is: "sent" is the sending server's acceptance, not
 # the debtor's receipt.
 STATUS_NAMES = {
-    "zh-CN": {"sending": "发送中（未记录服务器的应答）", "sent": "已由发送服务器接受",
-              "deferred": "暂缓（服务器暂时拒绝，待重发）", "failed": "被拒绝（永久性失败，未送出）",
-              "unknown": "结果不明（邮件交出后连接中断，是否被接受须查服务器日志）", "returned": "已退信（未送达）"},
-    "en-GB": {"sending": "sending (no answer from the server recorded)", "sent": "accepted by the sending server",
-              "deferred": "deferred (a temporary refusal; to be tried again)",
-              "failed": "refused (a permanent failure; not delivered)",
-              "unknown": "outcome unknown (the connection broke after the message was handed over; see the "
-                         "server's log)", "returned": "returned (a delivery failure report was received)"},
+    "zh-CN": {SendStatus.SENDING: "发送中（未记录服务器的应答）", SendStatus.SENT: "已由发送服务器接受",
+              SendStatus.DEFERRED: "暂缓（服务器暂时拒绝，待重发）", SendStatus.FAILED: "被拒绝（永久性失败，未送出）",
+              SendStatus.UNKNOWN: "结果不明（邮件交出后连接中断，是否被接受须查服务器日志）", SendStatus.RETURNED: "已退信（未送达）"},
+    "en-GB": {SendStatus.SENDING: "sending (no answer from the server recorded)", SendStatus.SENT: "accepted by the sending server",
+              SendStatus.DEFERRED: "deferred (a temporary refusal; to be tried again)",
+              SendStatus.FAILED: "refused (a permanent failure; not delivered)",
+              SendStatus.UNKNOWN: "outcome unknown (the connection broke after the message was handed over; see the "
+                         "server's log)", SendStatus.RETURNED: "returned (a delivery failure report was received)"},
 }
 CONSENT = {"zh-CN": {"True": "是", "False": "否"}, "en-GB": {"True": "yes", "False": "no"}}
 

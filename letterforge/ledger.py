@@ -20,7 +20,7 @@ from typing import Any
 
 from letterforge.diagnostics import UserError
 from letterforge.permissions import create_private_file
-from letterforge.records import LetterKind, LetterStatus
+from letterforge.records import LetterKind, LetterStatus, SendStatus
 
 LEDGER_FILE = "ledger.sqlite"
 BUSY_TIMEOUT = 30.0  # seconds to wait for another letterforge command that is writing the ledger
@@ -169,14 +169,11 @@ class RebuiltLetter:
     note: str = ""
 
 
-# A send's life: "sending" is recorded (with the message's id and the SHA-256 of its bytes) before
-# the provider is asked; then "sent" (accepted, with its answer), "deferred" (a temporary refusal:
-# tried again on the next run), "failed" (a permanent refusal: never retried by itself), "unknown"
-# (the connection broke after the message was handed over: not sent again without --resend) or,
-# later, "returned" (a bounce or a delivery failure report).
-SEND_STATUSES = ("sending", "sent", "deferred", "failed", "unknown", "returned")
-SEND_EVENTS = {"sending": "sending", "sent": "sent", "deferred": "send_deferred", "failed": "send_failed",
-               "unknown": "send_unknown", "returned": "returned"}
+# A send's life: records.SendStatus. Each change of it is an event of the ledger, named here.
+SEND_EVENTS = {SendStatus.SENDING: "sending", SendStatus.SENT: "sent", SendStatus.DEFERRED: "send_deferred",
+               SendStatus.FAILED: "send_failed", SendStatus.UNKNOWN: "send_unknown", SendStatus.RETURNED: "returned"}
+# What asking the provider can end in (Ledger.finish_send).
+SEND_OUTCOMES = (SendStatus.SENT, SendStatus.DEFERRED, SendStatus.FAILED, SendStatus.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -188,7 +185,7 @@ class Send:
     channel: str
     address: str
     message_id: str
-    status: str
+    status: SendStatus
     copy: bool  # a courtesy copy of a letter whose delivery in law is by post
     by_post_too: bool  # the letter also went by post
     sha256: str  # of the exact bytes handed to the provider (the .eml, the SMS text in UTF-8)
@@ -204,7 +201,7 @@ class Send:
 
 def _send(row: sqlite3.Row) -> Send:
     return Send(row["reference"], row["account_id"], row["channel"], row["address"], row["message_id"],
-                row["status"], bool(row["copy"]), bool(row["by_post_too"]), row["sha256"], row["file"],
+                SendStatus(row["status"]), bool(row["copy"]), bool(row["by_post_too"]), row["sha256"], row["file"],
                 row["answer"], row["attempts"], row["started_at"], row["finished_at"])
 
 
@@ -556,7 +553,7 @@ class Ledger:
 
     # -- sends: every message that carries a letter, each change an event whose detail is JSON
     def sends(self, reference: str | None = None, channel: str | None = None,
-              status: str | None = None) -> list[Send]:
+              status: SendStatus | None = None) -> list[Send]:
         query = ("SELECT sends.*, letters.reference, letters.account_id FROM sends "
                  "JOIN letters ON letters.id = sends.letter_id WHERE 1=1")
         values: list[Any] = []
@@ -588,8 +585,8 @@ class Ledger:
                 raise UserError(f"{reference}: message {message_id} is already in the ledger")
             self.connection.execute(
                 "INSERT INTO sends (letter_id, channel, address, message_id, status, copy, by_post_too, sha256, file, "
-                "started_at) VALUES (?, ?, ?, ?, 'sending', ?, ?, ?, ?, ?)",
-                (letter.id, channel, address, message_id, int(copy), int(by_post_too), sha256, file, at_text))
+                "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (letter.id, channel, address, message_id, SendStatus.SENDING, int(copy), int(by_post_too), sha256, file, at_text))
             self._send_event(letter.id, letter.account_id, "sending",
                              {"channel": channel, "address": address, "message_id": message_id, "sha256": sha256,
                               "file": file, "copy": copy}, at_text)
@@ -602,8 +599,8 @@ class Ledger:
         send = self._existing_send(message_id)
         letter = self.letter(send.reference)
         with self.transaction():
-            self.connection.execute("UPDATE sends SET status = 'sending', finished_at = NULL WHERE message_id = ?",
-                                    (message_id,))
+            self.connection.execute("UPDATE sends SET status = ?, finished_at = NULL WHERE message_id = ?",
+                                    (SendStatus.SENDING, message_id))
             self._send_event(letter.id, letter.account_id, "resending",
                              {"channel": send.channel, "address": send.address, "message_id": message_id,
                               "sha256": send.sha256, "previous_status": send.status, "reason": reason})
@@ -625,17 +622,17 @@ class Ledger:
             self._send_event(letter.id, letter.account_id, "send_retry",
                              {"channel": send.channel, "message_id": message_id, "answer": answer})
 
-    def finish_send(self, message_id: str, status: str, answer: str) -> Send:
+    def finish_send(self, message_id: str, status: SendStatus, answer: str) -> Send:
         """The outcome of asking the provider: sent, deferred, failed or unknown, with its answer."""
-        if status not in ("sent", "deferred", "failed", "unknown"):
+        if status not in SEND_OUTCOMES:
             raise ValueError(f"not an outcome of a send: {status!r}")
         send = self._existing_send(message_id)
         letter = self.letter(send.reference)
         with self.transaction():
             self.connection.execute(
                 "UPDATE sends SET status = ?, answer = ?, attempts = attempts + 1, finished_at = ? WHERE message_id = ?",
-                (status, answer, self.now().isoformat(timespec="seconds"), message_id))
-            self._send_event(letter.id, letter.account_id, SEND_EVENTS[status],
+                (SendStatus(status), answer, self.now().isoformat(timespec="seconds"), message_id))
+            self._send_event(letter.id, letter.account_id, SEND_EVENTS[SendStatus(status)],
                              {"channel": send.channel, "address": send.address, "message_id": message_id,
                               "sha256": send.sha256, "answer": answer})
         return self._existing_send(message_id)
@@ -646,12 +643,13 @@ class Ledger:
         send = self._existing_send(message_id)
         letter = self.letter(send.reference)
         others = [s for s in self.sends(send.reference) if s.message_id != message_id
-                  and s.status in ("sent", "unknown") and not s.copy]
+                  and s.status in (SendStatus.SENT, SendStatus.UNKNOWN) and not s.copy]
         with self.transaction():
-            self.connection.execute("UPDATE sends SET status = 'returned', finished_at = COALESCE(finished_at, ?) "
-                                    "WHERE message_id = ?", (self.now().isoformat(timespec="seconds"), message_id))
+            self.connection.execute("UPDATE sends SET status = ?, finished_at = COALESCE(finished_at, ?) "
+                                    "WHERE message_id = ?",
+                                    (SendStatus.RETURNED, self.now().isoformat(timespec="seconds"), message_id))
             if not send.by_post_too and not send.copy and not others and letter.status in SENT:
-                self.connection.execute("UPDATE letters SET status = 'returned' WHERE id = ?", (letter.id,))
+                self.connection.execute("UPDATE letters SET status = ? WHERE id = ?", (LetterStatus.RETURNED, letter.id))
             self._send_event(letter.id, letter.account_id, "returned",
                              {"channel": send.channel, "address": send.address, "message_id": message_id,
                               "reason": reason, "on": on.isoformat(), "report_sha256": report_sha256})

@@ -71,6 +71,22 @@ class LetterStatus(StrEnum):
         return self in (LetterStatus.ISSUED, LetterStatus.DELIVERED, LetterStatus.RETURNED)
 
 
+class SendStatus(StrEnum):
+    """Where one message that carries a letter (an e-mail, a text) stands in the ledger's sends.
+    "sending" is recorded (with the message's id and the SHA-256 of its bytes) before the provider
+    is asked; then "sent" (accepted, with its answer), "deferred" (a temporary refusal: tried again
+    on the next run), "failed" (a permanent refusal: never retried by itself), "unknown" (the
+    connection broke after the message was handed over: not sent again without --resend) or, later,
+    "returned" (a bounce or a delivery failure report). The values are what the ledger stores."""
+
+    SENDING = "sending"
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    RETURNED = "returned"
+
+
 @dataclass(frozen=True, slots=True)  # slots: a month-end day holds hundreds of thousands
 class Account:
     account_id: str

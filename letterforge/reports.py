@@ -14,7 +14,7 @@ from letterforge.clauses import ClauseLibrary
 from letterforge.ledger import LedgerLetter
 from letterforge.pipeline import BatchReport
 from letterforge.planning import Plan
-from letterforge.records import LetterKind
+from letterforge.records import LetterKind, SendStatus
 from letterforge.diagnostics import Diagnostic
 from letterforge.money import format_money
 from letterforge.statements import LimitationFlag, Statement, limitation_summary
@@ -275,16 +275,17 @@ def verification_text(result: Verification) -> str:
     return "\n".join(lines)
 
 
-# What `send` (and `send --bounces`) can say of a letter; a delivery report's own action (delivered,
-# relayed, delayed, expanded) is its outcome when it is kept as an event.
-SEND_OUTCOMES = ("sent", "deferred", "failed", "unknown", "skipped", "withheld", "returned", "confirmed", "delivered",
-                 "relayed", "expanded", "delayed", "unmatched")
+# What `send` (and `send --bounces`) can say of a letter: a send's status, or what was done instead;
+# a delivery report's own action (delivered, relayed, delayed, expanded) is its outcome when it is
+# kept as an event.
+SEND_OUTCOMES = (SendStatus.SENT, SendStatus.DEFERRED, SendStatus.FAILED, SendStatus.UNKNOWN, "skipped", "withheld",
+                 SendStatus.RETURNED, "confirmed", "delivered", "relayed", "expanded", "delayed", "unmatched")
 
 
 def send_dict(report: Any) -> dict[str, Any]:
     """`letterforge send` as data: each letter's outcome, and the bounces recorded."""
     return {"day": report.day.isoformat(), "stopped": report.stopped,
-            "counts": {status: report.count(status) for status in SEND_OUTCOMES},
+            "counts": {str(status): report.count(status) for status in SEND_OUTCOMES},
             "letters": [outcome.__dict__ for outcome in report.outcomes]}
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from letterforge.diagnostics import UserError
+from letterforge.records import SendStatus
 from letterforge.sms import SMS_SLOT, SmsLength, phone_number, signature_problem, sms_length
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class GatewayAnswer:
     """What the provider said: sent (with its message id), deferred (try again later), failed
     (refused for good) or unknown (the request went out, the answer never came)."""
 
-    status: str
+    status: SendStatus
     answer: str
 
 
@@ -61,18 +62,18 @@ class JsonHttpGateway:
         except urllib.error.HTTPError as error:
             said = _said(error.read(), number, text)
             temporary = error.code == 429 or error.code >= 500
-            return GatewayAnswer("deferred" if temporary else "failed", f"HTTP {error.code}: {said}".strip())
+            return GatewayAnswer(SendStatus.DEFERRED if temporary else SendStatus.FAILED, f"HTTP {error.code}: {said}".strip())
         except (TimeoutError, socket.timeout):
-            return GatewayAnswer("unknown", f"no answer within {self.timeout:g} s: the text may have been sent "
-                                            "(ask the provider about client_ref before sending it again)")
+            return GatewayAnswer(SendStatus.UNKNOWN, f"no answer within {self.timeout:g} s: the text may have been sent "
+                                                     "(ask the provider about client_ref before sending it again)")
         except urllib.error.URLError as error:
             if isinstance(error.reason, (TimeoutError, socket.timeout)):  # the request may have gone out
-                return GatewayAnswer("unknown", f"no answer within {self.timeout:g} s: the text may have been sent "
-                                                "(ask the provider about client_ref before sending it again)")
-            return GatewayAnswer("deferred", f"could not reach the gateway: {error.reason}")
+                return GatewayAnswer(SendStatus.UNKNOWN, f"no answer within {self.timeout:g} s: the text may have been sent "
+                                                         "(ask the provider about client_ref before sending it again)")
+            return GatewayAnswer(SendStatus.DEFERRED, f"could not reach the gateway: {error.reason}")
         except OSError as error:  # the connection broke after the request went out, or could not be made
-            return GatewayAnswer("unknown", f"the connection broke ({type(error).__name__}): the text may have "
-                                            "been sent (ask the provider about client_ref before sending it again)")
+            return GatewayAnswer(SendStatus.UNKNOWN, f"the connection broke ({type(error).__name__}): the text may have "
+                                                     "been sent (ask the provider about client_ref before sending it again)")
         try:
             answer = json.loads(payload or b"")
         except ValueError:
@@ -80,9 +81,9 @@ class JsonHttpGateway:
         provider_id = answer.get("message_id") or answer.get("id") if isinstance(answer, dict) else None
         if not isinstance(provider_id, (str, int)) or isinstance(provider_id, bool) or str(provider_id).strip() == "":
             # Accepted by HTTP, but not in the words the adapter reads: whether the text went is unknown.
-            return GatewayAnswer("unknown", f"HTTP {status} without a message id in its answer: "
-                                            f"{_said(payload, number, text) or '(empty)'}")
-        return GatewayAnswer("sent", f"HTTP {status}; gateway message id {_said(str(provider_id).encode(), number, text)}")
+            return GatewayAnswer(SendStatus.UNKNOWN, f"HTTP {status} without a message id in its answer: "
+                                                     f"{_said(payload, number, text) or '(empty)'}")
+        return GatewayAnswer(SendStatus.SENT, f"HTTP {status}; gateway message id {_said(str(provider_id).encode(), number, text)}")
 
 
 def _said(payload: bytes, number: str, text: str) -> str:
@@ -137,19 +138,25 @@ class SmsNotice:
 class SmsReport:
     as_of: date
     files: list[Path] = field(default_factory=list)
-    recorded: list[tuple[SmsNotice, str, str]] = field(default_factory=list)  # notice, status, answer
+    recorded: list[tuple[SmsNotice, SendStatus, str]] = field(default_factory=list)  # notice, status, answer
     already: list[str] = field(default_factory=list)  # references whose notice the ledger has
     withheld: list[tuple[str, str]] = field(default_factory=list)  # reference, why no SMS
     unresolved: list[str] = field(default_factory=list)  # references a crashed run left "sending"
     gateway: bool = False  # sent through a gateway (not only written to the day file)
 
     @property
+    def trouble(self) -> tuple[SendStatus, ...]:
+        """The statuses that need a look: refused, deferred, or (through a gateway) without an answer.
+        The day file's notices are 'unknown' by design: letterforge hands them over and cannot know
+        what the platform does."""
+        if self.gateway:
+            return (SendStatus.FAILED, SendStatus.DEFERRED, SendStatus.UNKNOWN)
+        return (SendStatus.FAILED, SendStatus.DEFERRED)
+
+    @property
     def ok(self) -> bool:
-        """Nothing to look at: no notice refused, deferred, left unresolved by a crash, or (through a
-        gateway) without an answer. The day file's notices are 'unknown' by design: letterforge hands
-        them over and cannot know what the platform does."""
-        bad = ("failed", "deferred", "unknown") if self.gateway else ("failed", "deferred")
-        return not self.unresolved and not any(status in bad for _, status, _ in self.recorded)
+        """Nothing to look at: no notice in trouble, none left unresolved by a crash."""
+        return not self.unresolved and not any(status in self.trouble for _, status, _ in self.recorded)
 
 
 def message_id_for(reference: str) -> str:
@@ -269,11 +276,11 @@ def send_notices(workspace: Any, ledger: Any, data: Any, as_of: date, out: Path,
         earlier = ledger.send_by_message_id(notice.message_id)
         if earlier is not None and notice.reference in resend:
             ledger.resend(notice.message_id, "sent again on purpose (sms --resend)")
-        elif earlier is not None and earlier.status == "sending":
+        elif earlier is not None and earlier.status == SendStatus.SENDING:
             # Recorded, then the run stopped before the gateway's answer was recorded: it may have gone.
             report.unresolved.append(notice.reference)
             continue
-        elif earlier is not None and earlier.status != "deferred":
+        elif earlier is not None and earlier.status != SendStatus.DEFERRED:
             report.already.append(notice.reference)
             continue
         content = notice.text.encode("utf-8")
@@ -283,7 +290,7 @@ def send_notices(workspace: Any, ledger: Any, data: Any, as_of: date, out: Path,
         if earlier is None:  # (a deferred or resent notice keeps its record, its id and its text)
             ledger.begin_send(notice.reference, "sms", notice.number, notice.message_id, notice.sha256, relative)
         if gateway is None:
-            answer = GatewayAnswer("unknown", f"written to {csv_path.name} for upload to the SMS platform")
+            answer = GatewayAnswer(SendStatus.UNKNOWN, f"written to {csv_path.name} for upload to the SMS platform")
         else:
             answer = gateway.send(notice.number, notice.text, notice.message_id)
         ledger.finish_send(notice.message_id, answer.status, answer.answer)
@@ -309,7 +316,7 @@ def _check_resend(ledger: Any, due: list[tuple[Any, SmsNotice]], resend: tuple[s
             raise UserError(f"--resend {reference}: no SMS notice of a letter issued on {as_of.isoformat()} has "
                             "this reference (see `letterforge sms` without --resend)")
         earlier = ledger.send_by_message_id(notice.message_id)
-        if earlier is None or earlier.status not in ("unknown", "sending", "failed"):
+        if earlier is None or earlier.status not in (SendStatus.UNKNOWN, SendStatus.SENDING, SendStatus.FAILED):
             state = "not sent yet" if earlier is None else earlier.status
             raise UserError(f"--resend {reference}: its SMS is {state}; only an unknown, unresolved or failed one "
                             "is sent again on purpose. Nothing was sent.")
@@ -360,8 +367,7 @@ def sms_after_batch(workspace: Any, ledger: Any, data: Any, as_of: date, out: Pa
         problems.append(f"sms: {error}")
         return None
     if not report.ok:
-        bad = ("failed", "deferred", "unknown") if report.gateway else ("failed", "deferred")
-        counts = [f"{n} {status}" for status in bad
+        counts = [f"{n} {status}" for status in report.trouble
                   if (n := sum(1 for _, answered, _ in report.recorded if answered == status))]
         if report.unresolved:
             counts.append(f"{len(report.unresolved)} left unresolved by a crashed run")

@@ -138,3 +138,26 @@ def test_only_an_issued_letter_is_sent(tmp_path):
     (letter,) = ledger.reserve_references(ledger.letters(), reference, date(2026, 11, 25))
     with pytest.raises(UserError, match="only an issued letter can be sent"):
         ledger.begin_send(letter.reference, "email", "a@b.cn", "<m@x>", "e" * 64, "")
+
+
+def test_send_statuses_are_one_enum_stored_as_their_plain_values(tmp_path):
+    """records.SendStatus is what a send's status is; the ledger file holds the same words as before
+    the enum, so a ledger written earlier (plain strings) reads the same."""
+    from letterforge.records import SendStatus
+
+    assert [s.value for s in SendStatus] == ["sending", "sent", "deferred", "failed", "unknown", "returned"]
+    ledger, ref = _issued(tmp_path)
+    ledger.begin_send(ref, "email", "a1@example.cn", "<m1@x.cn>", "e" * 64, "")
+    ledger.begin_send(ref, "sms", "13800000000", "<m2@x.cn>", "e" * 64, "")
+    ledger.finish_send("<m1@x.cn>", SendStatus.DEFERRED, "451 later")
+    stored = dict(ledger.connection.execute("SELECT message_id, status FROM sends").fetchall())
+    assert stored == {"<m1@x.cn>": "deferred", "<m2@x.cn>": "sending"}
+    assert all(type(value) is str for value in stored.values())
+    # An older ledger's row, written as a plain string, reads back as the enum.
+    with ledger.transaction():
+        ledger.connection.execute("UPDATE sends SET status = 'unknown' WHERE message_id = '<m2@x.cn>'")
+    (sms,) = ledger.sends(channel="sms")
+    assert sms.status is SendStatus.UNKNOWN
+    assert [s.message_id for s in ledger.sends(status=SendStatus.DEFERRED)] == ["<m1@x.cn>"]
+    with pytest.raises(ValueError, match="not an outcome"):
+        ledger.finish_send("<m1@x.cn>", SendStatus.SENDING, "")
