@@ -315,6 +315,9 @@ def sms_text(report: SmsReport) -> str:
     lines += [f"{reference}: UNRESOLVED: an earlier run recorded its SMS and stopped before the gateway's answer; "
               "not sent again (ask the provider about its client_ref; `sms --resend REF` sends it again on purpose)"
               for reference in report.unresolved]
+    if not (report.recorded or report.already or report.unresolved):
+        lines.append(f"{report.as_of.isoformat()}: nothing to text (no letter issued on the day goes by SMS)")
+        return "\n".join(lines)
     counts = Counter(status for _, status, _ in report.recorded)
     summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "none recorded"
     lines.append(f"{report.as_of.isoformat()}: SMS notices {summary}; {len(report.already)} recorded by an earlier run")

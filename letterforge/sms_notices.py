@@ -100,19 +100,48 @@ def _said(payload: bytes, number: str, text: str) -> str:
 GATEWAYS: dict[str, Callable[[str, str], SmsGateway]] = {"json-http": JsonHttpGateway}
 
 
+class ConfiguredGateway:
+    """The [sms] gateway: its URL and Authorization header read from the environment only once there
+    is a notice to send (a day with nothing to text needs neither). A missing or malformed URL is a
+    settings error naming the variable (never its value), raised before anything is recorded."""
+
+    def __init__(self, settings: Any, environ: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self._environ = environ
+        self._gateway: SmsGateway | None = None
+
+    def ready(self) -> SmsGateway:
+        if self._gateway is None:
+            settings = self.settings
+            environ = os.environ if self._environ is None else self._environ
+            url = environ.get(settings.url_env, "")
+            if not url:
+                raise UserError(f"letterforge.toml: sms.gateway = {settings.gateway!r} reads the gateway's URL from "
+                                f"the environment variable {settings.url_env}, which is not set")
+            if not re.match(r"https?://[^\s/]+", url, flags=re.I) or any(ch.isspace() for ch in url):
+                # (the URL itself is not shown: a provider may put its key in it)
+                raise UserError(f"the environment variable {settings.url_env} (sms.gateway's URL) must be one "
+                                "http:// or https:// URL")
+            self._gateway = GATEWAYS[settings.gateway](url, environ.get(settings.auth_env, ""))
+        return self._gateway
+
+    def send(self, number: str, text: str, message_id: str) -> GatewayAnswer:
+        return self.ready().send(number, text, message_id)
+
+
 def gateway_from_settings(settings: Any) -> SmsGateway | None:
-    """The configured gateway, its URL and Authorization header read from the environment."""
+    """The configured gateway (None: the day file for upload); its environment is read when the first
+    notice is to go (ConfiguredGateway.ready)."""
     if not settings.gateway:
         return None
-    url = os.environ.get(settings.url_env, "")
-    if not url:
-        raise UserError(f"letterforge.toml: sms.gateway = {settings.gateway!r} reads the gateway's URL from the "
-                        f"environment variable {settings.url_env}, which is not set")
-    if not re.match(r"https?://[^\s/]+", url, flags=re.I) or any(ch.isspace() for ch in url):
-        # (the URL itself is not shown: a provider may put its key in it)
-        raise UserError(f"the environment variable {settings.url_env} (sms.gateway's URL) must be one http:// or "
-                        "https:// URL")
-    return GATEWAYS[settings.gateway](url, os.environ.get(settings.auth_env, ""))
+    return ConfiguredGateway(settings)
+
+
+def _ready(gateway: SmsGateway | None) -> None:
+    """Before the first notice of the run is archived or recorded: the gateway's URL, if it needs one."""
+    ready = getattr(gateway, "ready", None)
+    if ready is not None:
+        ready()
 
 
 # -- the day's notices ---------------------------------------------------------------------------------
@@ -274,15 +303,17 @@ def send_notices(workspace: Any, ledger: Any, data: Any, as_of: date, out: Path,
     _check_resend(ledger, due, resend, as_of)
     for letter, notice in due:
         earlier = ledger.send_by_message_id(notice.message_id)
-        if earlier is not None and notice.reference in resend:
-            ledger.resend(notice.message_id, "sent again on purpose (sms --resend)")
-        elif earlier is not None and earlier.status == SendStatus.SENDING:
+        resending = earlier is not None and notice.reference in resend
+        if earlier is not None and not resending and earlier.status == SendStatus.SENDING:
             # Recorded, then the run stopped before the gateway's answer was recorded: it may have gone.
             report.unresolved.append(notice.reference)
             continue
-        elif earlier is not None and earlier.status != SendStatus.DEFERRED:
+        if earlier is not None and not resending and earlier.status != SendStatus.DEFERRED:
             report.already.append(notice.reference)
             continue
+        _ready(gateway)  # something to send: now the gateway's URL must be there
+        if resending:
+            ledger.resend(notice.message_id, "sent again on purpose (sms --resend)")
         content = notice.text.encode("utf-8")
         stored = archive_path(workspace.path, notice.sha256, ".sms.txt")
         write_atomic(stored, content)

@@ -303,6 +303,41 @@ def test_a_gateway_without_its_url_is_a_settings_error(sms_workspace, monkeypatc
     ledger.close()
 
 
+def test_a_day_with_nothing_to_text_needs_no_gateway_url(sms_workspace, monkeypatch):
+    # The gateway's URL is read only once a notice is to go: a day without letters, or a rerun whose
+    # notices the ledger has, texts nobody, says so and exits 0 without it.
+    config = sms_workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[sms]\ngateway = "json-http"\n', encoding="utf-8")
+    monkeypatch.delenv("LETTERFORGE_SMS_URL", raising=False)
+    result = CliRunner().invoke(cli, ["-w", str(sms_workspace), "sms", "--as-of", "2026-11-26"])
+    assert result.exit_code == 0, result.output
+    assert "2026-11-26: nothing to text" in result.output and "LETTERFORGE_SMS_URL" not in result.output
+    # The day's notices are due: without the URL that is the settings error, and nothing is recorded.
+    result = CliRunner().invoke(cli, ["-w", str(sms_workspace), "sms", "--as-of", "2026-11-25"])
+    assert result.exit_code == 1 and "LETTERFORGE_SMS_URL, which is not set" in result.output
+    ledger = read_ledger(sms_workspace)
+    assert ledger.sends(channel="sms") == []
+    ledger.close()
+    assert not list(sms_workspace.rglob("*.sms.txt"))  # nothing archived either
+
+
+def test_a_rerun_whose_notices_are_all_recorded_needs_no_gateway_url(sms_workspace, monkeypatch):
+    first = run_sms(Workspace.open(sms_workspace), DAY, sms_workspace / "out", CLOCK)  # the day file: all recorded
+    assert first.recorded
+    config = sms_workspace / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[sms]\ngateway = "json-http"\n', encoding="utf-8")
+    monkeypatch.delenv("LETTERFORGE_SMS_URL", raising=False)
+    again = run_sms(Workspace.open(sms_workspace), DAY, sms_workspace / "out", CLOCK)
+    assert not again.recorded and len(again.already) == len(first.recorded)
+    # --resend has something to send: the missing URL stops it before the ledger is touched.
+    notice = first.recorded[0][0]
+    result = CliRunner().invoke(cli, ["-w", str(sms_workspace), "sms", "--as-of", "2026-11-25", "--resend", notice.reference])
+    assert result.exit_code == 1 and "LETTERFORGE_SMS_URL, which is not set" in result.output
+    ledger = read_ledger(sms_workspace)
+    assert ledger.send_by_message_id(notice.message_id).status == "unknown"
+    ledger.close()
+
+
 # -- the law: a suspension notice goes on paper only ------------------------------------------------------------
 
 def _water_workspace(copy_sample, channels: str) -> Path:
@@ -605,3 +640,19 @@ def test_sms_after_batch_with_a_gateway_without_its_url_leaves_the_day_issued_an
     ledger = read_ledger(root)
     assert ledger.sends(channel="sms") == [] and all(d.completed_at for d in ledger.days())
     ledger.close()
+
+
+def test_sms_after_batch_with_a_gateway_and_nothing_to_text_needs_no_url(copy_sample, monkeypatch):
+    # No debtor agreed to SMS: the batch's SMS step has nothing to send, so the unset URL is no problem.
+    from conftest import fake_pdf
+    from letterforge.reports import batch_text
+
+    root = copy_sample("property-zh")
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8") + SMALL_CAPS + SMS_CHANNELS + "sms_after_batch = true\n"
+                      '\n[sms]\ngateway = "json-http"\nurl_env = "LF_TEST_NO_URL"\n', encoding="utf-8")
+    monkeypatch.delenv("LF_TEST_NO_URL", raising=False)
+    report = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert report.issued and report.exit_code == 0, report.problems
+    assert report.sms is not None and not report.sms.recorded and report.sms.withheld
+    assert "LF_TEST_NO_URL" not in batch_text(report)
