@@ -1020,6 +1020,7 @@ def test_dsn_is_asked_for_when_offered_and_a_delivered_report_is_arrival_evidenc
     with zipfile.ZipFile(bundle) as archive:
         summary = next(archive.read(n).decode() for n in archive.namelist() if "summary" in n.lower())
     assert "送达回执" in summary and "2.0.0" in summary
+    assert "台账记有送达回执" in summary and "该回执即为到达的证据" in summary  # note 2: the receipt shows arrival
 
 
 def test_no_dsn_parameters_to_a_server_that_does_not_offer_dsn(copy_sample, smtp_server, environ):

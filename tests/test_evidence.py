@@ -163,6 +163,43 @@ def test_a_uk_letter_before_action_to_a_sole_trader_is_emailed_as_a_copy_and_the
     assert "民法典" not in summary  # an English letter's bundle cites no Chinese law
 
 
+def test_an_english_summary_shows_a_delivery_receipt_as_evidence_of_arrival(  # noqa: F811
+        copy_sample, smtp_server, environ, tmp_path):
+    from datetime import date
+
+    from conftest import fake_pdf
+    from letterforge.batch import run_batch
+    from letterforge.workspace import Workspace
+    from test_emailing import delivered_dsn
+
+    recorder, port = smtp_server
+    root = english_workspace(copy_sample, port)
+    assert run_batch(Workspace.open(root), date(2026, 11, 25), root / "out", 1, CLOCK, renderer=fake_pdf).exit_code == 0
+    assert CliRunner().invoke(cli, ["-w", str(root), "send", "--as-of", "2026-11-25"]).exit_code == 0
+    ledger = open_ledger(root, CLOCK)
+    first, second = ledger.sends(channel="email")[:2]
+    ledger.close()
+
+    def summary_of(reference: str) -> str:
+        bundle = tmp_path / f"{reference}.zip"
+        assert CliRunner().invoke(cli, ["-w", str(root), "evidence", reference, "-o", str(bundle)]).exit_code == 0
+        with zipfile.ZipFile(bundle) as archive:
+            return archive.read("summary.txt").decode("utf-8")
+
+    report = tmp_path / "delivered.eml"
+    report.write_bytes(delivered_dsn(first.message_id.strip("<>"), first.address, first.message_id))
+    result = CliRunner().invoke(cli, ["-w", str(root), "send", "--bounces", str(report), "--as-of", "2026-11-26"])
+    assert result.exit_code == 0 and "1 delivered" in result.output, result.output
+    summary = summary_of(first.reference)
+    assert ("  delivered: a delivery status notification read on 2026-11-26 reports it delivered (2.0.0 smtp; 250 "
+            "2.0.0 Ok: delivered to mailbox)") in summary
+    # Note 2: a recorded receipt is evidence of arrival; without one, the server's log.
+    assert "A recorded delivery receipt" in summary and "is evidence that the message reached the recipient's server" in summary
+    assert "without one, when the message reached the recipient's server is shown by that server's log" in summary
+    if second.reference != first.reference:  # a letter without a receipt: no delivered line
+        assert "  delivered: " not in summary_of(second.reference)
+
+
 def test_evidence_for_an_unknown_reference_is_a_clear_error(copy_sample, tmp_path):
     root = copy_sample("property-zh")
     result = CliRunner().invoke(cli, ["-w", str(root), "evidence", "NO-SUCH-1", "-o", str(tmp_path / "b.zip")])
