@@ -231,7 +231,8 @@ class DaskExecutor:
                         continue
                     task, draft = in_hand.pop(future)
                     # Keep no finished results: the outcome releases the letter's bytes on the cluster.
-                    yield task, partial(_finish_on_cluster, factory, task, draft, future, self.scheduler)
+                    yield task, partial(_finish_on_cluster, factory, task, draft, future, self.scheduler,
+                                        self.NO_WORKER_LIMIT)
         finally:
             client.close()
 
@@ -260,7 +261,7 @@ def _lost(in_hand: dict[Any, tuple[RenderTask, Any]], what: str) -> Iterator[tup
 
 
 def _finish_on_cluster(factory: LetterFactory, task: RenderTask, draft: LetterDraft, future: Any,
-                       scheduler: str) -> LetterFacts:
+                       scheduler: str, no_worker_limit: float = 60) -> LetterFacts:
     """A letter made by a worker, judged here by the proof-reader's rule and written where the
     batch takes it from."""
     from concurrent.futures import CancelledError
@@ -269,7 +270,22 @@ def _finish_on_cluster(factory: LetterFactory, task: RenderTask, draft: LetterDr
     from letterforge.rendertask import ClusterFailure
 
     try:
-        made = future.result()
+        # A finished letter whose worker died before its bytes were fetched is made again by Dask:
+        # with no worker left, that would be a wait without end.
+        workless = 0.0
+        while True:
+            try:
+                made = future.result(timeout=2)
+                break
+            except TimeoutError:
+                if _threads(future.client):
+                    workless = 0.0
+                    continue
+                workless += 2
+                if workless >= no_worker_limit:
+                    raise ClusterFailure(f"no Dask worker left on {scheduler} for {no_worker_limit:g} seconds: the "
+                                         "letters not made stay reserved; start workers (or the scheduler) and run "
+                                         "the batch again, it completes the day") from None
     except CancelledError:
         raise ClusterFailure(f"the connection to the Dask scheduler at {scheduler} was lost: the letters not made "
                              "stay reserved; run the batch again when it is back, it completes the day") from None
