@@ -42,6 +42,10 @@ BENCHMARKS = Path(__file__).resolve().parent
 MONTH_END = 200_000
 
 
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _numbers(text: str) -> list[int]:
     return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
 
@@ -318,6 +322,8 @@ def main() -> int:
     parser.add_argument("--skip-batch", action="store_true", help="planning only")
     parser.add_argument("--skip-plan", action="store_true", help="the batches only")
     parser.add_argument("--no-dask", action="store_true", help="leave out the Dask column")
+    parser.add_argument("--executors", default="local1,local2,dask",
+                        help="the batch's columns to run, of local1, local2 and dask (default all three)")
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args()
     if args.plan_child:
@@ -336,6 +342,11 @@ def main() -> int:
     plans: list[PlanRun] = []
     runs: dict[tuple[str, int], Batch | None] = {}
     executors = ["local 1 job", "local 2 jobs", f"dask {args.dask_workers} workers"]
+    chosen = {"local1": executors[0], "local2": executors[1], "dask": executors[2]}
+    unknown = set(_names(args.executors)) - chosen.keys()
+    if unknown:
+        parser.error(f"--executors: unknown {', '.join(sorted(unknown))} (known: local1, local2, dask)")
+    wanted = {chosen[name] for name in _names(args.executors)}
     with tempfile.TemporaryDirectory(prefix="letterforge-scale-") as temporary:
         scratch = Path(temporary)
         if not args.skip_plan:
@@ -356,7 +367,7 @@ def main() -> int:
             workspace = make_workspace(scratch / "batch", batch_accounts, args.seed)
             for letters in letter_counts:
                 for name in executors:
-                    if name == "local 1 job" and letters != letter_counts[0]:
+                    if name == "local 1 job" and letters != letter_counts[0] or name not in wanted:
                         continue  # one job is the yardstick of the rate, at the first count only
                     if name.startswith("dask") and why_no_dask:
                         runs[(name, letters)] = None
