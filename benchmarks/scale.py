@@ -42,6 +42,13 @@ BENCHMARKS = Path(__file__).resolve().parent
 MONTH_END = 200_000
 
 
+def _autogroup() -> bool:
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -338,6 +345,10 @@ def main() -> int:
     began = time.perf_counter()
     print("load average before the run: " + ", ".join(f"{load:.2f}" for load in os.getloadavg())
           + f" ({os.cpu_count()} cores)", flush=True)
+    if _autogroup():
+        print("the kernel shares the CPU by session (sched_autogroup): on a busy machine the Dask scheduler and "
+              "workers, each in a session of its own, get more of it than the local pool, whose workers share the "
+              "batch's; the letters/s then favour Dask, the CPU-seconds do not", flush=True)
     why_no_dask = "left out (--no-dask)" if args.no_dask else ""
     plans: list[PlanRun] = []
     runs: dict[tuple[str, int], Batch | None] = {}
