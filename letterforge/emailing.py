@@ -571,8 +571,8 @@ def send_day(workspace: Workspace, ledger: Ledger, day: date, resend: tuple[str,
 
 
 def send_after_batch(workspace: Workspace, ledger: Ledger, day: date, problems: list[str]) -> SendReport | None:
-    """`[delivery] send_after_batch`: e-mail the day's letters once the day is complete, as
-    `letterforge send` does; what goes wrong is a problem of the run, not a reason to undo the day."""
+    """`[delivery] send_after_batch`: e-mail the letters issued on the day at the end of a run that
+    was not stopped, as `letterforge send` does; what goes wrong is a problem of the run, not a reason to undo the day."""
     try:
         sent = send_day(workspace, ledger, day)
     except UserError as error:

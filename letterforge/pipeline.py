@@ -362,11 +362,17 @@ def run_batch(
             report.stopped_by = report.stopped_by or day_files.stopped_by
             if report.ok and not report.already_complete:
                 ledger.complete_day(as_of)
-            if report.ok and workspace.config.delivery.send_after_batch:
+            # The e-mails and SMS notices go for the letters the ledger records as issued on the day
+            # whenever the run was not stopped: rejected rows and failed letters are kept aside and
+            # still give exit 1, but do not hold back the other debtors' letters (sends are once per
+            # letter, so the run that completes the day sends only what is new).
+            carry_on = report.interrupted is None and not report.stopped_by and not stop.requested
+            before_emails = len(report.problems)
+            if carry_on and workspace.config.delivery.send_after_batch:
                 from letterforge.emailing import send_after_batch
 
                 report.emails = send_after_batch(workspace, ledger, as_of, report.problems)
-            if report.ok and workspace.config.delivery.sms_after_batch:
+            if carry_on and len(report.problems) == before_emails and workspace.config.delivery.sms_after_batch:
                 from letterforge.sms_notices import sms_after_batch
 
                 report.sms = sms_after_batch(workspace, ledger, data, as_of, out, report.problems)

@@ -388,7 +388,7 @@ def run_sms(workspace: Any, as_of: date, out: Path, now: Callable[[], datetime],
 
 def sms_after_batch(workspace: Any, ledger: Any, data: Any, as_of: date, out: Path,
                     problems: list[str]) -> SmsReport | None:
-    """`[delivery] sms_after_batch`: the SMS notices of the day's letters once the day is complete, as
+    """`[delivery] sms_after_batch`: the SMS notices of the day's letters at the end of a run not stopped, as
     `letterforge sms` makes them, inside the batch's lock and ledger. Only letters the ledger records
     as issued get one; what goes wrong is a problem of the run (exit 1), not a reason to undo the day."""
     try:

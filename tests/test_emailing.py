@@ -475,6 +475,60 @@ def test_the_batch_sends_the_days_emails_when_configured(copy_sample, smtp_serve
     assert again.emails.count("sent") == 0 and len(recorder.accepted) == report.emails.count("sent")
 
 
+def reject_one_row(root: Path) -> None:
+    """One charge row the data check rejects (an amount that is no number): the rest of the day goes on."""
+    charges = root / "欠费明细.csv"
+    charges.write_bytes(charges.read_bytes() + "JX-1-0201,2026-09,物业服务费,abc,0.00,2026-09-05\r\n".encode("gb18030"))
+
+
+def test_the_batch_emails_the_issued_letters_even_with_a_rejected_row(copy_sample, smtp_server, environ):
+    from conftest import fake_pdf
+
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[delivery]\n", "[delivery]\nsend_after_batch = true\n"),
+                      encoding="utf-8")
+    reject_one_row(root)
+    report = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert report.rejected_rows == 1 and report.exit_code == 1  # the rejected row is still reported
+    assert report.emails is not None and report.emails.count("sent") == len(recorder.accepted) > 0
+    ledger = open_ledger(root, CLOCK)
+    issued = {l.reference for l in ledger.letters() if l.status == "issued" and l.issued_on == DAY}
+    emailed = {s.reference for r in issued for s in ledger.sends(r, channel="email")}
+    ledger.close()
+    assert emailed and emailed <= issued  # only letters issued on the day
+    # A rerun sends nothing again and still exits 1 for the row.
+    again = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert again.exit_code == 1 and again.emails.count("sent") == 0
+    assert len(recorder.accepted) == report.emails.count("sent")
+
+
+def test_a_batch_stopped_by_sigterm_emails_nobody_even_with_a_rejected_row(copy_sample, smtp_server, environ):
+    import os
+    import signal
+
+    from conftest import fake_pdf
+
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[delivery]\n", "[delivery]\nsend_after_batch = true\n"),
+                      encoding="utf-8")
+    reject_one_row(root)
+    made = {"n": 0}
+
+    def stopped_at_the_second(factory, draft):
+        made["n"] += 1
+        if made["n"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # the batch finishes the letter in hand, then stops
+        return fake_pdf(factory, draft)
+
+    stopped = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=stopped_at_the_second)
+    assert stopped.interrupted == signal.SIGTERM and stopped.exit_code == 143
+    assert stopped.issued and stopped.emails is None and recorder.accepted == []
+
+
 @pytest.mark.slow  # renders the whole letter with WeasyPrint
 def test_email_clauses_are_previewed_on_a_letters_data(copy_sample):
     root = copy_sample("property-zh")

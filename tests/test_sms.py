@@ -609,6 +609,25 @@ def test_a_batch_stopped_halfway_texts_nobody_and_the_run_that_completes_the_day
     assert {n.reference for n, _, _ in done.sms.recorded} == issued
 
 
+def test_the_batch_texts_the_issued_letters_even_with_a_rejected_row(copy_sample):
+    from conftest import fake_pdf
+
+    root = _after_batch_workspace(copy_sample)
+    charges = root / "欠费明细.csv"  # one row the data check rejects (an amount that is no number)
+    charges.write_bytes(charges.read_bytes() + "JX-1-0201,2026-09,物业服务费,abc,0.00,2026-09-05\r\n".encode("gb18030"))
+    report = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert report.rejected_rows == 1 and report.exit_code == 1  # still reported, still exit 1
+    ledger = read_ledger(root)
+    issued = {l.reference for l in ledger.letters() if l.status == "issued" and l.issued_on == DAY}
+    texted = [s.reference for r in issued for s in ledger.sends(r, channel="sms")]
+    ledger.close()
+    assert issued and sorted(texted) == sorted(issued) == sorted(n.reference for n, _, _ in report.sms.recorded)
+    assert (root / "out" / "2026-11-25" / "sms" / "sms-2026-11-25.csv").is_file()
+    # The rerun texts nothing again and still exits 1 for the row.
+    again = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert again.exit_code == 1 and not again.sms.recorded and set(again.sms.already) == issued
+
+
 def test_sms_after_batch_with_settings_that_break_the_law_is_a_problem_of_the_run(copy_sample):
     # A water utility's demand can give notice of suspending supply: never texted, whatever the
     # settings say. The day's letters are issued (on paper); the batch says why nothing was texted.
