@@ -504,6 +504,44 @@ def test_the_batch_emails_the_issued_letters_even_with_a_rejected_row(copy_sampl
     assert len(recorder.accepted) == report.emails.count("sent")
 
 
+def test_a_failed_letter_does_not_hold_back_the_others_and_the_rerun_emails_only_it(copy_sample, smtp_server, environ):
+    from conftest import fake_pdf
+    from letterforge.diagnostics import UserError
+
+    recorder, port = smtp_server
+    root = make_workspace(copy_sample, port)
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[delivery]\n", "[delivery]\nsend_after_batch = true\n"),
+                      encoding="utf-8")
+    made = {"n": 0}
+
+    def fails_the_second(factory, draft):  # (the first goes to the one debtor without e-mail consent)
+        made["n"] += 1
+        if made["n"] == 2:
+            raise UserError("a letter that cannot be made")
+        return fake_pdf(factory, draft)
+
+    first = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fails_the_second)
+    assert len(first.failed) == 1 and first.issued and first.exit_code == 1
+    failed_reference = first.failed[0][0].reference
+    ledger = open_ledger(root, CLOCK)
+    assert ledger.sends(failed_reference, channel="email") == []  # a failed letter is not e-mailed
+    emailed = {l.reference for l in ledger.letters() if l.reference and ledger.sends(l.reference, channel="email")}
+    ledger.close()
+    assert emailed and len(recorder.accepted) == first.emails.count("sent") == len(emailed)
+    assert failed_reference not in emailed
+    # The rerun issues the failed letter and e-mails that one only: none of the others again.
+    done = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
+    assert done.exit_code == 0, done.problems
+    ledger = open_ledger(root, CLOCK)
+    again = {l.reference for l in ledger.letters() if l.reference and ledger.sends(l.reference, channel="email")}
+    counts = {r: len(ledger.sends(r, channel="email")) for r in again}
+    ledger.close()
+    assert again - emailed == {failed_reference} and set(counts.values()) == {1}
+    assert done.emails.count("sent") == 1
+    assert len(recorder.accepted) == len(again)
+
+
 def test_a_batch_stopped_by_sigterm_emails_nobody_even_with_a_rejected_row(copy_sample, smtp_server, environ):
     import os
     import signal
