@@ -457,15 +457,20 @@ def test_refusals_are_classified():
     assert SendRefused("550", permanent=True).permanent
 
 
+def enable_send_after_batch(root: Path) -> None:
+    """[delivery] send_after_batch = true in the workspace's settings."""
+    config = root / "letterforge.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[delivery]\n", "[delivery]\nsend_after_batch = true\n"),
+                      encoding="utf-8")
+
+
 def test_the_batch_sends_the_days_emails_when_configured(copy_sample, smtp_server, environ):
     from conftest import fake_pdf
     from letterforge.reports import batch_text
 
     recorder, port = smtp_server
     root = make_workspace(copy_sample, port)
-    config = root / "letterforge.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("[delivery]\n", "[delivery]\nsend_after_batch = true\n"),
-                      encoding="utf-8")
+    enable_send_after_batch(root)
     report = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
     assert report.exit_code == 0, report.problems
     assert report.emails.count("sent") == len(recorder.accepted) > 0
@@ -486,9 +491,7 @@ def test_the_batch_emails_the_issued_letters_even_with_a_rejected_row(copy_sampl
 
     recorder, port = smtp_server
     root = make_workspace(copy_sample, port)
-    config = root / "letterforge.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("[delivery]\n", "[delivery]\nsend_after_batch = true\n"),
-                      encoding="utf-8")
+    enable_send_after_batch(root)
     reject_one_row(root)
     report = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=fake_pdf)
     assert report.rejected_rows == 1 and report.exit_code == 1  # the rejected row is still reported
@@ -510,9 +513,7 @@ def test_a_failed_letter_does_not_hold_back_the_others_and_the_rerun_emails_only
 
     recorder, port = smtp_server
     root = make_workspace(copy_sample, port)
-    config = root / "letterforge.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("[delivery]\n", "[delivery]\nsend_after_batch = true\n"),
-                      encoding="utf-8")
+    enable_send_after_batch(root)
     made = {"n": 0}
 
     def fails_the_second(factory, draft):  # (the first goes to the one debtor without e-mail consent)
@@ -550,9 +551,7 @@ def test_a_batch_stopped_by_sigterm_emails_nobody_even_with_a_rejected_row(copy_
 
     recorder, port = smtp_server
     root = make_workspace(copy_sample, port)
-    config = root / "letterforge.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("[delivery]\n", "[delivery]\nsend_after_batch = true\n"),
-                      encoding="utf-8")
+    enable_send_after_batch(root)
     reject_one_row(root)
     made = {"n": 0}
 
