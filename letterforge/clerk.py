@@ -93,7 +93,7 @@ def _issue_one(workspace: Workspace, data: DebtorData, ledger: Ledger, factory: 
                         "for a preview.")
     # Compose first: a letter that cannot be made (no law firm, nothing owed) reserves no number.
     earlier = earlier_letters(ledger, account_id, as_of)
-    factory.draft(account_id, kind, as_of, "-", earlier=earlier)
+    composed = factory.draft(account_id, kind, as_of, "-", earlier=earlier)
     statement = day_plan.statements[account_id]
     for letter in ledger.letters(account_id=account_id, kind=kind.value):
         if letter.status in (LetterStatus.PLANNED, LetterStatus.RESERVED):
@@ -104,7 +104,7 @@ def _issue_one(workspace: Workspace, data: DebtorData, ledger: Ledger, factory: 
     if force_reason:
         ledger.note(reserved, "forced", f"issued by a clerk against the rules: {force_reason} (the rules said: {why})")
     try:
-        draft = factory.draft(account_id, kind, as_of, reserved.reference or "", earlier=earlier)
+        draft = composed.numbered(reserved.reference or "")
         rendered = factory.render(draft, output_format)
     except UserError as error:
         # The number stays in the series, void, with the reason: the clerk sees why at once.

@@ -95,9 +95,25 @@ class LetterDraft:
         """The same letter marked 草稿/DRAFT (a preview, never issued)."""
         return replace(self, letter=self.letter.model_copy(update={"draft_watermark": True}))
 
+    def numbered(self, reference: str) -> LetterDraft:
+        """The same letter under another reference (a clerk's letter is composed before its number
+        is reserved: composing it again would give the same letter with only the reference changed)."""
+        reference = reference or default_reference(self.kind, self.account_id, self.issued_on)
+        letter = self.letter
+        return replace(self, letter=letter.model_copy(update={
+            "letter": letter.letter.model_copy(update={"reference": reference}),
+            "payment": letter.payment.model_copy(update={"reference_to_quote": quoted_reference(self.account_id,
+                                                                                                reference)}),
+        }))
+
     @property
     def clause_versions(self) -> list[dict[str, str]]:
         return [version.model_dump() for version in self.letter.clause_versions]
+
+
+def quoted_reference(account_id: str, reference: str) -> str:
+    """What the debtor quotes with a payment: the account and the letter's reference."""
+    return f"{account_id} {reference}"
 
 
 def default_reference(kind: LetterKind, account_id: str, issued_on: date) -> str:
@@ -269,7 +285,7 @@ def compose_letter(
             counter=payment.counter,
             online=(OnlinePayment(url=online, label=payment.online.label, qr=qr_data_uri(online))
                     if payment.online else None),
-            reference_to_quote=f"{account.account_id} {reference}",
+            reference_to_quote=quoted_reference(account.account_id, reference),
         ),
         signatory=config.letters.signatory,
         return_slip=config.letters.return_slip,

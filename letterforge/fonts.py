@@ -7,6 +7,7 @@ import ctypes.util
 import hashlib
 import logging
 import subprocess
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -84,21 +85,54 @@ def font_configuration() -> Any:
     return FontConfiguration()
 
 
+def _faces(families: tuple[str, ...]) -> list[FontFile]:
+    """The face of each family, or a clear error naming every family that is not installed."""
+    found = {family: find_font(family) for family in families}
+    missing = [family for family, font in found.items() if font is None]
+    if missing:
+        raise UserError(f"font {', '.join(missing)} is not installed: run `letterforge doctor`")
+    return [font for font in found.values() if font is not None]
+
+
 @lru_cache(maxsize=None)
 def covered_characters(families: tuple[str, ...] = LETTER_FONTS) -> frozenset[int]:
     """Every code point that the fonts can draw (read once per process, from the disk cache
     when the font files have not changed)."""
     covered: set[int] = set()
-    missing = []
-    for family in families:
-        font = find_font(family)
-        if font is None:
-            missing.append(family)
-            continue
+    for font in _faces(families):
         covered.update(font_coverage(font))
-    if missing:
-        raise UserError(f"font {', '.join(missing)} is not installed: run `letterforge doctor`")
     return frozenset(covered)
+
+
+class CodePoints:
+    """A set of code points kept as sorted runs: `in` is a binary search. The glyph check of one
+    letter asks about a few hundred characters; a set of the ~65,000 a CJK font draws would cost
+    more to build than every question costs to answer."""
+
+    def __init__(self, runs: list[list[int]]) -> None:
+        merged: list[list[int]] = []
+        for first, last in sorted(runs):
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], last)
+            else:
+                merged.append([first, last])
+        self._firsts = [first for first, _ in merged]
+        self._lasts = [last for _, last in merged]
+
+    def __contains__(self, point: object) -> bool:
+        if not isinstance(point, int):
+            return False
+        at = bisect_right(self._firsts, point) - 1
+        return at >= 0 and point <= self._lasts[at]
+
+    def __len__(self) -> int:
+        return sum(last - first + 1 for first, last in zip(self._firsts, self._lasts))
+
+
+@lru_cache(maxsize=None)
+def drawable_characters(families: tuple[str, ...] = LETTER_FONTS) -> CodePoints:
+    """The code points of `covered_characters`, as runs read straight from the disk cache."""
+    return CodePoints([run for font in _faces(families) for run in _coverage_runs(font)])
 
 
 # -- the glyph coverage cache --------------------------------------------------------------------
@@ -125,21 +159,33 @@ def _ranges(code_points: frozenset[int]) -> list[list[int]]:
     return ranges
 
 
-def _from_ranges(ranges: object) -> frozenset[int] | None:
+def _valid_ranges(ranges: object) -> list[list[int]] | None:
     if not isinstance(ranges, list):
         return None
-    points: set[int] = set()
     for entry in ranges:
         if not (isinstance(entry, list) and len(entry) == 2 and all(type(n) is int for n in entry)
                 and 0 <= entry[0] <= entry[1] <= 0x10FFFF):
             return None
-        points.update(range(entry[0], entry[1] + 1))
+    return ranges
+
+
+def _from_ranges(ranges: object) -> frozenset[int] | None:
+    if _valid_ranges(ranges) is None:
+        return None
+    points: set[int] = set()
+    for first, last in ranges:  # type: ignore[union-attr]
+        points.update(range(first, last + 1))
     return frozenset(points)
 
 
-def _read_cached(path: Path, key: dict[str, Any]) -> frozenset[int] | None:
+def _cached_ranges(path: Path, key: dict[str, Any]) -> list[list[int]] | None:
     stored = read_entry(path, key)
-    return None if stored is None else _from_ranges(stored.get("ranges"))
+    return None if stored is None else _valid_ranges(stored.get("ranges"))
+
+
+def _read_cached(path: Path, key: dict[str, Any]) -> frozenset[int] | None:
+    ranges = _cached_ranges(path, key)
+    return None if ranges is None else _from_ranges(ranges)
 
 
 def _write_cached(path: Path, key: dict[str, Any], code_points: frozenset[int]) -> None:
@@ -151,6 +197,17 @@ def read_coverage(font: FontFile) -> frozenset[int]:
     from fontTools.ttLib import TTFont
 
     return frozenset(TTFont(str(font.path), fontNumber=font.index, lazy=True).getBestCmap())
+
+
+def _coverage_runs(font: FontFile) -> list[list[int]]:
+    """The face's code points as runs [first, last], from the cache without making a set of them
+    (a missing, stale or damaged entry: read from the font and cached, as by `font_coverage`)."""
+    try:
+        key = _cache_key(font)
+    except OSError:
+        return _ranges(read_coverage(font))
+    cached = _cached_ranges(_cache_file(key), key)
+    return cached if cached is not None else _ranges(font_coverage(font))
 
 
 def font_coverage(font: FontFile) -> frozenset[int]:

@@ -38,7 +38,7 @@ from letterforge.caches import cache_folder
 from letterforge.clauses import render_clause
 from letterforge.diagnostics import UserError
 from letterforge.drafts import LetterDraft
-from letterforge.fonts import covered_characters
+from letterforge.fonts import drawable_characters
 from letterforge.money import capital_numerals, format_money
 from letterforge.phrasing import period_span
 from letterforge.shipped import shipped_folder
@@ -256,16 +256,13 @@ class TemplateRenderer:
         # Clauses are filled as plain text: the letter template escapes them once, when it lays them out.
         self.clause_environment = make_environment(self.template_dirs, autoescape=False)
 
-    @property
-    def covered_characters(self) -> frozenset[int]:
-        return covered_characters()
-
     def check_glyphs(self, html: str, what: str) -> None:
         """A character the fonts cannot draw is an error, never a blank box in a letter."""
         parser = _VisibleText()
         parser.feed(html)
         text = "".join(parser.parts)
-        missing = sorted({c for c in text if not c.isspace() and ord(c) not in self.covered_characters})
+        drawable = drawable_characters()
+        missing = sorted({c for c in text if not c.isspace() and ord(c) not in drawable})
         if missing:
             shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing)
             raise UserError(f"{what}: the letter fonts have no glyph for {shown}; correct the data or install a "

@@ -268,3 +268,20 @@ def test_a_lawyers_letter_carries_the_law_firm_and_the_letter_cannot_be_changed(
         draft.letter.total = Decimal("1")  # type: ignore[misc]
     with pytest.raises(ValidationError):
         draft.letter.debtor.name = "someone else"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("sample, account, kind", [("property-zh", "JX-1-0201", LetterKind.REMINDER),
+                                                   ("receivables-en", "C-1004", LetterKind.LAWYER)])
+def test_a_draft_numbered_afterwards_is_the_letter_composed_with_that_number(sample, account, kind):
+    # A clerk's letter is composed before its number is reserved, then numbered: it must be the very
+    # letter that composing it with the number gives (templates see the same fields, the ledger the
+    # same snapshot).
+    factory = LetterFactory(Workspace.open(SAMPLES / sample))
+    composed = factory.draft(account, kind, AS_OF, "-")
+    for reference in ("REF/2026/0042", ""):
+        numbered = composed.numbered(reference)
+        direct = factory.draft(account, kind, AS_OF, reference)
+        assert numbered == direct and numbered.letter.model_dump_json() == direct.letter.model_dump_json()
+        assert numbered.context == direct.context
+    assert composed.numbered("REF/2026/0042").letter.payment.reference_to_quote == f"{account} REF/2026/0042"
+    assert composed.reference == "-"  # the composed draft itself is unchanged

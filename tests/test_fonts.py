@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from letterforge import fonts
 from letterforge.diagnostics import UserError
-from letterforge.fonts import LETTER_FONTS, FontFile, covered_characters, find_font, font_coverage
+from letterforge.fonts import (LETTER_FONTS, CodePoints, FontFile, covered_characters, drawable_characters, find_font,
+                               font_coverage)
 
 
 @pytest.fixture(autouse=True)
@@ -18,8 +19,10 @@ def cache(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     monkeypatch.setenv(fonts.CACHE_ENV, str(folder))
     covered_characters.cache_clear()
+    drawable_characters.cache_clear()
     yield folder
     covered_characters.cache_clear()
+    drawable_characters.cache_clear()
 
 
 @pytest.fixture
@@ -69,6 +72,32 @@ def test_coverage_is_the_fonts_character_map_and_is_read_once(cache, monkeypatch
     covered_characters.cache_clear()  # as a new process
     assert font_coverage(font) == expected
     assert covered_characters() == both
+
+
+def test_the_glyph_checks_runs_are_the_same_code_points_as_the_set(cache, monkeypatch):
+    # The glyph check asks `drawable_characters` (runs read from the cache, a binary search), the
+    # doctor `covered_characters` (a set): the same answer for every code point, fresh or cached.
+    both = covered_characters()
+    for fresh in (False, True):
+        if fresh:  # as a new process, with every entry in the cache
+            monkeypatch.setattr(fonts, "read_coverage", lambda font: pytest.fail("read again although cached"))
+        drawable_characters.cache_clear()
+        runs = drawable_characters()
+        assert len(runs) == len(both)
+        assert [p for p in range(0x30000) if (p in runs) != (p in both)] == []
+    assert ord("欠") in runs and ord("£") in runs and 0x10FFFF not in runs and -1 not in runs and "A" not in runs
+
+
+@given(st.lists(st.tuples(st.integers(0, 300), st.integers(0, 40)), max_size=12), st.integers(-5, 360))
+def test_code_points_as_runs_answer_as_a_set_does(runs, point):
+    points = {p for first, width in runs for p in range(first, first + width + 1)}
+    as_runs = CodePoints([[first, first + width] for first, width in runs])
+    assert (point in as_runs) == (point in points) and len(as_runs) == len(points)
+
+
+def test_a_missing_letter_font_is_a_clear_error_for_the_glyph_check_too():
+    with pytest.raises(UserError, match="No Such Family.*is not installed: run `letterforge doctor`"):
+        drawable_characters(("Noto Serif CJK SC", "No Such Family"))
 
 
 def test_a_changed_font_file_is_read_again(small_font, monkeypatch):
