@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from letterforge.pdfinfo import document_information
 from letterforge.records import DebtorCategory
 
 # -- what is read ----------------------------------------------------------------------------------
@@ -468,11 +469,15 @@ def read_pdf(content: bytes) -> LetterText:
 
 
 def read_pdf_metadata(content: bytes) -> LetterText:
-    """Only the document information of a PDF (what a viewer's Properties dialog shows)."""
-    from pypdf import PdfReader
+    """Only the document information of a PDF (what a viewer's Properties dialog shows): read
+    without pypdf from a file as WeasyPrint writes it (pdfinfo), by pypdf from any other."""
+    information = document_information(content)
+    if information is None:
+        from pypdf import PdfReader
 
-    reader = PdfReader(io.BytesIO(content))
-    return LetterText((), "", tuple((str(key), str(value)) for key, value in (reader.metadata or {}).items()))
+        reader = PdfReader(io.BytesIO(content))
+        information = tuple((str(key), str(value)) for key, value in (reader.metadata or {}).items())
+    return LetterText((), "", information)
 
 
 def read_docx(content: bytes) -> LetterText:

@@ -16,7 +16,7 @@ STAGES: list[tuple[str, set[str]]] = [
     ("escalation", {"escalation"}),
     ("planning", {"planning", "dayplan"}),
     ("drafts", {"addressing", "annexes", "clauses", "clausecheck", "model", "drafts", "delivery", "sms"}),
-    ("rendering", {"fonts", "pdffonts", "proof", "templating", "pdfrender", "docxrender", "rendering", "rendertask",
+    ("rendering", {"fonts", "pdffonts", "pdfinfo", "proof", "templating", "pdfrender", "docxrender", "rendering", "rendertask",
                    "doctor", "letters", "letterfacts", "executors", "printpack"}),
     ("outputs", {"archive", "outputs", "sealing"}),  # sealing: issued PDFs signed before they are archived
     ("ledger", {"issuing", "recovery", "emailing", "bounces", "evidence", "sms_notices"}),  # sent after issue, recorded

@@ -58,10 +58,13 @@ def test_a_command_imports_only_what_it_uses(copy_sample, arguments, allowed):
 
 
 @pytest.mark.slow
-def test_a_pdf_render_imports_no_cluster_docx_or_xlsx_package(copy_sample):
+def test_a_pdf_render_imports_no_cluster_docx_xlsx_or_pdf_reading_package(copy_sample):
     workspace = copy_sample("property-zh")
     arguments = ["-w", str(workspace), "render", "JX-1-0201", "--kind", "reminder", "--as-of", AS_OF, "-o", "r.pdf"]
     imported = imported_by(f"from letterforge.cli import cli\ncli({arguments!r}, standalone_mode=False)",
                            workspace.parent, cwd=workspace)
     assert "weasyprint" in imported and (workspace / "r.pdf").read_bytes().startswith(b"%PDF")
     assert not imported & (CLUSTER | {"docxtpl", "docx", "openpyxl", "pyhanko"}), sorted(imported)
+    # The proof-reader reads the new PDF's properties without pypdf (pdfinfo), which alone costs a
+    # one-letter command ~0.05 CPU-seconds to import (and cryptography with it).
+    assert not imported & {"pypdf", "cryptography"}, sorted(imported & {"pypdf", "cryptography"})

@@ -1,0 +1,73 @@
+"""The document information read without pypdf (pdfinfo): always pypdf's answer, or no answer
+(and then the proof-reader asks pypdf)."""
+
+import io
+
+import pydyf
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pypdf import PdfReader, PdfWriter
+
+from letterforge.pdfinfo import document_information
+from letterforge.proof import read_pdf_metadata
+
+
+def pypdf_information(content: bytes) -> tuple[tuple[str, str], ...]:
+    reader = PdfReader(io.BytesIO(content))
+    return tuple((str(key), str(value)) for key, value in (reader.metadata or {}).items())
+
+
+def written_by_pydyf(entries: dict[str, str], compress: bool, identifier: bool = False) -> bytes:
+    """A one-page PDF as WeasyPrint writes one (pydyf), with these document information entries."""
+    pdf = pydyf.PDF()
+    page = pydyf.Dictionary({"Type": "/Page", "Parent": pdf.pages.reference, "MediaBox": pydyf.Array([0, 0, 595, 842])})
+    pdf.add_page(page)
+    for key, value in entries.items():
+        pdf.info[key] = pydyf.String(value)
+    output = io.BytesIO()
+    pdf.write(output, version=b"1.7", identifier=identifier, compress=compress)
+    return output.getvalue()
+
+
+KEYS = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(KEYS, st.text(max_size=40), max_size=6), st.booleans(), st.booleans())
+def test_the_answer_is_pypdfs_or_none(entries, compress, identifier):
+    content = written_by_pydyf(entries, compress, identifier)
+    found = document_information(content)
+    assert found is None or found == pypdf_information(content)
+    if all(" " <= char <= "~" or char > "\x7f" for value in entries.values() for char in value) and not any(
+            "\ud800" <= char <= "\udfff" for value in entries.values() for char in value):
+        assert found is not None, "a file as WeasyPrint writes it is read without pypdf"
+    assert read_pdf_metadata(content).metadata == pypdf_information(content)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_letters_properties_are_read_as_pypdf_reads_them(compress):
+    entries = {"Title": "缴费提醒函 锦物通字〔2026〕第0036号", "Author": "Hill & Co (Lettings) \\ Ltd",
+               "Keywords": "JX-1-0201", "LetterforgeReference": "REM/2026/(1)", "Producer": "WeasyPrint 66.0"}
+    content = written_by_pydyf(entries, compress)
+    assert document_information(content) == pypdf_information(content)
+    assert dict(document_information(content))["/Title"] == entries["Title"]
+    assert document_information(written_by_pydyf({}, compress)) == () == pypdf_information(written_by_pydyf({}, compress))
+
+
+def test_files_it_does_not_answer_for_are_read_by_pypdf():
+    content = written_by_pydyf({"Title": "A letter", "Author": "Hill & Co"}, compress=True)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(content)))
+    writer.add_metadata({"/Subject": "tab\there"})
+    rewritten = io.BytesIO()
+    writer.write(rewritten)
+    encrypted = PdfWriter(clone_from=PdfReader(io.BytesIO(content)))
+    encrypted.encrypt("secret", algorithm="AES-128")
+    locked = io.BytesIO()
+    encrypted.write(locked)
+    updated = content + b"\n1 0 obj\n<</Type /Page>>\nendobj\nxref\n0 1\n0000000000 65535 f \ntrailer\n<</Size 2" \
+                        b"/Prev 9>>\nstartxref\n9\n%%EOF\n"
+    for other in (rewritten.getvalue(), locked.getvalue(), updated, b"%PDF-1.7\nnot a pdf at all", content[:-40]):
+        assert document_information(other) is None or document_information(other) == pypdf_information(other)
+    assert document_information(locked.getvalue()) is None and document_information(updated) is None
+    assert ("/Subject", "tab\there") in read_pdf_metadata(rewritten.getvalue()).metadata
