@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,25 @@ def write_entry(path: Path, entry: dict[str, Any], what: str) -> None:
     except OSError as error:
         log.debug("%s cache not written (%s): %s", what, path, error)
         Path(temporary).unlink(missing_ok=True)
+
+
+def private_folder(folder: Path, what: str) -> bool:
+    """The folder exists or was made, is ours, and nobody else may write to it. What is kept in it
+    (`what`: compiled templates, which run as they are read; clause front matter, which decides
+    whether a clause is approved) is never taken from a folder another user can write to."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError as error:
+        log.debug("no %s cache in %s: %s", what, folder, error)
+        return False
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        _not_private(str(folder), what)
+        return False
+    return True
+
+
+@lru_cache(maxsize=None)
+def _not_private(folder: str, what: str) -> None:
+    log.warning("%s is not a private folder of this user (another user may write to it): %s are not kept "
+                "there; if it is yours, run: chmod go-w %s", folder, what, folder)

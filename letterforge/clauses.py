@@ -11,9 +11,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import Environment, TemplateError
 
+from letterforge.caches import cache_folder, private_folder, read_entry, write_entry
 from letterforge.diagnostics import Diagnostic, UserError
 from letterforge.kinds import KINDS
 from letterforge.records import DebtorCategory, DebtorType, LetterKind
@@ -259,31 +259,121 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return (str(value),)
 
 
-# libyaml's parser (PyYAML's C loader) reads the front matter of the whole library several times
-# faster than the pure-Python one; the types it makes are the same (the resolver is shared). Its
-# error messages are worded differently, so a file it refuses is read again with the pure-Python
-# loader, whose message names the problem as the legal team's documentation shows it.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _load_yaml(text: str) -> Any:
+    """libyaml's parser (PyYAML's C loader) reads the front matter of the whole library several
+    times faster than the pure-Python one; the types it makes are the same (the resolver is
+    shared). Its error messages are worded differently, so a file it refuses is read again with
+    the pure-Python loader, whose message names the problem as the legal team's documentation
+    shows it."""
+    import yaml  # only when the front matter is not in the cache (FrontMatterCache)
+
+    fast_loader = _fast_loader()
     try:
-        return yaml.load(text, Loader=_FAST_LOADER) or {}
+        return yaml.load(text, Loader=fast_loader) or {}
     except yaml.YAMLError:
-        if _FAST_LOADER is yaml.SafeLoader:
+        if fast_loader is yaml.SafeLoader:
             raise
     return yaml.load(text, Loader=yaml.SafeLoader) or {}  # raises the pure-Python loader's error
 
 
-def parse_clause(path: Path, text: str) -> tuple[Clause | None, list[Diagnostic]]:
+def _fast_loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml_error() -> type[Exception]:
+    import yaml
+
+    return yaml.YAMLError
+
+
+class FrontMatterCache:
+    """The front matter of a folder's clauses as YAML read it, kept in the cache folder (one JSON
+    file per clause folder) so that a one-letter command does not parse the library's YAML again
+    (and never imports PyYAML while no clause changed). An entry is found by the SHA-256 of the
+    front matter's text, so an edited clause is read afresh. Only front matter that JSON gives back
+    exactly is kept (text, numbers, true/false, dates, lists, key: value maps), and only in a folder
+    that is the user's own: an entry decides whether a clause counts as approved. A missing,
+    damaged or foreign file is read again from the clauses; an unwritable folder only costs time."""
+
+    _FORMAT = 1
+
+    def __init__(self, folder: Path) -> None:
+        name = hashlib.sha256(os.path.realpath(folder).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+        self.path = cache_folder() / f"clauses-{name}.json"
+        self.key = {"format": self._FORMAT, "folder": os.path.realpath(folder)}
+        self.usable = private_folder(cache_folder(), "the clauses' front matter entries")
+        stored = read_entry(self.path, self.key) if self.usable else None
+        entries = stored.get("entries") if stored else None
+        self.stored: dict[str, Any] = entries if isinstance(entries, dict) else {}
+        self.used: dict[str, Any] = {}
+
+    def front_matter(self, text: str) -> Any:
+        """The front matter as `_load_yaml` reads it (raising its error), from the cache when there."""
+        digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+        if digest in self.stored:
+            found = _from_json(self.stored[digest])
+            if found is not _UNKEPT:
+                self.used[digest] = self.stored[digest]
+                return found
+        meta = _load_yaml(text)
+        kept = _to_json(meta)
+        if kept is not _UNKEPT and _from_json(kept) == meta:
+            self.used[digest] = kept
+        return meta
+
+    def save(self) -> None:
+        """Keep the entries of this reading (those of clauses since deleted or edited go)."""
+        if self.usable and self.used != self.stored:
+            write_entry(self.path, {"key": self.key, "entries": self.used}, "clause front matter")
+
+
+_UNKEPT = object()
+_DATE_TAG = "$date"
+
+
+def _to_json(value: Any) -> Any:
+    """The value as JSON keeps it (dates tagged), or _UNKEPT for anything JSON would not give back."""
+    if value is None or type(value) in (str, bool, int):
+        return value
+    if type(value) is float:
+        return value if value == value and value not in (float("inf"), float("-inf")) else _UNKEPT
+    if type(value) is date:
+        return {_DATE_TAG: value.isoformat()}
+    if type(value) is list:
+        items = [_to_json(item) for item in value]
+        return _UNKEPT if any(item is _UNKEPT for item in items) else items
+    if type(value) is dict and all(type(key) is str and key != _DATE_TAG for key in value):
+        entries = {key: _to_json(item) for key, item in value.items()}
+        return _UNKEPT if any(item is _UNKEPT for item in entries.values()) else entries
+    return _UNKEPT
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, list):
+        items = [_from_json(item) for item in value]
+        return _UNKEPT if any(item is _UNKEPT for item in items) else items
+    if isinstance(value, dict):
+        if set(value) == {_DATE_TAG}:
+            try:
+                return date.fromisoformat(value[_DATE_TAG])
+            except (TypeError, ValueError):
+                return _UNKEPT
+        entries = {key: _from_json(item) for key, item in value.items()}
+        return _UNKEPT if any(item is _UNKEPT for item in entries.values()) else entries
+    return value
+
+
+def parse_clause(path: Path, text: str, cache: FrontMatterCache | None = None) -> tuple[Clause | None, list[Diagnostic]]:
     """One clause file: YAML front matter between --- lines, then the text."""
     file = str(path)
     match = _FRONT_MATTER.match(text)
     if not match:
         return None, [Diagnostic(file, 1, None, "front-matter", "front matter missing: start the file with a --- block")]
     try:
-        meta = _load_yaml(match.group(1))
-    except yaml.YAMLError as error:
+        meta = cache.front_matter(match.group(1)) if cache is not None else _load_yaml(match.group(1))
+    except _yaml_error() as error:  # evaluated only when something was raised: PyYAML is imported then
         mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
         line = (mark.line if mark is not None else 0) + 2  # the YAML starts on the file's second line
         problem = getattr(error, "problem", None) or str(error)
@@ -368,19 +458,21 @@ def load_clause_library(folders: list[Path]) -> ClauseLibrary:
     of the same id and version, or adds versions of its own."""
     by_id: dict[tuple[str, str], Clause] = {}
     problems: list[Diagnostic] = []
+    real_folders = [os.path.realpath(f) for f in folders]
     for folder in folders:
         if not folder.is_dir():
             continue
         in_folder: dict[tuple[str, str], str] = {}
+        cache = FrontMatterCache(folder)
         for path in sorted(folder.rglob("*.md")):
             if path.name.upper() == "README.MD":
                 continue
             real = Path(os.path.realpath(path))
-            if not any(real.is_relative_to(os.path.realpath(f)) for f in folders):
+            if not any(real.is_relative_to(f) for f in real_folders):
                 problems.append(Diagnostic(str(path), None, None, "outside", f"refused: it resolves to {real}, "
                                            "outside the clause folders (a symlink?); copy the clause in instead"))
                 continue
-            clause, found = parse_clause(path, text_of(path))
+            clause, found = parse_clause(path, text_of(path), cache)
             problems.extend(found)
             if clause is None:
                 continue
@@ -391,6 +483,7 @@ def load_clause_library(folders: list[Path]) -> ClauseLibrary:
                 continue
             in_folder[key] = clause.path
             by_id[key] = clause
+        cache.save()
     return ClauseLibrary(tuple(by_id.values()), tuple(problems))
 
 

@@ -10,12 +10,10 @@ import hashlib
 import logging
 import os
 import posixpath
-import stat
 import sys
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,7 @@ from jinja2 import (
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from letterforge.caches import cache_folder
+from letterforge.caches import cache_folder, private_folder
 from letterforge.clauses import render_clause
 from letterforge.diagnostics import UserError
 from letterforge.drafts import LetterDraft
@@ -74,6 +72,9 @@ def percent_filter(rate: Decimal, places: int = 4) -> str:
     return f"{(rate * 100).quantize(Decimal(1).scaleb(-places)).normalize():f}%"
 
 
+TEMPLATES = "compiled templates"
+
+
 class TemplateCache(FileSystemBytecodeCache):
     """Compiled templates on disk, so that a one-letter command does not compile the letter's
     templates again (a tenth of a second). Jinja keys an entry by the template's name and file
@@ -94,27 +95,6 @@ class TemplateCache(FileSystemBytecodeCache):
             log.debug("compiled template %s not written: %s", bucket.key, error)
 
 
-def _private_folder(folder: Path) -> bool:
-    """The folder exists or was made, is ours, and nobody else may write to it: compiled code is
-    run as it is read, so a folder another user can write to is never used."""
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = os.lstat(folder)
-    except OSError as error:
-        log.debug("no template cache in %s: %s", folder, error)
-        return False
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
-        _not_private(str(folder))
-        return False
-    return True
-
-
-@lru_cache(maxsize=None)
-def _not_private(folder: str) -> None:
-    log.warning("%s is not a private folder of this user (another user may write to it): compiled "
-                "templates are not kept there; if it is yours, run: chmod go-w %s", folder, folder)
-
-
 def template_cache(options: Mapping[str, Any]) -> TemplateCache | None:
     """The compiled-template cache for environments made with these options (those that change
     the compiled code: escaping, whitespace rules), in letterforge's cache folder."""
@@ -122,7 +102,7 @@ def template_cache(options: Mapping[str, Any]) -> TemplateCache | None:
 
     flavour = repr((jinja2.__version__, sys.version_info[:2], LetterEnvironment.__qualname__, sorted(options.items())))
     folder = cache_folder() / f"templates-{hashlib.sha256(flavour.encode()).hexdigest()[:16]}"
-    if not (_private_folder(folder.parent) and _private_folder(folder)):
+    if not (private_folder(folder.parent, TEMPLATES) and private_folder(folder, TEMPLATES)):
         return None
     return TemplateCache(str(folder))
 

@@ -279,7 +279,7 @@ def test_front_matter_is_read_with_libyaml_and_gives_what_the_python_loader_give
     from letterforge import clauses
 
     if yaml.__with_libyaml__:
-        assert clauses._FAST_LOADER is yaml.CSafeLoader
+        assert clauses._fast_loader() is yaml.CSafeLoader
     for path in sorted(clause_folders_of_the_samples()):
         text = path.read_text(encoding="utf-8")
         front = clauses._FRONT_MATTER.match(text)
@@ -291,3 +291,97 @@ def clause_folders_of_the_samples():
     from letterforge.shipped import shipped_folder
 
     return list(shipped_folder("legal_clauses").rglob("*.md"))
+
+
+# -- the front matter kept in the cache folder (FrontMatterCache) ----------------------------------
+
+def library_clauses(folders):
+    from letterforge.clauses import load_clause_library
+
+    library = load_clause_library(folders)
+    return library.clauses, [str(d) for d in library.diagnostics]
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("LETTERFORGE_CACHE_DIR", str(folder))
+    return folder
+
+
+def clause_file(folder: Path, status: str = "approved", extra: str = "") -> Path:
+    path = folder / "zh-CN" / "notice.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\nid: zh.notice.extra\nversion: 1.0.0\ntitle: 附加说明\nlocale: zh-CN\njurisdiction: CN\n"
+                    f"kinds: [reminder]\ncreditor_types: [property]\nslot: notice\nstatus: {status}\n"
+                    f"effective_from: 2026-01-01\nwhen: [demands_sent >= 1]\n{extra}---\n请于期限内缴清。\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_the_library_read_again_takes_its_front_matter_from_the_cache(own_cache, tmp_path, monkeypatch):
+    from letterforge import clauses
+
+    folders = [shipped(), tmp_path / "workspace-clauses"]
+    clause_file(folders[1])
+    first = library_clauses(folders)
+    assert len(list(own_cache.glob("clauses-*.json"))) == 2  # one file per clause folder
+    monkeypatch.setattr(clauses, "_load_yaml", lambda text: pytest.fail("YAML read although the cache has it"))
+    assert library_clauses(folders) == first
+    assert any(c.id == "zh.notice.extra" and c.effective_from == date(2026, 1, 1) for c in first[0])
+
+
+def test_an_edited_clause_is_read_afresh_and_a_damaged_cache_is_repaired(own_cache, tmp_path):
+    folders = [tmp_path / "clauses"]
+    path = clause_file(folders[0])
+    assert library_clauses(folders)[0][0].status == "approved"
+    clause_file(folders[0], status="draft")  # the legal team withdraws its approval
+    assert library_clauses(folders)[0][0].status == "draft"
+    [entry] = own_cache.glob("clauses-*.json")
+    for damage in (b"", b"{not json", json.dumps({"key": "other", "entries": {}}).encode(),
+                   entry.read_bytes().replace(b'"draft"', b'"approved"').replace(b'"format":1', b'"format":0')):
+        entry.write_bytes(damage)
+        assert library_clauses(folders)[0][0].status == "draft"
+    assert path.is_file() and b'"draft"' in entry.read_bytes()
+
+
+def test_front_matter_problems_read_the_same_with_the_cache(own_cache, tmp_path):
+    folders = [tmp_path / "clauses"]
+    clause_file(folders[0], extra="approved_on: soon\nsuspension_notice: maybe\n")
+    (folders[0] / "zh-CN" / "broken.md").write_text("---\nid: [unclosed\n---\ntext\n", encoding="utf-8")
+    (folders[0] / "zh-CN" / "odd.md").write_text("---\n- a list\n---\ntext\n", encoding="utf-8")
+    first = library_clauses(folders)
+    assert len(first[1]) == 4 and "not valid YAML" in " ".join(first[1]) and "key: value lines" in " ".join(first[1])
+    assert library_clauses(folders) == first  # read again with the entries the first reading kept
+
+
+def test_a_cache_folder_others_may_write_to_is_not_used_for_clauses(tmp_path, monkeypatch, caplog):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    monkeypatch.setenv("LETTERFORGE_CACHE_DIR", str(shared))
+    folders = [tmp_path / "clauses"]
+    clause_file(folders[0])
+    with caplog.at_level("WARNING"):
+        assert library_clauses(folders)[0][0].status == "approved"
+    assert not list(shared.glob("clauses-*.json"))
+    assert "not a private folder" in caplog.text and f"chmod go-w {shared}" in caplog.text
+
+
+@pytest.mark.parametrize("value", [
+    {"a": [1, 2.5, True, None, "x", date(2026, 1, 1)], "b": {"c": "d"}}, "text", [], {},
+])
+def test_front_matter_json_gives_back_exactly_what_yaml_gave(value):
+    from letterforge.clauses import _from_json, _to_json
+
+    kept = _to_json(value)
+    assert _from_json(json.loads(json.dumps(kept))) == value
+
+
+@pytest.mark.parametrize("value", [{1: "a"}, {"$date": "x"}, float("nan"), {"when": {2026, 1}}, (1, 2)])
+def test_front_matter_json_does_not_keep_what_it_cannot_give_back(value):
+    from datetime import datetime
+
+    from letterforge.clauses import _UNKEPT, _to_json
+
+    assert _to_json(value) is _UNKEPT and _to_json([datetime(2026, 1, 1, 9, 0)]) is _UNKEPT

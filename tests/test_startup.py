@@ -68,3 +68,16 @@ def test_a_pdf_render_imports_no_cluster_docx_xlsx_or_pdf_reading_package(copy_s
     # The proof-reader reads the new PDF's properties without pypdf (pdfinfo), which alone costs a
     # one-letter command ~0.05 CPU-seconds to import (and cryptography with it).
     assert not imported & {"pypdf", "cryptography"}, sorted(imported & {"pypdf", "cryptography"})
+
+
+def test_a_command_reads_no_yaml_while_no_clause_changed(copy_sample, monkeypatch, tmp_path):
+    # The clauses' front matter is kept in the cache folder (clauses.FrontMatterCache): the first
+    # command reads the YAML and fills it, the next ones import no YAML parser at all.
+    monkeypatch.setenv("LETTERFORGE_CACHE_DIR", str(tmp_path / "cache"))
+    workspace = copy_sample("property-zh")
+    arguments = ["-w", str(workspace), "render", "JX-1-0201", "--kind", "reminder", "--as-of", AS_OF, "--draft",
+                 "--format", "html", "-o", "r.html"]
+    call = f"from letterforge.cli import cli\ncli({arguments!r}, standalone_mode=False)"
+    assert "yaml" in imported_by(call, tmp_path, cwd=workspace)
+    assert "yaml" not in imported_by(call, tmp_path, cwd=workspace)
+    assert "JX-1-0201" in (workspace / "r.html").read_text(encoding="utf-8")
