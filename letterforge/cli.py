@@ -15,7 +15,7 @@ import click
 from letterforge import __version__
 from letterforge.diagnostics import UserError
 from letterforge.kinds import KIND_NAMES
-from letterforge.records import LetterStatus
+from letterforge.records import LetterStatus, lasting_imports
 
 if TYPE_CHECKING:
     from letterforge.pipeline import Ledger, LedgerLetter, Workspace
@@ -203,7 +203,9 @@ def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | N
 def render(accounts: tuple[str, ...], all_accounts: bool, kind: str, workspace: Path | None, as_of: datetime | None,
            output_format: str, output: Path | None, draft: bool, force: bool, reason: str) -> None:
     """Issue the KIND letter to ACCOUNTS now, numbered and recorded as the batch does (or --draft)."""
-    from letterforge.pipeline import LetterKind, draft_letters, issue_letters, letter_paths, unsealed_note, write_atomic
+    with lasting_imports():
+        from letterforge.pipeline import (LetterKind, draft_letters, issue_letters, letter_paths, unsealed_note,
+                                          write_atomic)
 
     if bool(accounts) == all_accounts:
         raise click.UsageError("give one or more ACCOUNTS, or --all")

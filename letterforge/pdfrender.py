@@ -19,6 +19,7 @@ from letterforge.drafts import LetterDraft
 from letterforge.fonts import font_configuration
 from letterforge.pdffonts import compact_cid_fonts
 from letterforge.proof import ProofReport, proof_letter, read_pdf_metadata
+from letterforge.records import lasting_imports
 from letterforge.templating import TemplateRenderer
 
 
@@ -113,7 +114,8 @@ def make_url_fetcher(template_dirs: list[Path], files: Mapping[str, bytes] | Non
     `files`, from read_template_files: no file but those, and nothing from the disk)."""
     import mimetypes
 
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+    with lasting_imports():  # the first thing that imports WeasyPrint (~0.3 s of modules)
+        from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     allowed = [d.resolve() for d in template_dirs]
 

@@ -81,3 +81,24 @@ def test_a_command_reads_no_yaml_while_no_clause_changed(copy_sample, monkeypatc
     assert "yaml" in imported_by(call, tmp_path, cwd=workspace)
     assert "yaml" not in imported_by(call, tmp_path, cwd=workspace)
     assert "JX-1-0201" in (workspace / "r.html").read_text(encoding="utf-8")
+
+
+def test_modules_imported_for_good_are_frozen_out_of_the_collectors_sight(tmp_path):
+    # records.lasting_imports: the collector paused while the block imports, what the process holds
+    # then frozen (gc.freeze), and the collector as it was afterwards, enabled or not.
+    code = ("import gc\nfrom letterforge.records import lasting_imports\n"
+            "assert gc.get_freeze_count() == 0 and gc.isenabled()\n"
+            "with lasting_imports():\n    assert not gc.isenabled()\n    import letterforge.pipeline\n"
+            "assert gc.isenabled() and gc.get_freeze_count() > 10000\n"
+            "gc.disable()\nwith lasting_imports():\n    pass\nassert not gc.isenabled()\n")
+    imported = imported_by(code, tmp_path)
+    assert "letterforge" in imported
+
+
+def test_a_render_freezes_its_modules(copy_sample):
+    workspace = copy_sample("property-zh")
+    arguments = ["-w", str(workspace), "render", "JX-1-0201", "--kind", "reminder", "--as-of", AS_OF, "--draft",
+                 "--format", "html", "-o", "r.html"]
+    code = (f"import gc\nfrom letterforge.cli import cli\nassert gc.get_freeze_count() == 0\n"
+            f"cli({arguments!r}, standalone_mode=False)\nassert gc.get_freeze_count() > 10000 and gc.isenabled()\n")
+    imported_by(code, workspace.parent, cwd=workspace)
