@@ -18,12 +18,9 @@ from letterforge.clauses import Clause, load_clause_library, render_clause
 from letterforge.clerk import draft_letters, issue_letters
 from letterforge.config import CONFIG_FILE, scheduler_address
 from letterforge.dayplan import DayPlan, earlier_letters, explain, plan_letters
-from letterforge.delivery import POST, delivery_problems
 from letterforge.diagnostics import Diagnostic, UserError
 from letterforge.drafts import letter_facts
 from letterforge.filenames import letter_file_name, safe_file_name
-from letterforge.executors import (Executor, LocalExecutor, Renderer, RenderTask, StopRequest, choose_executor,
-                                   default_jobs, render_pdf, stop_on_signals)
 from letterforge.issuing import issue_letter, record_plan, reserve_due
 from letterforge.kinds import KINDS
 from letterforge.ledger import SENT, Ledger, LedgerLetter, open_ledger, read_ledger
@@ -44,6 +41,7 @@ from letterforge.workspace import Workspace, init_workspace
 
 if TYPE_CHECKING:
     from letterforge.emailing import SendReport
+    from letterforge.executors import Executor, Renderer, StopRequest
     from letterforge.sms_notices import SmsReport
 
 __all__ = [
@@ -69,7 +67,10 @@ def __getattr__(name: str) -> Any:
     """The commands that need modules a clerk's letter does not (e-mail, SMS, evidence, the
     ledger check, the machine check, signature checks), imported when first asked for: every
     command starts without loading them (benchmarks/startup.py)."""
-    if name in ("SendReport", "send_day", "confirm_sent"):
+    if name in ("Executor", "LocalExecutor", "Renderer", "render_pdf", "default_jobs", "choose_executor"):
+        # the batch's executors (process pools, Dask): not for a clerk's one letter
+        from letterforge.executors import Executor, LocalExecutor, Renderer, choose_executor, default_jobs, render_pdf
+    elif name in ("SendReport", "send_day", "confirm_sent"):
         from letterforge.emailing import SendReport, confirm_sent, send_day
     elif name in ("SmsReport", "run_sms"):
         from letterforge.sms_notices import SmsReport, run_sms
@@ -103,6 +104,8 @@ class ValidationReport:
 def validate_workspace(workspace: Workspace, rejects_dir: Path | None = None) -> ValidationReport:
     """Check every data file and write the rejected rows, with their reasons, beside them; and the
     delivery settings against the rules the law sets (a suspension notice goes on paper only)."""
+    from letterforge.delivery import POST, delivery_problems
+
     data = workspace.load_data()
     written = write_rejects(data.rejects, rejects_dir or workspace.rejects_dir)
     settings: list[Diagnostic] = []
@@ -162,6 +165,7 @@ def check_clause_library(workspace: Workspace, as_of: date) -> list[Diagnostic]:
     finally:
         ledger.close()
     from letterforge.clausecheck import check_clauses
+    from letterforge.delivery import delivery_problems
 
     library = load_clause_library(folders)
     problems = check_clauses(library, workspace.config, as_of, folders, issued)
@@ -323,13 +327,16 @@ def run_batch(
     now: Callable[[], datetime],
     dry_run: bool = False,
     progress: Callable[[LedgerLetter], None] | None = None,
-    renderer: Renderer = render_pdf,
+    renderer: Renderer | None = None,
     executor: Executor | None = None,
 ) -> BatchReport:
     """One day's batch. A day is issued once and days in order: a rerun of a finished day issues
     nothing, a rerun after a crash or a stop completes the day under the same caps, re-checked
     against today's data, and a day earlier than the last one run is refused. The letters are
-    rendered by `executor`, by default `jobs` local worker processes with `renderer`."""
+    rendered by `executor`, by default `jobs` local worker processes with `renderer` (by default
+    executors.render_pdf)."""
+    from letterforge.executors import LocalExecutor, render_pdf, stop_on_signals
+
     out = out.resolve()
     folder = out / as_of.isoformat()
     report = BatchReport(as_of, folder, dry_run, is_working_day(as_of, workspace.config.region))
@@ -354,7 +361,7 @@ def run_batch(
                 report.planned_later = sum(1 for l in ledger.letters(status=LetterStatus.PLANNED) if l.planned_on > as_of)
             else:
                 built = _issue_day(workspace, ledger, data, as_of, out, report, progress,
-                                   executor or LocalExecutor(workspace.path, jobs, renderer), stop)
+                                   executor or LocalExecutor(workspace.path, jobs, renderer or render_pdf), stop)
             # print pack (built as the letters came, else made from the files), manifest, follow-ups
             day_files = write_day_files(workspace, ledger, out, data, built, as_of)
             report.files.extend(day_files.written)
@@ -414,6 +421,8 @@ def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: da
 def _issue_letters(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter], as_of: date, folder: Path,
                    report: BatchReport, progress: Callable[[LedgerLetter], None] | None, executor: Executor,
                    stop: StopRequest, pack: DayPrintPack) -> None:
+    from letterforge.executors import RenderTask
+
     tasks = [RenderTask(letter.id, letter.account_id, letter.kind, letter.reference or "", as_of,
                         str(pending_file(folder, letter)), earlier_letters(ledger, letter.account_id, as_of))
              for letter in letters]

@@ -102,3 +102,12 @@ def test_a_render_freezes_its_modules(copy_sample):
     code = (f"import gc\nfrom letterforge.cli import cli\nassert gc.get_freeze_count() == 0\n"
             f"cli({arguments!r}, standalone_mode=False)\nassert gc.get_freeze_count() > 10000 and gc.isenabled()\n")
     imported_by(code, workspace.parent, cwd=workspace)
+
+
+def test_the_facade_leaves_the_batchs_executors_until_a_command_asks_for_them(tmp_path):
+    code = ("import sys, letterforge.pipeline as p\n"
+            "assert not {'letterforge.executors', 'letterforge.delivery'} & set(sys.modules), sorted(sys.modules)\n"
+            "assert p.choose_executor and p.render_pdf and 'letterforge.executors' in sys.modules\n")
+    imported = imported_by(code, tmp_path)
+    assert "multiprocessing" in imported and "concurrent" in imported  # there when asked for
+    assert not imported_by("import letterforge.pipeline", tmp_path) & {"multiprocessing", "concurrent"}
