@@ -32,7 +32,7 @@ def document_information(content: bytes) -> tuple[tuple[str, str], ...] | None:
     when the file is not one this reader answers for."""
     try:
         return _information(content)
-    except (_Unread, ValueError, IndexError, KeyError, TypeError, zlib.error):
+    except (_Unread, ValueError, IndexError, KeyError, TypeError, RecursionError, zlib.error):
         return None
 
 
@@ -98,9 +98,11 @@ def _xref_stream(content: bytes, start: int) -> tuple[dict, dict[int, int | tupl
     if header.get("Type") != "XRef":
         raise _Unread("not a cross-reference stream")
     widths = header["W"]
-    if len(widths) != 3 or not all(isinstance(w, int) and 0 <= w <= 8 for w in widths):
+    if len(widths) != 3 or not all(isinstance(w, int) and 0 <= w <= 8 for w in widths) or widths[1] == 0:
         raise _Unread("bad /W")
     index = header.get("Index", [0, header["Size"]])
+    if not all(isinstance(n, int) and n >= 0 for n in index) or sum(index[1::2]) * sum(widths) > len(data):
+        raise _Unread("more entries than the stream holds")
     offsets: dict[int, int | tuple[int, int]] = {}
     position = 0
     for first, count in zip(index[::2], index[1::2]):

@@ -385,3 +385,12 @@ def test_front_matter_json_does_not_keep_what_it_cannot_give_back(value):
     from letterforge.clauses import _UNKEPT, _to_json
 
     assert _to_json(value) is _UNKEPT and _to_json([datetime(2026, 1, 1, 9, 0)]) is _UNKEPT
+
+
+def test_an_unusable_cache_folder_only_costs_the_time(tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("LETTERFORGE_CACHE_DIR", str(blocked / "cache"))
+    folders = [tmp_path / "clauses"]
+    clause_file(folders[0])
+    assert library_clauses(folders)[0][0].status == "approved" and blocked.read_text() == "not a folder"

@@ -71,3 +71,38 @@ def test_files_it_does_not_answer_for_are_read_by_pypdf():
         assert document_information(other) is None or document_information(other) == pypdf_information(other)
     assert document_information(locked.getvalue()) is None and document_information(updated) is None
     assert ("/Subject", "tab\there") in read_pdf_metadata(rewritten.getvalue()).metadata
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_damaged_file_is_never_an_error_nor_a_wrong_answer(data):
+    # Bytes changed, cut or repeated anywhere: the reader answers as pypdf does, or leaves it to pypdf.
+    content = bytearray(written_by_pydyf({"Title": "缴费提醒函 第0036号", "Author": "Hill & Co"}, data.draw(st.booleans())))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(content) - 1))
+        action = data.draw(st.sampled_from(["byte", "cut", "repeat"]))
+        if action == "byte":
+            content[at] = data.draw(st.integers(0, 255))
+        elif action == "cut":
+            del content[at:at + data.draw(st.integers(1, 200))]
+        else:
+            content[at:at] = content[at:at + 50] * 30
+    found = document_information(bytes(content))
+    if found is not None:
+        try:
+            expected = pypdf_information(bytes(content))
+        except Exception:  # noqa: BLE001 - pypdf refuses the file; a mutation inside the strings can still read
+            return
+        assert found == expected
+
+
+def test_deep_nesting_and_empty_cross_references_are_left_to_pypdf():
+    body = b"%PDF-1.7\n1 0 obj\n" + b"[" * 5000 + b"\nendobj\n"
+    nested = body + b"xref\n0 2\n0000000000 65535 f \n0000000009 00000 n \ntrailer\n<</Size 2/Info 1 0 R>>\nstartxref\n" \
+        + str(len(body)).encode() + b"\n%%EOF\n"
+    assert document_information(nested) is None
+    flat = nested.replace(b"[" * 5000, b"<</Title (A letter)>>".ljust(5000))
+    assert document_information(flat) == (("/Title", "A letter"),) == pypdf_information(flat)
+    stream = b"%PDF-1.7\n1 0 obj\n<</Type /XRef/W [0 0 0]/Index [0 999999999]/Size 1/Length 0>>\nstream\n\nendstream\n" \
+             b"endobj\nstartxref\n9\n%%EOF\n"
+    assert document_information(stream) is None

@@ -8,11 +8,11 @@ import pytest
 
 from conftest import AS_OF
 
-# Heavy packages and the commands that need them: a cluster batch, DOCX letters, XLSX data,
+# Heavy packages and the commands that need them: a cluster batch, the local process pool, DOCX letters, XLSX data,
 # sealed letters, reading PDFs back, laying letters out.
 CLUSTER = {"dask", "distributed"}
 NEVER_AT_START = CLUSTER | {"docxtpl", "docx", "openpyxl", "pyhanko", "pyhanko_certvalidator", "pypdf", "weasyprint",
-                            "fontTools", "asyncio", "segno", "cryptography"}
+                            "fontTools", "asyncio", "segno", "cryptography", "multiprocessing", "concurrent"}
 
 
 def imported_by(code: str, tmp_path, cwd=None) -> set[str]:
@@ -64,7 +64,8 @@ def test_a_pdf_render_imports_no_cluster_docx_xlsx_or_pdf_reading_package(copy_s
     imported = imported_by(f"from letterforge.cli import cli\ncli({arguments!r}, standalone_mode=False)",
                            workspace.parent, cwd=workspace)
     assert "weasyprint" in imported and (workspace / "r.pdf").read_bytes().startswith(b"%PDF")
-    assert not imported & (CLUSTER | {"docxtpl", "docx", "openpyxl", "pyhanko"}), sorted(imported)
+    assert not imported & (CLUSTER | {"docxtpl", "docx", "openpyxl", "pyhanko", "multiprocessing", "concurrent"}), \
+        sorted(imported)
     # The proof-reader reads the new PDF's properties without pypdf (pdfinfo), which alone costs a
     # one-letter command ~0.05 CPU-seconds to import (and cryptography with it).
     assert not imported & {"pypdf", "cryptography"}, sorted(imported & {"pypdf", "cryptography"})
