@@ -11,13 +11,13 @@ import os
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from itertools import chain
 from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any, Protocol
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from letterforge.drafts import LetterDraft
     from letterforge.letters import LetterFactory
+    from letterforge.validation import DebtorData
+
+LETTERS_PER_TASK = 4  # at most, in one task on a Dask cluster
 
 Renderer = Callable[["LetterFactory", "LetterDraft"], bytes]  # a letter's PDF bytes
 LetterFacts = dict[str, Any]  # what the ledger records of a made letter (letterfacts.issue_facts)
@@ -89,9 +92,12 @@ def stop_on_signals() -> Iterator[StopRequest]:
 
 
 class Executor(Protocol):
-    def run(self, tasks: Iterable[RenderTask], stop: StopRequest) -> Iterator[tuple[RenderTask, Outcome]]:
+    def run(self, tasks: Iterable[RenderTask], stop: StopRequest,
+            data: DebtorData | None = None) -> Iterator[tuple[RenderTask, Outcome]]:
         """Render the tasks, yielding each with its outcome as it finishes (in any order). No task
-        is started once `stop` is requested; the tasks not yielded were not started."""
+        is started once `stop` is requested; the tasks not yielded were not started. `data`: the
+        workspace's data as the batch loaded it, which an executor composing letters in this
+        process uses instead of loading it again."""
         ...
 
 
@@ -103,10 +109,11 @@ class LocalExecutor:
         self.jobs = jobs
         self.renderer = renderer
 
-    def run(self, tasks: Iterable[RenderTask], stop: StopRequest) -> Iterator[tuple[RenderTask, Outcome]]:
+    def run(self, tasks: Iterable[RenderTask], stop: StopRequest,
+            data: DebtorData | None = None) -> Iterator[tuple[RenderTask, Outcome]]:
         pending = iter(tasks)
         if self.jobs <= 1:
-            _start_worker(str(self.workspace), renderer=self.renderer)
+            _start_worker(str(self.workspace), renderer=self.renderer, data=data)
             while not stop.requested and (task := next(pending, None)) is not None:
                 # Rendered when the batch asks for the outcome: a failure is the batch's to handle.
                 yield task, partial(_render_task, task)
@@ -163,6 +170,7 @@ class DaskExecutor:
     the same letterforge and layout packages as the batch, the same fonts) before any is used."""
 
     CONNECT_TIMEOUT = 20  # seconds to reach the scheduler
+    ASK_EVERY = 2  # seconds between asking the scheduler how many worker threads there are
     WORKER_WAIT = 30  # seconds to wait for a first worker
     NO_WORKER_LIMIT = 60  # seconds without any worker before the run stops
 
@@ -170,48 +178,51 @@ class DaskExecutor:
         self.workspace = workspace
         self.scheduler = scheduler
 
-    def run(self, tasks: Iterable[RenderTask], stop: StopRequest) -> Iterator[tuple[RenderTask, Outcome]]:
+    def run(self, tasks: Iterable[RenderTask], stop: StopRequest,
+            data: DebtorData | None = None) -> Iterator[tuple[RenderTask, Outcome]]:
         from letterforge.letters import LetterFactory
         from letterforge.rendering import read_template_files
-        from letterforge.rendertask import prepare_job, render_job, software_digest, template_files
+        from letterforge.rendertask import jobs_key, prepare_job, render_jobs, software_digest, template_files
 
-        pending = iter(tasks)
-        first = next(pending, None)
-        if first is None:
+        pending = deque(tasks)
+        if not pending:
             return
-        pending = chain([first], pending)
         client = connect(self.scheduler, self.CONNECT_TIMEOUT)
         try:
             check_workers(client, self.scheduler, self.WORKER_WAIT)
-            factory = LetterFactory(Workspace.open(self.workspace))
+            factory = LetterFactory(Workspace.open(self.workspace), data)
             files = read_template_files(factory.renderer)
-            # One task holds the template files; each letter's task depends on it, so that a worker
+            # One task holds the template files; each letters' task depends on it, so that a worker
             # fetches them once, and Dask can make them again if the workers holding them are lost.
             shipped = client.submit(template_files, files, key=f"letterforge-templates-{files.digest}")
             software = software_digest()
-            in_hand: dict[Any, tuple[RenderTask, Any]] = {}
+            in_hand: dict[Any, list[tuple[RenderTask, LetterDraft]]] = {}
             arrived: SimpleQueue[Any] = SimpleQueue()  # futures as they finish, in order of arrival
-            more = True
             workless_since: float | None = None
-            while more or in_hand:
-                threads = _threads(client)
+            threads, asked = _threads(client), time.monotonic()
+            while pending or in_hand:
+                if time.monotonic() - asked >= self.ASK_EVERY or not threads:
+                    threads, asked = _threads(client), time.monotonic()
                 if threads is None:  # the scheduler is gone: what it held is lost
                     yield from _lost(in_hand, f"the connection to the Dask scheduler at {self.scheduler} was lost")
                     return
-                while more and len(in_hand) < 2 * max(1, threads) and not stop.requested:
-                    task = next(pending, None)
-                    if task is None:
-                        more = False
-                        break
-                    try:
-                        draft = factory.draft(task.account_id, task.kind, task.as_of, task.reference,
-                                              earlier=task.earlier)
-                        job = prepare_job(factory.renderer, draft)
-                    except Exception as error:  # a letter that cannot be composed fails alone
-                        yield task, partial(_raise, error)
+                while pending and len(in_hand) < 2 * max(1, threads) and not stop.requested:
+                    letters: list[tuple[RenderTask, LetterDraft]] = []
+                    jobs = []
+                    for _ in range(letters_per_task(len(pending), threads)):
+                        task = pending.popleft()
+                        try:
+                            draft = factory.draft(task.account_id, task.kind, task.as_of, task.reference,
+                                                  earlier=task.earlier)
+                            jobs.append(prepare_job(factory.renderer, draft))
+                        except Exception as error:  # a letter that cannot be composed fails alone
+                            yield task, partial(_raise, error)
+                            continue
+                        letters.append((task, draft))
+                    if not jobs:
                         continue
-                    future = client.submit(render_job, job, shipped, software, key=job.key)
-                    in_hand[future] = (task, draft)
+                    future = client.submit(render_jobs, tuple(jobs), shipped, software, key=jobs_key(tuple(jobs)))
+                    in_hand[future] = letters
                     future.add_done_callback(arrived.put)
                 if not in_hand:
                     break
@@ -219,22 +230,34 @@ class DaskExecutor:
                     done = [arrived.get(timeout=2)]
                 except Empty:
                     done = []
+                    threads, asked = _threads(client), time.monotonic()
                     if threads:
                         workless_since = None
-                    elif time.monotonic() - (workless_since := workless_since or time.monotonic()) > \
-                            self.NO_WORKER_LIMIT:
+                    elif threads is not None and time.monotonic() - (workless_since := workless_since or
+                                                                     time.monotonic()) > self.NO_WORKER_LIMIT:
                         yield from _lost(in_hand, f"no Dask worker left on {self.scheduler} for "
                                                   f"{self.NO_WORKER_LIMIT} seconds")
                         return
                 for future in done:
                     if future not in in_hand:  # cancelled after the cluster was given up
                         continue
-                    task, draft = in_hand.pop(future)
-                    # Keep no finished results: the outcome releases the letter's bytes on the cluster.
-                    yield task, partial(_finish_on_cluster, factory, task, draft, future, self.scheduler,
-                                        self.NO_WORKER_LIMIT)
+                    letters = in_hand.pop(future)
+                    try:
+                        made = _fetch(future, self.scheduler, self.NO_WORKER_LIMIT)
+                    except Exception as error:  # the whole task failed: each of its letters with it
+                        for task, _draft in letters:
+                            yield task, partial(_raise, error)
+                        continue
+                    for (task, draft), letter in zip(letters, made, strict=True):
+                        yield task, partial(_finish_on_cluster, factory, task, draft, letter)
         finally:
             client.close()
+
+
+def letters_per_task(waiting: int, threads: int) -> int:
+    """How many letters go into the next cluster task: up to LETTERS_PER_TASK while many wait, fewer
+    towards the end of the day, so that the last tasks spread over the workers."""
+    return max(1, min(LETTERS_PER_TASK, waiting // (4 * max(1, threads)), waiting))
 
 
 def _raise(error: BaseException) -> LetterFacts:
@@ -249,34 +272,32 @@ def _threads(client: Any) -> int | None:
         return None
 
 
-def _lost(in_hand: dict[Any, tuple[RenderTask, Any]], what: str) -> Iterator[tuple[RenderTask, Outcome]]:
+def _lost(in_hand: dict[Any, list[tuple[RenderTask, Any]]], what: str) -> Iterator[tuple[RenderTask, Outcome]]:
     from letterforge.rendertask import ClusterFailure
 
     lost = ClusterFailure(f"{what}: the letters not made stay reserved; start workers (or the scheduler) and run "
                           "the batch again, it completes the day")
-    for future, (task, _draft) in list(in_hand.items()):
+    for future, letters in list(in_hand.items()):
         future.cancel()
         del in_hand[future]
-        yield task, partial(_raise, lost)
+        for task, _draft in letters:
+            yield task, partial(_raise, lost)
 
 
-def _finish_on_cluster(factory: LetterFactory, task: RenderTask, draft: LetterDraft, future: Any,
-                       scheduler: str, no_worker_limit: float = 60) -> LetterFacts:
-    """A letter made by a worker, judged here by the proof-reader's rule and written where the
-    batch takes it from."""
+def _fetch(future: Any, scheduler: str, no_worker_limit: float = 60) -> list[Any]:
+    """A finished task's letters, fetched from the worker that made them; the future is released, so
+    that the cluster keeps no finished letter."""
     from concurrent.futures import CancelledError
 
-    from letterforge.letters import RenderedLetter
     from letterforge.rendertask import ClusterFailure
 
     try:
-        # A finished letter whose worker died before its bytes were fetched is made again by Dask:
+        # A finished task whose worker died before its letters were fetched is made again by Dask:
         # with no worker left, that would be a wait without end.
         workless = 0.0
         while True:
             try:
-                made = future.result(timeout=2)
-                break
+                return future.result(timeout=2)
             except TimeoutError:
                 if _threads(future.client):
                     workless = 0.0
@@ -291,6 +312,15 @@ def _finish_on_cluster(factory: LetterFactory, task: RenderTask, draft: LetterDr
                              "stay reserved; run the batch again when it is back, it completes the day") from None
     finally:
         future.release()
+
+
+def _finish_on_cluster(factory: LetterFactory, task: RenderTask, draft: LetterDraft, made: Any) -> LetterFacts:
+    """A letter made by a worker (or the error that stopped it), judged here by the proof-reader's
+    rule and written where the batch takes it from."""
+    from letterforge.letters import RenderedLetter
+
+    if isinstance(made, BaseException):
+        raise made
     factory.proofread(RenderedLetter(draft, "pdf", made.content, made.proof))
     write_atomic(Path(task.pending), made.content)
     return issue_facts(factory, draft, made.content, task.earlier)
@@ -316,7 +346,9 @@ def connect(scheduler: str, timeout: float) -> Any:
                         "`dask scheduler` prints (tcp://HOST:8786 by default) with --scheduler or [batch] scheduler. "
                         "Nothing was issued.")
     try:
-        return Client(scheduler, timeout=timeout, set_as_default=False)
+        # Letters are fetched from the worker that made them, not relayed through the scheduler (which
+        # is asked instead when a worker cannot be reached from here).
+        return Client(scheduler, timeout=timeout, set_as_default=False, direct_to_workers=True)
     except (OSError, TimeoutError) as error:
         raise UserError(unreachable.format(error)) from None
 
@@ -399,8 +431,9 @@ _worker_factory: Any = None
 _worker_renderer: Renderer = render_pdf
 
 
-def _start_worker(workspace_path: str, batch_pid: int | None = None, renderer: Renderer = render_pdf) -> None:
-    """Load data, clauses, templates and fonts once per worker."""
+def _start_worker(workspace_path: str, batch_pid: int | None = None, renderer: Renderer = render_pdf,
+                  data: DebtorData | None = None) -> None:
+    """Load data (unless given), clauses, templates and fonts once per worker."""
     global _worker_factory, _worker_renderer
     from letterforge.letters import LetterFactory
 
@@ -411,7 +444,7 @@ def _start_worker(workspace_path: str, batch_pid: int | None = None, renderer: R
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         threading.Thread(target=_exit_with_batch, args=(batch_pid,), daemon=True).start()
     _worker_renderer = renderer
-    _worker_factory = LetterFactory(Workspace.open(Path(workspace_path)))
+    _worker_factory = LetterFactory(Workspace.open(Path(workspace_path)), data)
 
 
 def _exit_with_batch(batch_pid: int) -> None:

@@ -409,7 +409,7 @@ def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: da
     # grows as the letters come, in the order of the delivery round
     pack = DayPrintPack.for_day(workspace, ledger, data, as_of, out, list(recheck.reserved))
     _issue_letters(workspace, ledger, list(recheck.reserved), as_of, out / as_of.isoformat(), report, progress,
-                   executor, stop, pack)
+                   executor, stop, pack, data)
     note = unsealed_note(workspace.config.signing, {l.kind.value for l in report.issued})
     if note:
         report.notes.append(note)
@@ -420,7 +420,7 @@ def _issue_day(workspace: Workspace, ledger: Ledger, data: DebtorData, as_of: da
 
 def _issue_letters(workspace: Workspace, ledger: Ledger, letters: list[LedgerLetter], as_of: date, folder: Path,
                    report: BatchReport, progress: Callable[[LedgerLetter], None] | None, executor: Executor,
-                   stop: StopRequest, pack: DayPrintPack) -> None:
+                   stop: StopRequest, pack: DayPrintPack, data: DebtorData | None = None) -> None:
     from letterforge.executors import RenderTask
 
     tasks = [RenderTask(letter.id, letter.account_id, letter.kind, letter.reference or "", as_of,
@@ -430,7 +430,7 @@ def _issue_letters(workspace: Workspace, ledger: Ledger, letters: list[LedgerLet
         return
     by_id = {letter.id: letter for letter in letters}
     started = 0
-    for task, outcome in executor.run(tasks, stop):
+    for task, outcome in executor.run(tasks, stop, data):
         started += 1
         letter = by_id[task.letter_id]
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import pickle
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,18 +71,59 @@ def render_job(job: RenderJob, files: TemplateFiles, software: str = "") -> Rend
     """On the worker: the letter's PDF and the proof-reader's findings, from the job and the
     template files alone. `software`: the batch's software_digest(), which this worker must match."""
     with _render_lock:
-        problems = worker_problems()
-        if not problems and software and software != software_digest():
-            problems = f"it runs other software than the batch ({software_stack()})"
-        if problems:
-            raise WorkerUnfit(f"worker {_worker_name()} cannot make letters: {problems}; run "
-                              "`letterforge doctor --worker` on it and install the batch's letterforge")
-        renderer = _renderers.get(files.digest)
-        if renderer is None:
-            _renderers.clear()  # one batch's templates at a time
-            renderer = _renderers[files.digest] = LetterRenderer([], files)
-        content, report = renderer.pdf_proofread(job.draft, job.html)
-    return RenderedPdf(content, report)
+        return _made(_renderer_for(files, software), job)
+
+
+def render_jobs(jobs: tuple[RenderJob, ...], files: TemplateFiles, software: str = "") -> list[RenderedPdf | Exception]:
+    """On the worker: several letters in one cluster task (a task costs the scheduler and the worker
+    some milliseconds each, whatever its size). A letter that fails gives its error in its place and
+    the others are made; a worker unfit for letters fails the whole task."""
+    with _render_lock:
+        renderer = _renderer_for(files, software)
+        made: list[RenderedPdf | Exception] = []
+        for job in jobs:
+            try:
+                made.append(_made(renderer, job))
+            except Exception as error:  # noqa: BLE001 - the batch records it against this letter alone
+                made.append(_portable(error))
+        return made
+
+
+def jobs_key(jobs: tuple[RenderJob, ...]) -> str:
+    """The cluster's name of a task of several letters: the first letter, how many, and their content,
+    so that the same letters submitted again (or re-run after a worker was lost) are the same task."""
+    digest = hashlib.sha256()
+    for job in jobs:
+        digest.update(job.key.encode("utf-8") + b"\0")
+    return f"letterforge-pdfs-{jobs[0].draft.reference}-{len(jobs)}-{digest.hexdigest()[:16]}"
+
+
+def _portable(error: Exception) -> Exception:
+    """The error itself if it travels back to the batch intact, else one with its words."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:  # noqa: BLE001 - an exception whose arguments do not pickle
+        return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+def _made(renderer: LetterRenderer, job: RenderJob) -> RenderedPdf:
+    return RenderedPdf(*renderer.pdf_proofread(job.draft, job.html))
+
+
+def _renderer_for(files: TemplateFiles, software: str) -> LetterRenderer:
+    """This worker's renderer of the batch's templates, once it is known to be fit for letters."""
+    problems = worker_problems()
+    if not problems and software and software != software_digest():
+        problems = f"it runs other software than the batch ({software_stack()})"
+    if problems:
+        raise WorkerUnfit(f"worker {_worker_name()} cannot make letters: {problems}; run "
+                          "`letterforge doctor --worker` on it and install the batch's letterforge")
+    renderer = _renderers.get(files.digest)
+    if renderer is None:
+        _renderers.clear()  # one batch's templates at a time
+        renderer = _renderers[files.digest] = LetterRenderer([], files)
+    return renderer
 
 
 def template_files(files: TemplateFiles) -> TemplateFiles:

@@ -516,7 +516,7 @@ def test_a_scheduler_without_the_batchs_letterforge_is_refused_before_any_letter
 def test_a_made_letter_lost_with_every_worker_stops_the_run_instead_of_waiting_for_good():
     """A letter finished on a worker that died before its bytes were fetched is made again by Dask;
     with no worker left the wait for it ends after the no-worker limit (this hung the slow test once)."""
-    from letterforge.executors import _finish_on_cluster
+    from letterforge.executors import _fetch
     from letterforge.rendertask import ClusterFailure
 
     class NoWorkers:
@@ -536,5 +536,5 @@ def test_a_made_letter_lost_with_every_worker_stops_the_run_instead_of_waiting_f
 
     future = LostWithItsWorker()
     with pytest.raises(ClusterFailure, match="no Dask worker left on tcp://s:1 for 4 seconds"):
-        _finish_on_cluster(None, None, None, future, "tcp://s:1", 4)
+        _fetch(future, "tcp://s:1", 4)
     assert future.waits == 2

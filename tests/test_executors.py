@@ -93,8 +93,8 @@ class Recording:
         self.local = LocalExecutor(root, 1, fake_pdf)
         self.seen: list[str] = []
 
-    def run(self, tasks, stop):
-        for task, outcome in self.local.run(tasks, stop):
+    def run(self, tasks, stop, data=None):
+        for task, outcome in self.local.run(tasks, stop, data):
             self.seen.append(task.reference)
             yield task, outcome
 

@@ -15,7 +15,8 @@ from letterforge.diagnostics import UserError
 from letterforge.pipeline import LetterFactory
 from letterforge.records import LetterKind
 from letterforge.rendering import read_template_files
-from letterforge.rendertask import RenderJob, prepare_job, render_job
+from letterforge.executors import letters_per_task
+from letterforge.rendertask import RenderJob, jobs_key, prepare_job, render_job, render_jobs
 from letterforge.workspace import Workspace
 
 from conftest import SAMPLES
@@ -63,6 +64,40 @@ def test_the_worker_fetches_no_file_outside_what_travelled(copy_sample):
         hostile = RenderJob(draft, job.html.replace("</body>", f'<img src="{url}"></body>'))
         with pytest.raises(UserError, match="refused"):
             render_job(hostile, files)
+
+
+@pytest.mark.slow
+def test_a_letter_that_fails_in_a_task_of_several_fails_alone(copy_sample):
+    factory = LetterFactory(Workspace.open(copy_sample("property-zh")))
+    files = read_template_files(factory.renderer)
+    first = prepare_job(factory.renderer, factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF, "DEM-2026-0001"))
+    last = prepare_job(factory.renderer, factory.draft("JX-1-0201", LetterKind.REMINDER, AS_OF, "REM-2026-0001"))
+    broken = RenderJob(first.draft, first.html.replace("</body>", '<img src="file:///etc/hostname"></body>'))
+    # What a worker sends back is pickled: the failure must arrive as the error it was.
+    made = pickle.loads(pickle.dumps(render_jobs((first, broken, last), files)))
+    assert [type(m).__name__ for m in made] == ["RenderedPdf", "UserError", "RenderedPdf"]
+    assert "refused" in str(made[1]) and "JX-2-0302" in str(made[1])
+    assert made[0].content == render_job(first, files).content
+    assert made[2].content == render_job(last, files).content
+
+
+def test_a_task_of_several_letters_is_named_by_its_letters_and_their_content(copy_sample):
+    factory = LetterFactory(Workspace.open(copy_sample("property-zh")))
+    jobs = tuple(prepare_job(factory.renderer, factory.draft(account, LetterKind.REMINDER, AS_OF, f"REM-2026-000{n}"))
+                 for n, account in enumerate(("JX-1-0201", "JX-2-0302"), 1))
+    assert jobs_key(jobs) == jobs_key(tuple(jobs)) and jobs_key(jobs).startswith("letterforge-pdfs-REM-2026-0001-2-")
+    assert jobs_key(jobs) != jobs_key(jobs[:1]) != jobs_key((jobs[0], RenderJob(jobs[1].draft, jobs[1].html + " ")))
+    assert jobs_key(jobs) != jobs_key((jobs[0], RenderJob(jobs[1].draft, jobs[1].html + " ")))
+
+
+@pytest.mark.parametrize("waiting, threads, letters", [
+    (1000, 2, 4),  # many waiting: the most a task holds
+    (20, 2, 2),  # a small day: small tasks, spread over the workers
+    (7, 2, 1), (1, 2, 1), (3, 0, 1),  # the end of the day; no worker yet
+    (1000, 64, 3),  # a big cluster: every worker gets work
+])
+def test_tasks_hold_several_letters_while_many_wait_and_one_at_the_end(waiting, threads, letters):
+    assert letters_per_task(waiting, threads) == letters
 
 
 def test_a_task_key_names_the_letter_and_its_content(copy_sample):
