@@ -182,7 +182,7 @@ class DaskExecutor:
             data: DebtorData | None = None) -> Iterator[tuple[RenderTask, Outcome]]:
         from letterforge.letters import LetterFactory
         from letterforge.rendering import read_template_files
-        from letterforge.rendertask import jobs_key, prepare_job, render_jobs, software_digest, template_files
+        from letterforge.rendertask import jobs_key, prepare_job, render_jobs, software_stack, template_files
 
         pending = deque(tasks)
         if not pending:
@@ -195,7 +195,7 @@ class DaskExecutor:
             # One task holds the template files; each letters' task depends on it, so that a worker
             # fetches them once, and Dask can make them again if the workers holding them are lost.
             shipped = client.submit(template_files, files, key=f"letterforge-templates-{files.digest}")
-            software = software_digest()
+            software = software_stack()
             in_hand: dict[Any, list[tuple[RenderTask, LetterDraft]]] = {}
             arrived: SimpleQueue[Any] = SimpleQueue()  # futures as they finish, in order of arrival
             workless_since: float | None = None
@@ -380,7 +380,7 @@ def check_workers(client: Any, scheduler: str, wait_seconds: float) -> None:
     """Refuse the run unless the scheduler runs the batch's letterforge, every worker passes
     `letterforge doctor --worker` and runs the batch's letterforge and layout packages, and all have
     the same letter fonts: else letters would fail, or differ by the worker that made them."""
-    from letterforge.rendertask import scheduler_report, software_stack, worker_report
+    from letterforge.rendertask import scheduler_report, software_differences, software_stack, worker_report
 
     own = software_stack()
     # The scheduler unpickles every task: without the batch's letterforge every letter would fail.
@@ -390,8 +390,7 @@ def check_workers(client: Any, scheduler: str, wait_seconds: float) -> None:
         raise UserError(f"the Dask scheduler at {scheduler} cannot load letterforge ({type(error).__name__}: "
                         f"{str(error)[:200]}): install the batch's letterforge on the scheduler's machine and restart "
                         "`dask scheduler` there. Nothing was issued.") from None
-    differ = [f"{name} {version} (the batch has {own.get(name)})" for name, version in on_scheduler.items()
-              if own.get(name) != version]
+    differ = software_differences(on_scheduler, own)
     if differ:
         raise UserError(f"the Dask scheduler at {scheduler} runs other software: {', '.join(differ)}; install the "
                         "batch's letterforge there and restart `dask scheduler` (a scheduler left running through an "
@@ -411,8 +410,7 @@ def check_workers(client: Any, scheduler: str, wait_seconds: float) -> None:
             continue
         if report["failed"]:
             problems.append(f"worker {address} fails `letterforge doctor --worker`: {'; '.join(report['failed'])}")
-        differ = [f"{name} {version} (the batch has {own.get(name)})" for name, version in report["software"].items()
-                  if own.get(name) != version]
+        differ = software_differences(report["software"], own)
         if differ:
             problems.append(f"worker {address} runs other software: {', '.join(differ)}")
         fonts.setdefault(json.dumps(report["fonts"], sort_keys=True), []).append(address)

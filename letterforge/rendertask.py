@@ -8,6 +8,7 @@ import hashlib
 import importlib.metadata
 import pickle
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -67,14 +68,15 @@ _renderers: dict[str, LetterRenderer] = {}
 _render_lock = threading.Lock()
 
 
-def render_job(job: RenderJob, files: TemplateFiles, software: str = "") -> RenderedPdf:
+def render_job(job: RenderJob, files: TemplateFiles, software: Mapping[str, str] | None = None) -> RenderedPdf:
     """On the worker: the letter's PDF and the proof-reader's findings, from the job and the
-    template files alone. `software`: the batch's software_digest(), which this worker must match."""
+    template files alone. `software`: the batch's software_stack(), which this worker must match."""
     with _render_lock:
         return _made(_renderer_for(files, software), job)
 
 
-def render_jobs(jobs: tuple[RenderJob, ...], files: TemplateFiles, software: str = "") -> list[RenderedPdf | Exception]:
+def render_jobs(jobs: tuple[RenderJob, ...], files: TemplateFiles,
+                software: Mapping[str, str] | None = None) -> list[RenderedPdf | Exception]:
     """On the worker: several letters in one cluster task (a task costs the scheduler and the worker
     some milliseconds each, whatever its size). A letter that fails gives its error in its place and
     the others are made; a worker unfit for letters fails the whole task."""
@@ -111,11 +113,11 @@ def _made(renderer: LetterRenderer, job: RenderJob) -> RenderedPdf:
     return RenderedPdf(*renderer.pdf_proofread(job.draft, job.html))
 
 
-def _renderer_for(files: TemplateFiles, software: str) -> LetterRenderer:
+def _renderer_for(files: TemplateFiles, software: Mapping[str, str] | None) -> LetterRenderer:
     """This worker's renderer of the batch's templates, once it is known to be fit for letters."""
     problems = worker_problems()
-    if not problems and software and software != software_digest():
-        problems = f"it runs other software than the batch ({software_stack()})"
+    if not problems and software and dict(software) != software_stack():
+        problems = f"it runs other software than the batch: {', '.join(software_differences(software_stack(), software))}"
     if problems:
         raise WorkerUnfit(f"worker {_worker_name()} cannot make letters: {problems}; run "
                           "`letterforge doctor --worker` on it and install the batch's letterforge")
@@ -157,9 +159,10 @@ def worker_report() -> dict[str, Any]:
             "software": software_stack(), "fonts": font_files()}
 
 
-@lru_cache(maxsize=1)
-def software_digest() -> str:
-    return hashlib.sha256(repr(sorted(software_stack().items())).encode("utf-8")).hexdigest()
+def software_differences(found: Mapping[str, str], batch: Mapping[str, str]) -> list[str]:
+    """What `found` (a worker's or the scheduler's software_stack) runs that the batch does not."""
+    return [f"{name} {found.get(name, 'missing')} (the batch has {version})" for name, version in batch.items()
+            if found.get(name) != version]
 
 
 def scheduler_report() -> dict[str, Any]:

@@ -158,14 +158,18 @@ def test_doctor_worker_fails_without_harfbuzz_subsetting(monkeypatch):
 
 @pytest.mark.slow
 def test_a_worker_with_other_software_than_the_batch_makes_no_letter(copy_sample):
-    from letterforge.rendertask import WorkerUnfit, software_digest
+    from letterforge.rendertask import WorkerUnfit, software_stack
 
     factory = LetterFactory(Workspace.open(copy_sample("property-zh")))
     draft = factory.draft("JX-2-0302", LetterKind.DEMAND, AS_OF, "DEM-2026-0001")
     job, files = prepare_job(factory.renderer, draft), read_template_files(factory.renderer)
-    with pytest.raises(WorkerUnfit, match="other software than the batch"):
-        render_job(job, files, "0" * 64)
-    assert render_job(job, files, software_digest()).proof.ok
+    batch = {**software_stack(), "weasyprint": "99.0"}
+    with pytest.raises(WorkerUnfit, match="other software than the batch") as refused:
+        render_job(job, files, batch)
+    # Only what differs is named, not the worker's whole list of packages.
+    assert f"weasyprint {software_stack()['weasyprint']} (the batch has 99.0)" in str(refused.value)
+    assert "pydyf" not in str(refused.value) and "fonttools" not in str(refused.value)
+    assert render_job(job, files, software_stack()).proof.ok
 
 
 def test_what_a_cluster_logs_of_a_task_names_no_debtor(copy_sample):
