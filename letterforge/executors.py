@@ -26,6 +26,7 @@ from letterforge.diagnostics import UserError
 from letterforge.letterfacts import issue_facts
 from letterforge.permissions import write_atomic
 from letterforge.records import LetterKind, PriorLetter
+from letterforge.rendertask import freeze_what_lasts
 from letterforge.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -224,6 +225,7 @@ class DaskExecutor:
                     future = client.submit(render_jobs, tuple(jobs), shipped, software, key=jobs_key(tuple(jobs)))
                     in_hand[future] = letters
                     future.add_done_callback(arrived.put)
+                    freeze_what_lasts()  # the batch's data and templates, once its first letters are composed
                 if not in_hand:
                     break
                 try:
@@ -456,6 +458,7 @@ def _render_task(task: RenderTask) -> LetterFacts:
     factory = _worker_factory
     draft = factory.draft(task.account_id, task.kind, task.as_of, task.reference, earlier=task.earlier)
     content = _worker_renderer(factory, draft)
+    freeze_what_lasts()
     write_atomic(Path(task.pending), content)
     return issue_facts(factory, draft, content, task.earlier)
 

@@ -4,6 +4,7 @@ proof-reads it and returns the bytes. Deterministic, so a task run twice makes t
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.metadata
 import pickle
@@ -72,7 +73,9 @@ def render_job(job: RenderJob, files: TemplateFiles, software: Mapping[str, str]
     """On the worker: the letter's PDF and the proof-reader's findings, from the job and the
     template files alone. `software`: the batch's software_stack(), which this worker must match."""
     with _render_lock:
-        return _made(_renderer_for(files, software), job)
+        made = _made(_renderer_for(files, software), job)
+    freeze_what_lasts()
+    return made
 
 
 def render_jobs(jobs: tuple[RenderJob, ...], files: TemplateFiles,
@@ -88,7 +91,24 @@ def render_jobs(jobs: tuple[RenderJob, ...], files: TemplateFiles,
                 made.append(_made(renderer, job))
             except Exception as error:  # noqa: BLE001 - the batch records it against this letter alone
                 made.append(_portable(error))
+            freeze_what_lasts()
         return made
+
+
+_frozen = False
+
+
+def freeze_what_lasts() -> None:
+    """Once per process, after its first letter: what the process holds then (modules, fonts,
+    compiled templates, in the batch the day's data) lives as long as it does. The garbage is
+    collected and the rest frozen (gc.freeze), so that the collections that each letter's layout
+    sets off no longer scan it: they took a tenth of a letter's CPU time in a worker
+    (benchmarks/scale.py). Reference counting still frees a frozen object that is let go."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 def jobs_key(jobs: tuple[RenderJob, ...]) -> str:
