@@ -50,16 +50,18 @@ class DaskCluster:
         self.address = f"tcp://127.0.0.1:{port}"
         self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"])
         for number in range(self.workers):
+            # As the README starts a letter worker: without Dask's sampling profiler (for its dashboard).
             self._start(f"worker-{number}", ["worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                             "--host", "127.0.0.1", "--local-directory", str(self.folder)])
+                                             "--host", "127.0.0.1", "--local-directory", str(self.folder)],
+                        {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"})
         with Client(self.address, timeout=30, set_as_default=False) as client:
             client.wait_for_workers(self.workers, timeout=60)
         return self
 
-    def _start(self, name: str, arguments: list[str]) -> None:
+    def _start(self, name: str, arguments: list[str], environment: dict[str, str] | None = None) -> None:
         log = open(self.folder / f"{name}.log", "wb")
         self.processes.append(subprocess.Popen([str(BIN / "dask"), *arguments], stdout=log, stderr=log,
-                                               start_new_session=True))
+                                               start_new_session=True, env={**os.environ, **(environment or {})}))
 
     @property
     def worker_pids(self) -> list[int]:

@@ -9,9 +9,11 @@ Prints, asserts nothing:
   time grows from the smaller size to the larger; with --baseline COMMIT the same figures for the
   planning code of that commit (exported from this repository's git into the temporary folder),
   so that "faster than before" is measured in the same run on the same data;
+- two at once: the seconds 30 letters take to lay out in one process alone and in each of two
+  processes at the same time, which bounds what two workers of any kind can give over one here;
 - the batch through the CLI for `local` with 1 and 2 jobs and for `dask` with a real scheduler and
   2 worker processes started here on 127.0.0.1 (always stopped): letters/s, the speed-up over one
-  local job, the peak RSS of the batch process and of each worker at each --letters count, and
+  local job at the same number of letters, the peak RSS of the batch process and of each worker at each --letters count, and
   whether the Dask run made the same PDFs (SHA-256 in the manifest) as the local one;
 - an extrapolation to 200,000 letters on N workers, from the CPU-seconds a letter costs a worker
   and the batch process.
@@ -127,6 +129,43 @@ def plan_child(workspace: Path, as_of: date, code: Path) -> None:
                       "planned": len(day_plan.plan.letters)}))
 
 
+def layout_child(workspace: Path, as_of: date, letters: int) -> None:
+    """In a fresh process: lay out `letters` reminders of the workspace one after the other, after
+    two that warm the process up (fonts, templates); print their wall-clock and CPU seconds as JSON."""
+    from letterforge.letters import LetterFactory
+    from letterforge.records import LetterKind
+    from letterforge.workspace import Workspace
+
+    factory = LetterFactory(Workspace.open(workspace))
+    drafts = []
+    for account in factory.data.accounts:
+        if len(drafts) == letters + 2:
+            break
+        if factory.data.arrears_of(account.account_id):
+            drafts.append(factory.draft(account.account_id, LetterKind.REMINDER, as_of, f"REM-{len(drafts):05d}"))
+    for draft in drafts[:2]:
+        factory.render(draft, "pdf")
+    cpu, started = time.process_time(), time.perf_counter()
+    for draft in drafts[2:]:
+        factory.render(draft, "pdf")
+    print(json.dumps({"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu, "letters": letters}))
+
+
+def two_at_once(workspace: Path, as_of: date, letters: int) -> tuple[float, float]:
+    """The seconds `letters` letters take in one process alone, and on average in each of two
+    processes laying out the same letters at the same time: what two cores of this machine give
+    when both are busy, the most any executor with two workers can get over one."""
+    def children(count: int) -> list[dict[str, float]]:
+        command = [sys.executable, __file__, "--layout-child", str(workspace), "--as-of", as_of.isoformat(),
+                   "--layout-letters", str(letters)]
+        processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(count)]
+        return [json.loads(process.communicate()[0]) for process in processes]
+
+    alone = children(1)[0]["wall"]
+    together = children(2)
+    return alone, sum(child["wall"] for child in together) / len(together)
+
+
 def large_workspace(folder: Path, accounts: int, seed: int) -> Path:
     """A synthetic workspace whose data files may be as big as the accounts make them (the
     arrears of 100,000 accounts are ~60 MB, above the default [limits] max_file_mb)."""
@@ -239,18 +278,19 @@ def print_batches(runs: dict[tuple[str, int], Batch | None], executors: list[str
     def row(label: str, cell) -> None:  # type: ignore[no-untyped-def]
         print(f"{label:40}" + "".join(f"{cell(name):>{width}}" for name in executors))
 
-    one = runs.get((executors[0], letter_counts[0]))
     for letters in letter_counts:
         def get(name: str, letters: int = letters) -> Batch | None:
             return runs.get((name, letters))
+
+        one = get(executors[0])
 
         row(f"{letters} letters: issued (failed)",
             lambda n: f"{get(n).issued} ({get(n).failed})" if get(n) else "-")
         row(f"{letters} letters: seconds", lambda n: f"{get(n).seconds:.1f}" if get(n) else "-")
         row(f"{letters} letters: letters/s", lambda n: f"{get(n).rate:.2f}" if get(n) else "-")
         if one is not None:
-            row(f"{letters} letters: speed-up over 1 job at {letter_counts[0]}",
-                lambda n: f"{get(n).rate / one.rate:.2f}x" if get(n) else "-")
+            row(f"{letters} letters: speed-up over 1 job",
+                lambda n, one=one: f"{get(n).rate / one.rate:.2f}x" if get(n) else "-")
         row(f"{letters} letters: batch peak MB", lambda n: _mb(get(n).main_mb) if get(n) else "-")
         row(f"{letters} letters: each worker peak MB",
             lambda n: "/".join(_mb(m) for m in get(n).workers_mb) or "(none)" if get(n) else "-")
@@ -313,6 +353,9 @@ def print_extrapolation(runs: dict[tuple[str, int], Batch | None], workers: list
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plan-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--layout-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--layout-letters", type=int, default=30,
+                        help="letters each process lays out in the two-at-once measurement (default 30)")
     parser.add_argument("--code", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 25), help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="plan 2,000 and 20,000 accounts; 20 and 100 letters")
@@ -321,8 +364,7 @@ def main() -> int:
     parser.add_argument("--baseline", metavar="COMMIT",
                         help="also plan with the code of this commit (e.g. 2482dbb), side by side")
     parser.add_argument("--letters", default="100,1000",
-                        help="letters of the batches, comma-separated (default 100,1000); the first is also the "
-                             "one-job run's")
+                        help="letters of the batches, comma-separated (default 100,1000)")
     parser.add_argument("--batch-accounts", type=int, default=10_000, help="accounts of the batch's workspace")
     parser.add_argument("--dask-workers", type=int, default=2, help="worker processes of the Dask column")
     parser.add_argument("--workers", default="2,8,32,64", help="worker counts of the 200,000-letter extrapolation")
@@ -335,6 +377,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.plan_child:
         plan_child(args.plan_child, args.as_of, args.code)
+        return 0
+    if args.layout_child:
+        layout_child(args.layout_child, args.as_of, args.layout_letters)
         return 0
     sys.path.insert(0, str(BENCHMARKS))
     # A SIGTERM unwinds like Ctrl-C: the Dask scheduler and workers started here are stopped.
@@ -376,10 +421,14 @@ def main() -> int:
             from batch import make_workspace
 
             workspace = make_workspace(scratch / "batch", batch_accounts, args.seed)
+            alone, together = two_at_once(workspace, args.as_of, 10 if args.quick else args.layout_letters)
+            print(f"two at once: {args.layout_letters if not args.quick else 10} letters take {alone:.1f} s in one "
+                  f"process alone, {together:.1f} s in each of two processes at the same time: two workers can be "
+                  f"at most {2 * alone / together:.2f}x one on this machine", flush=True)
             for letters in letter_counts:
                 for name in executors:
-                    if name == "local 1 job" and letters != letter_counts[0] or name not in wanted:
-                        continue  # one job is the yardstick of the rate, at the first count only
+                    if name not in wanted:
+                        continue
                     if name.startswith("dask") and why_no_dask:
                         runs[(name, letters)] = None
                         continue
