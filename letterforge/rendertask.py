@@ -72,9 +72,9 @@ _render_lock = threading.Lock()
 def render_job(job: RenderJob, files: TemplateFiles, software: Mapping[str, str] | None = None) -> RenderedPdf:
     """On the worker: the letter's PDF and the proof-reader's findings, from the job and the
     template files alone. `software`: the batch's software_stack(), which this worker must match."""
-    with _render_lock:
-        made = _made(_renderer_for(files, software), job)
-    freeze_what_lasts()
+    (made,) = render_jobs((job,), files, software)
+    if isinstance(made, Exception):
+        raise made
     return made
 
 
@@ -88,7 +88,7 @@ def render_jobs(jobs: tuple[RenderJob, ...], files: TemplateFiles,
         made: list[RenderedPdf | Exception] = []
         for job in jobs:
             try:
-                made.append(_made(renderer, job))
+                made.append(RenderedPdf(*renderer.pdf_proofread(job.draft, job.html)))
             except Exception as error:  # noqa: BLE001 - the batch records it against this letter alone
                 made.append(_portable(error))
             freeze_what_lasts()
@@ -127,10 +127,6 @@ def _portable(error: Exception) -> Exception:
         return error
     except Exception:  # noqa: BLE001 - an exception whose arguments do not pickle
         return RuntimeError(f"{type(error).__name__}: {error}")
-
-
-def _made(renderer: LetterRenderer, job: RenderJob) -> RenderedPdf:
-    return RenderedPdf(*renderer.pdf_proofread(job.draft, job.html))
 
 
 def _renderer_for(files: TemplateFiles, software: Mapping[str, str] | None) -> LetterRenderer:

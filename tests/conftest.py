@@ -35,6 +35,23 @@ def fake_pdf(_factory, draft) -> bytes:
     return buffer.getvalue()
 
 
+def sigterm_at(letter: int):
+    """`fake_pdf` that sends this process SIGTERM while the `letter`-th letter is made: the batch
+    finishes the letter in hand, then stops."""
+    import os
+    import signal
+
+    made = {"n": 0}
+
+    def renderer(factory, draft) -> bytes:
+        made["n"] += 1
+        if made["n"] == letter:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return fake_pdf(factory, draft)
+
+    return renderer
+
+
 @pytest.fixture
 def fake_renderer(monkeypatch):
     """`fake_pdf` in place of WeasyPrint for what a test runs through the command line in this

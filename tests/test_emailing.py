@@ -544,24 +544,15 @@ def test_a_failed_letter_does_not_hold_back_the_others_and_the_rerun_emails_only
 
 
 def test_a_batch_stopped_by_sigterm_emails_nobody_even_with_a_rejected_row(copy_sample, smtp_server, environ):
-    import os
     import signal
 
-    from conftest import fake_pdf
+    from conftest import sigterm_at
 
     recorder, port = smtp_server
     root = make_workspace(copy_sample, port)
     enable_send_after_batch(root)
     reject_one_row(root)
-    made = {"n": 0}
-
-    def stopped_at_the_second(factory, draft):
-        made["n"] += 1
-        if made["n"] == 2:
-            os.kill(os.getpid(), signal.SIGTERM)  # the batch finishes the letter in hand, then stops
-        return fake_pdf(factory, draft)
-
-    stopped = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=stopped_at_the_second)
+    stopped = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=sigterm_at(2))
     assert stopped.interrupted == signal.SIGTERM and stopped.exit_code == 143
     assert stopped.issued and stopped.emails is None and recorder.accepted == []
 

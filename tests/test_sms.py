@@ -578,21 +578,12 @@ def test_the_batch_texts_the_days_letters_when_configured(copy_sample):
 
 
 def test_a_batch_stopped_halfway_texts_nobody_and_the_run_that_completes_the_day_texts_the_issued(copy_sample):
-    import os
     import signal
 
-    from conftest import fake_pdf
+    from conftest import fake_pdf, sigterm_at
 
     root = _after_batch_workspace(copy_sample)
-    made = {"n": 0}
-
-    def stopped_at_the_third(factory, draft):
-        made["n"] += 1
-        if made["n"] == 3:
-            os.kill(os.getpid(), signal.SIGTERM)  # the batch finishes the letter in hand, then stops
-        return fake_pdf(factory, draft)
-
-    stopped = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=stopped_at_the_third)
+    stopped = run_batch(Workspace.open(root), DAY, root / "out", 1, CLOCK, renderer=sigterm_at(3))
     assert stopped.interrupted == signal.SIGTERM and stopped.left > 0 and stopped.sms is None
     ledger = read_ledger(root)
     assert not [s for l in ledger.letters() if l.reference for s in ledger.sends(l.reference, channel="sms")]
