@@ -28,7 +28,7 @@ system-packages test-packages:
 	  echo "run: sudo apt-get install -y$$missing"; exit 1; \
 	fi
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml letterforge/dask.yaml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

@@ -46,14 +46,18 @@ class DaskCluster:
     def __enter__(self) -> DaskCluster:
         from distributed import Client
 
+        if not (Path(sys.prefix) / "etc" / "dask" / "letterforge.yaml").is_file():
+            raise SystemExit(f"{sys.prefix} has not installed letterforge's Dask settings (etc/dask/letterforge.yaml): "
+                             "run `make setup`, which installs them, so that the cluster runs as the README starts it")
+
         port = free_port()
         self.address = f"tcp://127.0.0.1:{port}"
         self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"])
         for number in range(self.workers):
-            # As the README starts a letter worker: without Dask's sampling profiler (for its dashboard).
+            # As the README starts a letter worker; like the scheduler, it reads letterforge's Dask settings
+            # (letterforge/dask.yaml, installed in the venv's etc/dask).
             self._start(f"worker-{number}", ["worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                             "--host", "127.0.0.1", "--local-directory", str(self.folder)],
-                        {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"})
+                                             "--host", "127.0.0.1", "--local-directory", str(self.folder)])
         with Client(self.address, timeout=30, set_as_default=False) as client:
             client.wait_for_workers(self.workers, timeout=60)
         return self

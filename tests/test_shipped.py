@@ -57,6 +57,8 @@ def test_a_wheel_installed_into_a_fresh_environment_works_from_another_folder(tm
                                  check=True).stdout.decode().split("\0")
         assert {f"letterforge/shipped/{path}" for path in tracked if path} <= set(names), name
     assert not [n for n in names if "sqlite" in n or "/rejects/" in n or "__pycache__" in n]
+    # Dask's settings for letter work, installed where the environment's Dask processes read them
+    assert [n for n in names if n.endswith(".data/data/etc/dask/letterforge.yaml")]
 
     # A fresh environment: letterforge installed from the wheel (not editable) and nothing else;
     # its dependencies are read from this test environment's site-packages, after its own.
@@ -75,6 +77,9 @@ def test_a_wheel_installed_into_a_fresh_environment_works_from_another_folder(tm
                            elsewhere).stdout)
     assert Path(where[0]).is_relative_to(site) and Path(where[1]) == site / "letterforge" / "shipped"
     assert not any(entry and Path(entry).resolve() == REPOSITORY for entry in where[2])
+    profiler = run([str(python), "-c", "import dask; print(dask.config.get('distributed.worker.profile.enabled'))"],
+                   elsewhere).stdout.strip()
+    assert profiler == "False"  # the environment's etc/dask/letterforge.yaml, read by every Dask process of it
 
     letterforge_command = str(venv / "bin" / "letterforge")
     created = run([letterforge_command, "init", "ws", "--example", "property-zh"], elsewhere)
