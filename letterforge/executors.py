@@ -93,6 +93,11 @@ def stop_on_signals() -> Iterator[StopRequest]:
 
 
 class Executor(Protocol):
+    """Renders the batch's letters. An executor may also have `start()`, which the batch calls
+    before it loads and plans the day, to get ready meanwhile (a cluster's connection and worker
+    checks), and `close()`, which the batch calls when it ends, whether `run` was called or not
+    (see `started`)."""
+
     def run(self, tasks: Iterable[RenderTask], stop: StopRequest,
             data: DebtorData | None = None) -> Iterator[tuple[RenderTask, Outcome]]:
         """Render the tasks, yielding each with its outcome as it finishes (in any order). No task
@@ -141,6 +146,20 @@ class LocalExecutor:
                     yield in_hand.pop(future), future.result  # keep no finished results: memory stays flat
 
 
+@contextmanager
+def started(executor: Any) -> Iterator[None]:
+    """`executor` getting ready in the background while the batch loads and plans, and let go when
+    the batch ends: for an executor with `start` and `close` (others are used as they are)."""
+    start, close = getattr(executor, "start", None), getattr(executor, "close", None)
+    if start is not None:
+        start()
+    try:
+        yield
+    finally:
+        if close is not None:
+            close()
+
+
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) or 1
 
@@ -178,6 +197,21 @@ class DaskExecutor:
     def __init__(self, workspace: Path, scheduler: str) -> None:
         self.workspace = workspace
         self.scheduler = scheduler
+        self._connecting: _Connecting | None = None
+
+    def start(self) -> None:
+        """Reach the scheduler and check its workers in a thread of their own (a few seconds),
+        while the batch loads and plans the day; `run` waits for it. What goes wrong is told by
+        `run`, if there are letters to make: a day with nothing to render needs no cluster."""
+        if self._connecting is None:
+            self._connecting = _Connecting(self.scheduler, self.CONNECT_TIMEOUT, self.WORKER_WAIT)
+
+    def close(self) -> None:
+        """Let the cluster go: the connection, or the thread still making it (which then closes it
+        itself: a batch with nothing to render does not wait for a cluster it does not need)."""
+        if self._connecting is not None:
+            self._connecting.let_go()
+            self._connecting = None
 
     def run(self, tasks: Iterable[RenderTask], stop: StopRequest,
             data: DebtorData | None = None) -> Iterator[tuple[RenderTask, Outcome]]:
@@ -188,9 +222,10 @@ class DaskExecutor:
         pending = deque(tasks)
         if not pending:
             return
-        client = connect(self.scheduler, self.CONNECT_TIMEOUT)
+        self.start()
+        assert self._connecting is not None
+        client = self._connecting.client()
         try:
-            check_workers(client, self.scheduler, self.WORKER_WAIT)
             factory = LetterFactory(Workspace.open(self.workspace), data)
             files = read_template_files(factory.renderer)
             # One task holds the template files; each letters' task depends on it, so that a worker
@@ -253,6 +288,47 @@ class DaskExecutor:
                     for (task, draft), letter in zip(letters, made, strict=True):
                         yield task, partial(_finish_on_cluster, factory, task, draft, letter)
         finally:
+            self.close()
+
+
+class _Connecting:
+    """A client of the scheduler whose workers passed `check_workers`, made in a thread of its own."""
+
+    def __init__(self, scheduler: str, connect_timeout: float, worker_wait: float) -> None:
+        self._client: Any = None
+        self._failure: BaseException | None = None
+        self._let_go = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._connect, args=(scheduler, connect_timeout, worker_wait),
+                                        name="letterforge-dask-start", daemon=True)
+        self._thread.start()
+
+    def _connect(self, scheduler: str, connect_timeout: float, worker_wait: float) -> None:
+        client = None
+        try:
+            client = connect(scheduler, connect_timeout)
+            check_workers(client, scheduler, worker_wait)
+        except BaseException as error:  # noqa: BLE001 - told in the batch's thread, by client()
+            self._failure = error
+        with self._lock:
+            if self._let_go or self._failure is not None:
+                if client is not None:
+                    client.close()
+            else:
+                self._client = client
+
+    def client(self) -> Any:
+        """The client once ready; raises what stopped it (a UserError saying why)."""
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        return self._client
+
+    def let_go(self) -> None:
+        with self._lock:
+            self._let_go = True
+            client, self._client = self._client, None
+        if client is not None:
             client.close()
 
 

@@ -335,14 +335,16 @@ def run_batch(
     against today's data, and a day earlier than the last one run is refused. The letters are
     rendered by `executor`, by default `jobs` local worker processes with `renderer` (by default
     executors.render_pdf)."""
-    from letterforge.executors import LocalExecutor, render_pdf, stop_on_signals
+    from letterforge.executors import LocalExecutor, render_pdf, started, stop_on_signals
 
     out = out.resolve()
     folder = out / as_of.isoformat()
     report = BatchReport(as_of, folder, dry_run, is_working_day(as_of, workspace.config.region))
     if dry_run:
         return _plan_only(workspace, as_of, report)
-    with workspace_lock(workspace), stop_on_signals() as stop:
+    executor = executor or LocalExecutor(workspace.path, jobs, renderer or render_pdf)
+    # a cluster is reached and checked while the day loads and plans (only on days with letters)
+    with workspace_lock(workspace), stop_on_signals() as stop, started(executor if report.working_day else None):
         data = workspace.load_data()  # load and validate
         report.rejected_rows = len(data.rejects)
         if data.rejects:
@@ -360,8 +362,7 @@ def run_batch(
                 report.already_complete = True
                 report.planned_later = sum(1 for l in ledger.letters(status=LetterStatus.PLANNED) if l.planned_on > as_of)
             else:
-                built = _issue_day(workspace, ledger, data, as_of, out, report, progress,
-                                   executor or LocalExecutor(workspace.path, jobs, renderer or render_pdf), stop)
+                built = _issue_day(workspace, ledger, data, as_of, out, report, progress, executor, stop)
             # print pack (built as the letters came, else made from the files), manifest, follow-ups
             day_files = write_day_files(workspace, ledger, out, data, built, as_of)
             report.files.extend(day_files.written)

@@ -265,6 +265,77 @@ def test_after_a_wrong_scheduler_address_the_next_run_completes_the_day(copy_sam
     assert_gapless([l.reference for l in letters])
 
 
+def test_the_cluster_is_reached_and_checked_while_the_day_loads(copy_sample, local_cluster, monkeypatch):
+    """The connection and the worker checks take seconds: they are made while the batch loads and
+    plans the day, and let go when the batch ends, even when it ends before it renders."""
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    scheduler = local_cluster.scheduler
+    before = set(scheduler.clients)
+    seen_while_loading: list[set[str]] = []
+
+    def load_data(self):
+        deadline = time.monotonic() + 30  # a bound for the failure only: the client comes in milliseconds
+        while time.monotonic() < deadline and not set(scheduler.clients) - before:
+            time.sleep(0.05)
+        seen_while_loading.append(set(scheduler.clients) - before)
+        raise UserError("the day's data is not there (stopped here by the test)")
+
+    monkeypatch.setattr(Workspace, "load_data", load_data)
+    with pytest.raises(UserError, match="stopped here by the test"):
+        run_batch(Workspace.open(root), AS_OF, root / "out", 1, CLOCK,
+                  executor=DaskExecutor(root, local_cluster.scheduler_address))
+    assert seen_while_loading and seen_while_loading[0], "no client reached the scheduler while the day loaded"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and set(scheduler.clients) & seen_while_loading[0]:
+        time.sleep(0.05)
+    assert not set(scheduler.clients) & seen_while_loading[0], "the batch left its client connected"
+
+
+def test_a_day_with_nothing_to_render_needs_no_cluster(copy_sample, monkeypatch):
+    """A rerun of a finished day (or a day without letters due) renders nothing: an unreachable
+    scheduler, which the batch tried to reach while the day loaded, is then no error."""
+    monkeypatch.setattr(DaskExecutor, "CONNECT_TIMEOUT", 2)
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    batch = ["-w", str(root), "batch", "--as-of", AS_OF.isoformat(), "--format", "json"]
+    first = CliRunner().invoke(cli, [*batch, "--executor", "local", "--jobs", "1"], catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    rerun = CliRunner().invoke(cli, [*batch, "--executor", "dask", "--scheduler", f"tcp://127.0.0.1:{free_port()}"])
+    assert rerun.exit_code == 0, rerun.output
+    assert json.loads(rerun.stdout)["already_complete"] is True
+
+
+@pytest.mark.slow
+def test_dask_processes_of_letterforges_environment_run_with_its_dask_settings(tmp_path):
+    """letterforge installs Dask's settings for letter work (letterforge/dask.yaml) where every Dask
+    process of its environment reads them: the scheduler and the workers started as the README says
+    run without the sampling profiler and with fewer housekeeping wake-ups."""
+    import yaml
+    from distributed import Client
+
+    def flat(tree: dict, prefix: str = "") -> dict:
+        out = {}
+        for key, value in tree.items():
+            out.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+        return out
+
+    shipped = flat(yaml.safe_load((Path(__file__).parent.parent / "letterforge" / "dask.yaml").read_text()))
+    assert shipped["distributed.worker.profile.enabled"] is False
+
+    def settings() -> dict:
+        import dask
+
+        return {key: dask.config.get(key) for key in shipped}
+
+    cluster = start_cluster(tmp_path, workers=1)
+    try:
+        with Client(cluster.address, timeout=30, set_as_default=False) as client:
+            (on_worker,) = client.run(settings).values()
+            on_scheduler = client.run_on_scheduler(settings)
+    finally:
+        cluster.stop()
+    assert on_worker == on_scheduler == settings() == shipped
+
+
 @pytest.mark.parametrize("arguments, code, message", [
     (["--executor", "dask"], 1, "needs a scheduler"),
     (["--executor", "dask", "--scheduler", "127.0.0.1:8786"], 2, "not a Dask scheduler address"),
