@@ -1,7 +1,8 @@
 """Scale benchmark: how a month-end day grows, side by side in one run.
 
 Run: nice -n 10 .venv/bin/python benchmarks/scale.py [--quick] [--accounts 10000,100000]
-     [--letters 100,1000] [--baseline 2482dbb] [--workers 2,8,32,64] [--skip-batch | --skip-plan]
+     [--letters 100,1000] [--rounds 2] [--round-letters 300] [--baseline 2482dbb] [--workers 2,8,32,64]
+     [--skip-batch | --skip-plan]
 
 Prints, asserts nothing:
 - planning: load + plan time, CPU time, time in the garbage collector and peak memory at 10,000
@@ -15,12 +16,17 @@ Prints, asserts nothing:
   2 worker processes started here on 127.0.0.1 (always stopped): letters/s, the speed-up over one
   local job at the same number of letters, the peak RSS of the batch process and of each worker at each --letters count, and
   whether the Dask run made the same PDFs (SHA-256 in the manifest) as the local one;
+- side by side: `dask` and `local` with 1 job run in turn, --rounds times at --round-letters
+  letters (dask, 1 job, dask, 1 job, ...), and the speed-up of each round, from two runs minutes
+  apart: this machine is a VM whose speed drifts by 10-30% within the hour, so a speed-up taken
+  from runs far apart in time (the table's 1,000-letter columns are 10-20 minutes apart) measures
+  the drift as much as the executors;
 - an extrapolation to 200,000 letters on N workers, from the CPU-seconds a letter costs a worker
   and the batch process.
 Synthetic workspaces (invented names, fixed seed; benchmarks/batch.py makes them) live in a
 temporary folder. Other work on the machine skews the wall-clock figures (the speed-ups most),
 the CPU-seconds least: the load average before the run is printed with the figures. The full
-run takes about half an hour on an idle 2-core machine; --quick a few minutes.
+run takes about 45 minutes on an idle 2-core machine; --quick a few minutes.
 """
 
 from __future__ import annotations
@@ -267,6 +273,37 @@ def dask_batch(workspace: Path, scratch: Path, letters: int, workers: int) -> Ba
                  hashes(run.folder))
 
 
+def side_by_side(workspace: Path, scratch: Path, letters: int, rounds: int, workers: int) -> list[tuple[Batch, Batch]]:
+    """`rounds` rounds of the same day on Dask and on one local job, one right after the other."""
+    pairs = []
+    for number in range(1, rounds + 1):
+        load = os.getloadavg()[0]
+        on_dask = dask_batch(workspace, scratch / f"round-{number}", letters, workers)
+        local = local_batch(workspace, scratch / f"round-{number}", 1, letters)
+        pairs.append((on_dask, local))
+        print(f"round {number} ({letters} letters, load {load:.2f} before): dask {workers} workers {on_dask.rate:.2f} "
+              f"letters/s, local 1 job {local.rate:.2f}: {on_dask.rate / local.rate:.2f}x; the same PDFs: "
+              f"{'yes' if on_dask.hashes == local.hashes else 'NO'}", flush=True)
+    return pairs
+
+
+def print_side_by_side(pairs: list[tuple[Batch, Batch]], workers: int) -> None:
+    ratios = sorted(on_dask.rate / local.rate for on_dask, local in pairs)
+    middle = len(ratios) // 2
+    median = ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+    letters = pairs[0][0].letters
+    print(f"side by side, {len(pairs)} rounds of {letters} letters: dask with {workers} workers did "
+          + ", ".join(f"{on_dask.rate / local.rate:.2f}x" for on_dask, local in pairs)
+          + f" one local job (median {median:.2f}x); CPU-seconds a letter (the day's start-up included), dask "
+          "workers / batch process: "
+          + ", ".join(f"{on_dask.workers_cpu / on_dask.issued:.2f}/{on_dask.main_cpu / on_dask.issued:.3f}"
+                      for on_dask, _ in pairs if on_dask.issued and on_dask.workers_cpu is not None
+                      and on_dask.main_cpu is not None)
+          + "; one local job: "
+          + ", ".join(f"{local.main_cpu / local.issued:.2f}" for _, local in pairs
+                      if local.issued and local.main_cpu is not None))
+
+
 def _mb(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
@@ -373,6 +410,9 @@ def main() -> int:
     parser.add_argument("--no-dask", action="store_true", help="leave out the Dask column")
     parser.add_argument("--executors", default="local1,local2,dask",
                         help="the batch's columns to run, of local1, local2 and dask (default all three)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds of dask and one local job side by side (default 2; 0 leaves them out)")
+    parser.add_argument("--round-letters", type=int, default=300, help="letters of each side-by-side run (default 300)")
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args()
     if args.plan_child:
@@ -397,6 +437,7 @@ def main() -> int:
     why_no_dask = "left out (--no-dask)" if args.no_dask else ""
     plans: list[PlanRun] = []
     runs: dict[tuple[str, int], Batch | None] = {}
+    pairs: list[tuple[Batch, Batch]] = []
     executors = ["local 1 job", "local 2 jobs", f"dask {args.dask_workers} workers"]
     chosen = {"local1": executors[0], "local2": executors[1], "dask": executors[2]}
     unknown = set(_names(args.executors)) - chosen.keys()
@@ -426,7 +467,8 @@ def main() -> int:
                   f"process alone, {together:.1f} s in each of two processes at the same time: two workers can be "
                   f"at most {2 * alone / together:.2f}x one on this machine", flush=True)
             for letters in letter_counts:
-                for name in executors:
+                # one local job and dask one after the other, so that the machine's drift parts them least
+                for name in (executors[0], executors[2], executors[1]):
                     if name not in wanted:
                         continue
                     if name.startswith("dask") and why_no_dask:
@@ -441,6 +483,10 @@ def main() -> int:
                           f" = {run.rate:.2f} letters/s; peak RSS batch {_mb(run.main_mb)} MB, workers "
                           f"{'/'.join(_mb(m) for m in run.workers_mb) or '-'} MB", flush=True)
 
+            if args.rounds and not why_no_dask and {executors[0], executors[2]} <= wanted:
+                pairs = side_by_side(workspace, scratch, 20 if args.quick else args.round_letters,
+                                     args.rounds, args.dask_workers)
+
     print()
     print("load average after the run: " + ", ".join(f"{load:.2f}" for load in os.getloadavg()))
     if plans:
@@ -451,6 +497,9 @@ def main() -> int:
         print_batches(runs, executors, letter_counts)
         if why_no_dask:
             print(f"dask: {why_no_dask}")
+        if pairs:
+            print()
+            print_side_by_side(pairs, args.dask_workers)
         print()
         print_extrapolation(runs, _numbers(args.workers))
     print(f"\ntotal {time.perf_counter() - began:.0f} s")
