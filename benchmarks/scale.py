@@ -17,7 +17,7 @@ Prints, asserts nothing:
   local job at the same number of letters, the peak RSS of the batch process and of each worker at each --letters count, and
   whether the Dask run made the same PDFs (SHA-256 in the manifest) as the local one;
 - side by side: `dask` and `local` with 1 job run in turn, --rounds times at --round-letters
-  letters (dask, 1 job, dask, 1 job, ...), and the speed-up of each round, from two runs minutes
+  letters (dask, 1 job; 1 job, dask; ...), and the speed-up of each round, from two runs minutes
   apart: this machine is a VM whose speed drifts by 10-30% within the hour, so a speed-up taken
   from runs far apart in time (the table's 1,000-letter columns are 10-20 minutes apart) measures
   the drift as much as the executors;
@@ -274,12 +274,18 @@ def dask_batch(workspace: Path, scratch: Path, letters: int, workers: int) -> Ba
 
 
 def side_by_side(workspace: Path, scratch: Path, letters: int, rounds: int, workers: int) -> list[tuple[Batch, Batch]]:
-    """`rounds` rounds of the same day on Dask and on one local job, one right after the other."""
+    """`rounds` rounds of the same day on Dask and on one local job, one right after the other, in
+    turns: dask first in odd rounds, one local job first in even ones, so that a machine growing
+    faster or slower through the rounds favours neither."""
     pairs = []
     for number in range(1, rounds + 1):
         load = os.getloadavg()[0]
-        on_dask = dask_batch(workspace, scratch / f"round-{number}", letters, workers)
-        local = local_batch(workspace, scratch / f"round-{number}", 1, letters)
+        if number % 2:
+            on_dask = dask_batch(workspace, scratch / f"round-{number}", letters, workers)
+            local = local_batch(workspace, scratch / f"round-{number}", 1, letters)
+        else:
+            local = local_batch(workspace, scratch / f"round-{number}", 1, letters)
+            on_dask = dask_batch(workspace, scratch / f"round-{number}", letters, workers)
         pairs.append((on_dask, local))
         print(f"round {number} ({letters} letters, load {load:.2f} before): dask {workers} workers {on_dask.rate:.2f} "
               f"letters/s, local 1 job {local.rate:.2f}: {on_dask.rate / local.rate:.2f}x; the same PDFs: "
@@ -411,7 +417,8 @@ def main() -> int:
     parser.add_argument("--executors", default="local1,local2,dask",
                         help="the batch's columns to run, of local1, local2 and dask (default all three)")
     parser.add_argument("--rounds", type=int, default=2,
-                        help="rounds of dask and one local job side by side (default 2; 0 leaves them out)")
+                        help="rounds of dask and one local job side by side (default 2; 0 leaves them out; "
+                             "--letters '' runs the rounds alone)")
     parser.add_argument("--round-letters", type=int, default=300, help="letters of each side-by-side run (default 300)")
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args()
@@ -497,11 +504,11 @@ def main() -> int:
         print_batches(runs, executors, letter_counts)
         if why_no_dask:
             print(f"dask: {why_no_dask}")
-        if pairs:
-            print()
-            print_side_by_side(pairs, args.dask_workers)
         print()
         print_extrapolation(runs, _numbers(args.workers))
+    if pairs:
+        print()
+        print_side_by_side(pairs, args.dask_workers)
     print(f"\ntotal {time.perf_counter() - began:.0f} s")
     return 0
 
