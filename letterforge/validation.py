@@ -177,6 +177,23 @@ def _text(value: Cell) -> str:
     return str(value).strip()
 
 
+# Characters an account id must not hold: controls (escape sequences, tabs, line breaks) and
+# invisible formatting (right-to-left overrides, zero-width characters), which would hide or
+# rewrite what a letter, a file name, the ledger or the terminal shows.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def _account_id(value: Cell) -> str:
+    text = _text(value)
+    if text.isprintable():  # nearly every id: one pass in C
+        return text
+    for position, char in enumerate(text, 1):
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            raise FieldError(f"holds an invisible control character (U+{ord(char):04X}) at character {position}: "
+                             "an account id is printed in letters, file names and on screen; remove it")
+    return text  # printable apart from spaces such as U+00A0
+
+
 def _category(value: Cell) -> DebtorCategory:
     text = _text(value)
     try:
@@ -266,18 +283,18 @@ def _locale(value: Cell) -> str:
 
 FieldParser = Callable[[Cell], Any]
 ACCOUNT_FIELDS: dict[str, FieldParser] = {
-    "account_id": _text, "name": _text, "address": _text, "unit": _text, "building": _text,
+    "account_id": _account_id, "name": _text, "address": _text, "unit": _text, "building": _text,
     "category": _category, "language": _locale, "phone": _text, "email": _text,
     "hold_reason": _text, "hold_until": _optional_date, "note": _text,
     "debtor_type": _debtor_type, "title": _title, "surname": _text,
     "email_consent": _consent, "sms_consent": _consent,
 }
 ARREARS_FIELDS: dict[str, FieldParser] = {
-    "account_id": _text, "period": _text, "fee_item": _text,
+    "account_id": _account_id, "period": _text, "fee_item": _text,
     "amount_due": _amount, "amount_paid": _optional_amount, "due_date": parse_date,
 }
 HISTORY_FIELDS: dict[str, FieldParser] = {
-    "account_id": _text, "kind": _kind, "issued_on": parse_date, "reference": _text,
+    "account_id": _account_id, "kind": _kind, "issued_on": parse_date, "reference": _text,
 }
 
 

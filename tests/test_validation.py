@@ -252,3 +252,26 @@ def test_a_consumer_in_a_late_payment_act_workspace_is_set_aside_with_the_reason
                               "between businesses")
     assert data.account("C-1001") is None and "C-1001" in data.accounts_with_rejected_rows
     assert others and all(p.endswith("C-1001: its account was rejected (see the accounts errors)") for p in others)
+
+
+def test_an_account_id_with_a_control_or_invisible_character_is_rejected_without_echoing_it(tmp_path):
+    """An escape sequence or a right-to-left override in an id would rewrite what the terminal, a
+    file name or a letter shows: the row is set aside, and the message names the character by its
+    code point instead of printing it."""
+    accounts = ACCOUNTS + "A\x1b[31m3,王五,3栋,303,锦绣路1号3栋303,\nA\u202e4,赵六,3栋,304,锦绣路1号3栋304,\nA\u00a05,孙七,3栋,305,x,\n"
+    arrears = ("户号,账期,收费项目,应收金额,已缴金额,应缴日期\n"
+               "A2,2026-01,物业服务费,100,0,2026-01-05\n"
+               "A\x1b[31m3,2026-01,物业服务费,100,0,2026-01-05\n")
+    data = workspace(tmp_path, accounts, arrears, "utf-8")
+    found = [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics]
+    assert found == [
+        "住户.csv:4: 户号: holds an invisible control character (U+001B) at character 2: an account id is printed "
+        "in letters, file names and on screen; remove it",
+        "住户.csv:5: 户号: holds an invisible control character (U+202E) at character 2: an account id is printed "
+        "in letters, file names and on screen; remove it",
+        "欠费.csv:3: 户号: holds an invisible control character (U+001B) at character 2: an account id is printed "
+        "in letters, file names and on screen; remove it",
+    ]
+    assert not any("\x1b" in line or "\u202e" in line for line in found)
+    assert [a.account_id for a in data.accounts] == ["A1", "A2", "A\u00a05"]  # a no-break space is no control
+    assert [r.cells[0] for r in data.rejects] == ["A\x1b[31m3", "A\u202e4", "A\x1b[31m3"]  # kept as written
