@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -45,6 +46,10 @@ def _to_decimal(value: Any) -> Any:
 
 
 ExactDecimal = Annotated[Decimal, BeforeValidator(_to_decimal)]
+# What a letter prints of the creditor and of the ways to pay: spaces around it dropped, and a value
+# of spaces alone is no value ("phone = ' '" would print an empty line that looks filled in).
+Printed = Annotated[str, StringConstraints(strip_whitespace=True)]
+PrintedRequired = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 class _Settings(BaseModel):
@@ -77,12 +82,12 @@ class _TradingDisclosures(_Settings):
 
 
 class Creditor(_TradingDisclosures):
-    name: str = Field(min_length=1)
+    name: PrintedRequired
     type: CreditorType
-    address: str = Field(min_length=1)
-    phone: str = Field(min_length=1)
-    office_hours: str = ""
-    email: str = ""
+    address: PrintedRequired
+    phone: PrintedRequired
+    office_hours: Printed = ""
+    email: Printed = ""
 
     def disclosures_missing(self) -> list[str]:
         return [f"creditor.{key}" for key in ("company_number", "registered_office") if not getattr(self, key).strip()]
@@ -111,15 +116,15 @@ def _registered_number(value: str) -> str:
 
 
 class BankTransfer(_Settings):
-    payee: str = Field(min_length=1)
-    bank: str = Field(min_length=1)
-    account_number: str = Field(min_length=1)
-    sort_code: str = ""
+    payee: PrintedRequired
+    bank: PrintedRequired
+    account_number: PrintedRequired
+    sort_code: Printed = ""
 
 
 class Counter(_Settings):
-    address: str = Field(min_length=1)
-    hours: str = Field(min_length=1)
+    address: PrintedRequired
+    hours: PrintedRequired
 
 
 class OnlinePayment(_Settings):

@@ -156,3 +156,16 @@ def test_email_chosen_without_its_settings_is_an_error_at_load_naming_the_keys(d
 def test_post_and_sms_need_no_email_settings():
     config = parse_config(MINIMAL + '[delivery]\nchannels = { default = ["post", "sms"] }\n')
     assert config.delivery.email is None
+
+
+def test_a_printed_setting_of_spaces_alone_is_no_value():
+    """The creditor's phone or the counter's hours as spaces would print an empty line that looks
+    filled in: a required one is named as missing, an optional one is left out, and spaces around
+    a value are dropped."""
+    text = (MINIMAL.replace('phone = "0571-00000000"', 'phone = "   "\noffice_hours = "  "')
+            .replace('hours = "8:30-17:30"', 'hours = "\\t "'))
+    found = problems(text)
+    assert found == ["ws/letterforge.toml: creditor.phone: String should have at least 1 character",
+                     "ws/letterforge.toml: payment.counter.hours: String should have at least 1 character"]
+    config = parse_config(MINIMAL.replace('phone = "0571-00000000"', 'phone = " 0571-00000000 "\noffice_hours = " "'))
+    assert (config.creditor.phone, config.creditor.office_hours) == ("0571-00000000", "")
