@@ -173,9 +173,6 @@ def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | N
         raise click.UsageError("give one or more ACCOUNTS, or --all")
     opened = _open_workspace(workspace)
     data = opened.load_data()
-    if data.diagnostics:
-        click.echo(f"warning: {len(data.diagnostics)} data problem(s); rejected rows are left out "
-                   "(run `letterforge validate`)", err=True)
     statements = compute_statements(opened, accounts, _as_of(as_of), data)
     flags = limitation_of(opened, statements, data)
     if output_format == "json":
@@ -183,6 +180,17 @@ def statement(accounts: tuple[str, ...], all_accounts: bool, workspace: Path | N
     else:
         click.echo("\n\n".join(statement_text(s, opened.config.locale, flags.get(s.account.account_id, ()))
                                 for s in statements))
+    # A statement missing rejected rows of its account understates or misstates what is owed; with
+    # --all, an account whose own row was rejected is missing from the list altogether.
+    incomplete = [s.account.account_id for s in statements if s.account.account_id in data.accounts_with_rejected_rows]
+    if incomplete:
+        shown = ", ".join(incomplete[:10]) + (f" and {len(incomplete) - 10} more" if len(incomplete) > 10 else "")
+        click.echo(f"error: rows of {shown} were rejected, so their statements above leave them out; "
+                   "run `letterforge validate` and fix them", err=True)
+    if data.diagnostics:
+        click.echo(f"warning: {len(data.diagnostics)} data problem(s); rejected rows are left out "
+                   "(run `letterforge validate`)", err=True)
+    sys.exit(EXIT_PROBLEMS if incomplete or (all_accounts and data.diagnostics) else EXIT_OK)
 
 
 @cli.command()

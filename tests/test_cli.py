@@ -170,3 +170,21 @@ def test_python_dash_m(tmp_path):
 
     done = subprocess.run([sys.executable, "-m", "letterforge", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "letterforge" in done.stdout
+
+
+def test_a_statement_missing_rejected_rows_of_its_account_says_so_and_exits_1(runner):
+    """A statement without the rejected rows of its account understates or misstates the debt: it is
+    shown, its account is named, and the exit code says the data has problems. A statement of an
+    account whose rows were all read is complete, whatever other rows were rejected."""
+    broken = ["-w", str(SAMPLES / "broken-property-zh"), "--as-of", "2026-11-25"]
+    every = runner.invoke(cli, ["statement", "--all", *broken, "--format", "json"])
+    assert every.exit_code == 1
+    assert [s["account_id"] for s in json.loads(every.stdout)] == ["JX-1-0201", "JX-1-0202", "JX-1-0402", "JX-1-0501"]
+    assert "error: rows of JX-1-0202, JX-1-0402 were rejected, so their statements above leave them out" in every.stderr
+    incomplete = runner.invoke(cli, ["statement", "JX-1-0402", *broken])
+    assert incomplete.exit_code == 1 and "rows of JX-1-0402 were rejected" in incomplete.stderr
+    complete = runner.invoke(cli, ["statement", "JX-1-0201", *broken])
+    assert complete.exit_code == 0, complete.output
+    assert "were rejected" not in complete.stderr and "warning: 12 data problem(s)" in complete.stderr
+    clean = runner.invoke(cli, ["statement", "--all", "-w", str(SAMPLES / "property-zh"), "--as-of", "2026-11-25"])
+    assert clean.exit_code == 0 and "rejected" not in clean.stderr and "data problem" not in clean.stderr
