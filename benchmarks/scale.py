@@ -37,6 +37,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -294,9 +295,7 @@ def side_by_side(workspace: Path, scratch: Path, letters: int, rounds: int, work
 
 
 def print_side_by_side(pairs: list[tuple[Batch, Batch]], workers: int) -> None:
-    ratios = sorted(on_dask.rate / local.rate for on_dask, local in pairs)
-    middle = len(ratios) // 2
-    median = ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+    median = statistics.median(on_dask.rate / local.rate for on_dask, local in pairs)
     letters = pairs[0][0].letters
     print(f"side by side, {len(pairs)} rounds of {letters} letters: dask with {workers} workers did "
           + ", ".join(f"{on_dask.rate / local.rate:.2f}x" for on_dask, local in pairs)

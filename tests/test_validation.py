@@ -37,6 +37,11 @@ def workspace(tmp_path: Path, accounts: str, arrears: str, encoding: str = "gbk"
     return load_debtor_data(tmp_path, config)
 
 
+def shown(data, tmp_path: Path) -> list[str]:
+    """The data's problems as the user reads them, file names relative to the workspace."""
+    return [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics]
+
+
 ACCOUNTS = "户号,姓名,楼栋,房号,地址,欠费类型\nA1,张三,1栋,101,锦绣路1号1栋101,遗忘\nA2,李喆,2栋,202,锦绣路1号2栋202,恶意拖欠\n"
 
 
@@ -65,7 +70,7 @@ def test_every_problem_reported_with_file_row_column_and_good_rows_kept(tmp_path
                "A1,2026-06,物业服务费,100,0,2026-06-05\n"
                "A2,2026-07,物业服务费,￥１，０００．００,0,2026年7月5日\n")
     data = workspace(tmp_path, accounts, arrears)
-    found = [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics]
+    found = shown(data, tmp_path)
     assert found == [
         "住户.csv:2: account_id: account A1 appears on rows 2, 5; fix the duplicates, none of them is used",
         "住户.csv:4: 姓名: required value is empty",
@@ -102,7 +107,7 @@ def test_workspace_column_mapping_and_two_columns_for_one_field(tmp_path):
     accounts = "业主代码,姓名,地址,户号\nA1,张三,x,A1\n"
     arrears = "account_id,period,fee_item,amount_due,due_date\nA1,2026-01,fee,1,2026-01-05\n"
     data = workspace(tmp_path, accounts, arrears)
-    assert [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics] == [
+    assert shown(data, tmp_path) == [
         "住户.csv:1: 户号: both '业主代码' and '户号' are read as account_id; keep one"]
     assert data.accounts[0].account_id == "A1"
 
@@ -126,7 +131,7 @@ def test_xlsx_with_date_and_number_cells(tmp_path):
     data = load_debtor_data(tmp_path, config)
     assert data.accounts[0].account_id == "1001"
     assert data.arrears[0].amount_due == Decimal("123.40") and data.arrears[0].due_date == date(2026, 4, 15)
-    assert [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics] == [
+    assert shown(data, tmp_path) == [
         "水费.xlsx:3: 账单金额: more than two decimals: '12.345'"]
 
 
@@ -222,7 +227,7 @@ def test_wrong_debtor_type_title_or_half_a_salutation_is_named_by_row_and_column
                 "C4,Tom Hale,4 High St,individual,,Hale\n"
                 "C5,Good Ltd,5 High St,company,,\n")
     data = workspace(tmp_path, accounts, "account_id,period,fee_item,amount_due,due_date\n", encoding="utf-8")
-    found = [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics]
+    found = shown(data, tmp_path)
     assert found == [
         "住户.csv:2: debtor_type: unknown debtor type 'partnership' (use individual, sole_trader or company; "
         "个人, 个体工商户 or 单位)",
@@ -263,7 +268,7 @@ def test_an_account_id_with_a_control_or_invisible_character_is_rejected_without
                "A2,2026-01,物业服务费,100,0,2026-01-05\n"
                "A\x1b[31m3,2026-01,物业服务费,100,0,2026-01-05\n")
     data = workspace(tmp_path, accounts, arrears, "utf-8")
-    found = [str(d).replace(f"{tmp_path}/", "") for d in data.diagnostics]
+    found = shown(data, tmp_path)
     assert found == [
         "住户.csv:4: 户号: holds an invisible control character (U+001B) at character 2: an account id is printed "
         "in letters, file names and on screen; remove it",
