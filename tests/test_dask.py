@@ -291,6 +291,36 @@ def test_the_cluster_is_reached_and_checked_while_the_day_loads(copy_sample, loc
     assert not set(scheduler.clients) & seen_while_loading[0], "the batch left its client connected"
 
 
+@pytest.mark.slow
+def test_sigterm_while_the_day_loads_stops_before_any_letter_and_lets_the_cluster_go(copy_sample, local_cluster,
+                                                                                     monkeypatch):
+    """SIGTERM while the cluster is being reached in the background: nothing is reserved or issued,
+    the connection is let go, and the next run completes the day."""
+    root = day_workspace(copy_sample, "w", "property-zh", SMALL_DAY)
+    planned = planned_count(root)
+    scheduler = local_cluster.scheduler
+    before = set(scheduler.clients)
+    loading = Workspace.load_data
+
+    def load_data(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return loading(self)
+
+    monkeypatch.setattr(Workspace, "load_data", load_data)
+    report = run_batch(Workspace.open(root), AS_OF, root / "out", 1, CLOCK,
+                       executor=DaskExecutor(root, local_cluster.scheduler_address))
+    monkeypatch.setattr(Workspace, "load_data", loading)
+    assert report.interrupted == signal.SIGTERM and not report.issued
+    assert not [l for l in ledger_letters(root) if l.status in ("reserved", "issued")]
+    deadline = time.monotonic() + 30  # a bound for the failure only
+    while time.monotonic() < deadline and set(scheduler.clients) - before:
+        time.sleep(0.05)
+    assert not set(scheduler.clients) - before, "the batch left its client connected"
+    rerun = run_batch(Workspace.open(root), AS_OF, root / "out", 1, CLOCK,
+                      executor=DaskExecutor(root, local_cluster.scheduler_address))
+    assert rerun.exit_code == 0 and len(rerun.issued) == planned
+
+
 def test_a_day_with_nothing_to_render_needs_no_cluster(copy_sample, monkeypatch):
     """A rerun of a finished day (or a day without letters due) renders nothing: an unreachable
     scheduler, which the batch tried to reach while the day loaded, is then no error."""
